@@ -1,0 +1,1 @@
+"""Docker images: the agent base image and per-agent images cached by content hash."""

@@ -1,0 +1,1 @@
+"""Sandboxes that run one untrusted agent each: docker (real isolation), process, inprocess."""

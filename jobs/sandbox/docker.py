@@ -1,0 +1,219 @@
+"""The real sandbox: one locked-down container per agent, talking over a private unix socket."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.types import LogConfig, Ulimit
+
+from rl_arena_app.arena.outcomes import AgentFault, InfrastructureError, Reason
+from rl_arena_app.settings import Settings, get_settings
+
+from .base import SocketSandbox
+from .channel import ChannelClosed
+
+MANAGED_LABEL = "rl-arena.managed"
+OWNER_LABEL = "rl-arena.owner"
+AGENT_UID = 65534  # "nobody" in the base image
+SOCKET_NAME = "agent.sock"
+CONTAINER_SOCKET_DIR = "/run/arena"
+ENGINE_HINT = "Docker engine not reachable: start dockerd or use --sandbox process"
+
+
+@dataclass(frozen=True)
+class ContainerLimits:
+    """Resource caps applied to every agent container."""
+
+    memory_mb: int = 512
+    cpus: float = 1.0
+    pids: int = 64
+    tmp_mb: int = 64
+    open_files: int = 256
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ContainerLimits:
+        """Limits configured through RL_ARENA_AGENT_* settings."""
+        return cls(settings.agent_memory_mb, settings.agent_cpus, settings.agent_pids,
+                   settings.agent_tmp_mb)
+
+
+def owner_tag() -> str:
+    """Identifies this process on this host, so orphans of dead processes can be found."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DockerEngine:
+    """A connection to the Docker engine, shared by every sandbox of this process."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        try:
+            self.client = docker.from_env(timeout=60)
+            self.client.ping()
+        except docker.errors.DockerException as exc:
+            raise InfrastructureError(f"{ENGINE_HINT} ({exc})") from None
+        self.limits = ContainerLimits.from_settings(self.settings)
+        self.socket_root = self.settings.sandbox_dir
+        self.socket_root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.socket_root, 0o711)
+        self.sweep_orphans()
+
+    def sweep_orphans(self) -> list[str]:
+        """Remove containers and socket folders left behind by dead processes on this host."""
+        removed = []
+        host = socket.gethostname()
+        containers = self.client.containers.list(all=True, filters={"label": MANAGED_LABEL})
+        for container in containers:
+            owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
+            if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True)
+                removed.append(container.name)
+        for folder in self.socket_root.glob("*-*"):
+            pid = folder.name.split("-", 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+        return removed
+
+    def managed_containers(self, owner: str | None = None) -> list:
+        """Containers this platform started (optionally only this process's)."""
+        label = [MANAGED_LABEL] + ([f"{OWNER_LABEL}={owner}"] if owner else [])
+        return self.client.containers.list(all=True, filters={"label": label})
+
+
+class DockerSandbox(SocketSandbox):
+    """One agent in one container: no network, read-only root, capped memory, CPU, pids, writes."""
+
+    def __init__(self, engine: DockerEngine, image: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.image = image
+        self.container = None
+        self._dir: Path | None = None
+        self._listener: socket.socket | None = None
+
+    def _run_kwargs(self, socket_dir: Path) -> dict:
+        limits = self.engine.limits
+        return {
+            "detach": True,
+            "network_mode": "none",
+            "read_only": True,
+            "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
+            "user": f"{AGENT_UID}:{AGENT_UID}",
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "mem_limit": f"{limits.memory_mb}m",
+            "memswap_limit": f"{limits.memory_mb}m",
+            "nano_cpus": int(limits.cpus * 1e9),
+            "pids_limit": limits.pids,
+            "ipc_mode": "none",
+            "init": True,
+            "hostname": "agent",
+            "ulimits": [Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+                        Ulimit(name="core", soft=0, hard=0)],
+            "log_config": LogConfig(type=LogConfig.types.JSON,
+                                    config={"max-size": "256k", "max-file": "1"}),
+            "volumes": {str(socket_dir): {"bind": CONTAINER_SOCKET_DIR, "mode": "ro"}},
+            "labels": {MANAGED_LABEL: "true", OWNER_LABEL: owner_tag()},
+        }
+
+    def launch(self) -> None:
+        """Create the private socket, then start the container."""
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-",
+                                          dir=self.engine.socket_root))
+        os.chmod(self._dir, 0o755)
+        path = self._dir / SOCKET_NAME
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(path))
+        if os.geteuid() == 0:
+            os.chown(path, AGENT_UID, AGENT_UID)
+            os.chmod(path, 0o600)
+        else:
+            os.chmod(path, 0o666)
+        self._listener.listen(1)
+        try:
+            self.container = self.engine.client.containers.run(
+                self.image, **self._run_kwargs(self._dir))
+        except docker.errors.ImageNotFound:
+            raise InfrastructureError(f"agent image {self.image} is missing: rebuild it") from None
+        except docker.errors.DockerException as exc:
+            raise InfrastructureError(f"could not start the agent container: {exc}") from None
+
+    def _connect(self, deadline: float) -> socket.socket:
+        assert self._listener is not None
+        next_check = time.monotonic() + 0.25
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                raise TimeoutError
+            ready, _, _ = select.select([self._listener], [], [], min(deadline, next_check) - now)
+            if ready:
+                conn, _ = self._listener.accept()
+                self._listener.close()
+                self._listener = None
+                return conn
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + 0.25
+                if self._container_exited():
+                    raise ChannelClosed("container exited before connecting")
+
+    def _container_exited(self) -> bool:
+        try:
+            self.container.reload()
+        except docker.errors.NotFound:
+            return True
+        return self.container.status in {"exited", "dead"}
+
+    def _post_mortem(self) -> AgentFault:
+        with contextlib.suppress(docker.errors.DockerException, OSError):
+            self.container.wait(timeout=3)
+        try:
+            self.container.reload()
+            state = self.container.attrs["State"]
+            logs = self.container.logs(tail=15).decode(errors="replace").strip()
+        except docker.errors.DockerException as exc:
+            return AgentFault(Reason.CRASH, f"agent container vanished ({exc})")
+        if state.get("OOMKilled"):
+            return AgentFault(Reason.RESOURCE_LIMIT,
+                              f"killed by the memory limit ({self.engine.limits.memory_mb} MB)")
+        if state.get("Running"):
+            return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
+        code = state.get("ExitCode")
+        detail = f"agent container exited with code {code}"
+        if code == 137:
+            detail += " (killed)"
+        return AgentFault(Reason.CRASH, f"{detail}: {logs[-1500:]}" if logs else detail)
+
+    def _destroy(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        if self.container is not None:
+            try:
+                self.container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: a removal is already under way
+                    raise
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)

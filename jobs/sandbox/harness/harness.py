@@ -1,0 +1,187 @@
+"""Agent harness: runs inside the sandbox, loads the submitter's agent.py and answers the referee.
+
+Standard library and numpy only; `protocol.py` sits next to this file in the sandbox.
+Usage: python3 -I harness.py (--connect SOCKET_PATH | --fd FD) [--agent-dir DIR] [--deps DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import socket
+import sys
+import traceback
+import types
+
+DETAIL_CHARS = 1500
+OUTPUT_TAIL_CHARS = 2000
+
+
+class TailWriter(io.TextIOBase):
+    """A text stream that keeps only the last characters written (agent prints go here)."""
+
+    def __init__(self, limit: int = OUTPUT_TAIL_CHARS) -> None:
+        self.limit = limit
+        self.text = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text = (self.text + s)[-self.limit :]
+        return len(s)
+
+
+class Channel:
+    """Blocking JSON-lines channel to the referee over a stream socket."""
+
+    def __init__(self, sock: socket.socket, protocol: types.ModuleType) -> None:
+        self.sock = sock
+        self.protocol = protocol
+        self.buffer = b""
+
+    def send(self, message: dict) -> None:
+        self.sock.sendall(self.protocol.encode(message))
+
+    def receive(self) -> dict | None:
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return self.protocol.decode(line)
+
+
+def failure_kind(exc: BaseException) -> str:
+    """Map an exception raised by agent code to a forfeit reason."""
+    if isinstance(exc, MemoryError):
+        return "resource_limit"
+    if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == 11):
+        return "resource_limit"  # fork/thread creation refused by the process limit
+    return "crash"
+
+
+def describe(exc: BaseException, output: TailWriter) -> str:
+    """Traceback tail (and the agent's last output) a submitter can act on."""
+    text = "".join(traceback.format_exception(exc))
+    if output.text.strip():
+        text += "\n--- agent output (tail) ---\n" + output.text
+    return text[-DETAIL_CHARS:]
+
+
+def load_agent(source: str, filename: str = "agent.py"):
+    """Execute agent.py's source as module `agent` and return its (act, reset) callables."""
+    module = types.ModuleType("agent")
+    module.__file__ = filename
+    sys.modules["agent"] = module
+    exec(compile(source, filename, "exec"), module.__dict__)
+    agent_class = getattr(module, "Agent", None)
+    if isinstance(agent_class, type):
+        instance = agent_class()
+        act = getattr(instance, "act", None)
+        if not callable(act):
+            raise AttributeError("class Agent has no act(self, observation, info) method")
+        return act, getattr(instance, "reset", None)
+    act = getattr(module, "act", None)
+    if not callable(act):
+        raise AttributeError(
+            "agent.py defines neither act(observation, info) nor a class Agent with act()"
+        )
+    return act, getattr(module, "reset", None)
+
+
+def to_wire(action):
+    """Turn the agent's return value into plain JSON (numpy scalars and arrays included)."""
+    if hasattr(action, "tolist"):  # numpy scalars and arrays
+        return action.tolist()
+    return action
+
+
+def seed_globals(seed: int) -> None:
+    """Seed the global RNGs agents commonly use, so a run replays identically."""
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed % 2**32)
+
+
+def serve(channel: Channel, agent_dir: str) -> None:
+    """Load the agent, then answer act requests until the referee says bye."""
+    output = TailWriter()
+    sys.stdout = sys.stderr = output
+    main_pid = os.getpid()
+    try:
+        with open(os.path.join(agent_dir, "agent.py"), encoding="utf-8") as fh:
+            act, reset = load_agent(fh.read(), os.path.join(agent_dir, "agent.py"))
+    except BaseException as exc:  # anything the agent's import does is the agent's fault
+        channel.send({"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output)})
+        return
+    channel.send({"t": "ready", "v": channel.protocol.PROTOCOL_VERSION})
+    static_info: dict = {}
+    while True:
+        message = channel.receive()
+        if message is None or message.get("t") == "bye":
+            return
+        try:
+            if "reset" in message:
+                static_info = message["reset"]
+                seed_globals(int(static_info.get("seed", 0)))
+                if callable(reset):
+                    reset(dict(static_info))
+            action = act(message["obs"], {**static_info, **message["info"]})
+        except BaseException as exc:
+            if os.getpid() != main_pid:
+                os._exit(1)  # a child forked by the agent must never talk on the channel
+            channel.send({"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output)})
+            continue
+        if os.getpid() != main_pid:
+            os._exit(0)
+        try:
+            line = channel.protocol.encode({"t": "action", "a": to_wire(action)})
+        except (TypeError, ValueError):
+            detail = f"act() returned a {type(action).__name__}, which is not a valid action"
+            channel.send({"t": "error", "kind": "illegal_action", "detail": detail})
+            continue
+        channel.sock.sendall(line)
+
+
+def load_protocol() -> types.ModuleType:
+    """Load protocol.py from next to this file without putting this folder on sys.path."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+    spec = importlib.util.spec_from_file_location("rl_arena_protocol", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    """Parse arguments, connect to the referee and serve."""
+    parser = argparse.ArgumentParser()
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--connect")
+    where.add_argument("--fd", type=int)
+    parser.add_argument("--agent-dir", default="/agent")
+    parser.add_argument("--deps", action="append", default=[])
+    args = parser.parse_args()
+    # The agent's own wheels come first, so its numpy wins over the image's.
+    for path in reversed([args.agent_dir, *args.deps]):
+        sys.path.insert(0, path)
+    protocol = load_protocol()
+
+    if args.connect:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(args.connect)
+    else:
+        sock = socket.socket(fileno=args.fd)
+    os.chdir(args.agent_dir)
+    serve(Channel(sock, protocol), args.agent_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Game side of the arena: environments, referee, replays, agent protocol, baseline agents."""

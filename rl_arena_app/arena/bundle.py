@@ -1,0 +1,507 @@
+"""Load an agent upload (built-in, .py file, directory or archive) into memory, safely."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import BinaryIO, NoReturn
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from rl_arena_app.arena.outcomes import BadAgent
+
+AGENT_FILE = "agent.py"
+REQUIREMENTS_FILE = "requirements.txt"
+BUILTIN_PREFIX = "builtin:"
+
+_MIB = 1024 * 1024
+_CHUNK = _MIB
+# Archives may hold folders and skipped junk besides files; cap all entries so a header flood
+# (millions of empty entries in a small .tgz) cannot keep us busy.
+_ENTRIES_PER_FILE = 4
+_SKIP_DIRS = frozenset({"__pycache__", ".git", "__MACOSX"})
+_SKIP_FILES = frozenset({".DS_Store"})
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|://")
+_INLINE_COMMENT = re.compile(r"(^|\s)#.*$")
+_PYPI_ONLY = "only PyPI requirements installable as binary wheels are allowed, e.g. numpy>=1.26"
+_FORMATS = "give a .py file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
+_TRIM = "remove data files, checkpoints and virtualenvs that the agent does not need"
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    """Size and count limits enforced while an upload is read."""
+
+    max_upload_bytes: int = 20 * _MIB  # size of the file/archive as given
+    max_total_bytes: int = 64 * _MIB  # sum of uncompressed file sizes
+    max_files: int = 2000
+
+
+DEFAULT_LIMITS = BundleLimits()
+
+
+@dataclass(frozen=True)
+class AgentBundle:
+    """An agent's files held in memory: relative POSIX path -> content, always with agent.py."""
+
+    ref: str
+    files: Mapping[str, bytes] = field(repr=False)
+    builtin: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check that agent.py is present and freeze the file mapping in sorted order."""
+        if AGENT_FILE not in self.files:
+            raise BadAgent(f"agent {self.ref!r} has no {AGENT_FILE}: every agent needs one")
+        object.__setattr__(self, "files", MappingProxyType(dict(sorted(self.files.items()))))
+
+    def __hash__(self) -> int:
+        """Hash by content, consistent with equality."""
+        return hash(self.digest)
+
+    @property
+    def requirements(self) -> str | None:
+        """The decoded requirements.txt, or None when the agent has none."""
+        raw = self.files.get(REQUIREMENTS_FILE)
+        return None if raw is None else raw.decode("utf-8-sig")
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 hex over the sorted (path, content) pairs, each length-prefixed."""
+        h = hashlib.sha256(b"rl-arena-bundle-v1\0")
+        for path, content in sorted(self.files.items()):
+            name = path.encode("utf-8", "surrogateescape")
+            for part in (name, content):
+                h.update(len(part).to_bytes(8, "big"))
+                h.update(part)
+        return h.hexdigest()
+
+
+def load_bundle(ref: str, *, env_id: str, limits: BundleLimits = DEFAULT_LIMITS) -> AgentBundle:
+    """Read an agent from `builtin:NAME`, a .py file, a directory or a zip/tar archive."""
+    if ref.startswith(BUILTIN_PREFIX):
+        return _load_builtin(ref, env_id, limits)
+    path = Path(ref).expanduser()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise BadAgent(
+            f"agent path {ref!r} does not exist: check the path, or use builtin:NAME"
+        ) from None
+    except OSError as exc:
+        raise BadAgent(
+            f"cannot read agent path {ref!r} ({exc.strerror}): check that it is readable"
+        ) from exc
+    budget = _Budget(limits)
+    if stat.S_ISDIR(st.st_mode):
+        return _finish(ref, _read_directory(path, ref, budget), set(), what="directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise BadAgent(f"agent path {ref!r} is not a regular file or directory: {_FORMATS}")
+    kind = _kind(path.name)
+    if kind is None:
+        raise BadAgent(f"agent path {ref!r} has an unsupported file type: {_FORMATS}")
+    data = _read_upload(path, ref, limits, st.st_size)
+    if kind == "py":
+        budget.check_size(len(data))
+        return _finish(ref, {AGENT_FILE: data}, set(), what="file")
+    files: dict[str, bytes] = {}
+    dirs: set[str] = set()
+    if kind == "zip":
+        _read_zip(data, ref, budget, files, dirs)
+    else:
+        _read_tar(data, ref, kind, budget, files, dirs)
+    return _finish(ref, files, dirs, what="archive")
+
+
+def parse_requirements(text: str) -> list[str]:
+    """Validate requirements.txt text; return one normalized requirement per non-comment line."""
+    result: list[str] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = _INLINE_COMMENT.sub("", raw).strip()
+        if not line:
+            continue
+        where = f"requirements.txt line {lineno} ({line!r})"
+        if line.startswith("-"):
+            raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
+        if _URL.search(line) or _looks_like_path(line):
+            raise BadAgent(f"{where} is a URL or local path: {_PYPI_ONLY}")
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            raise BadAgent(
+                f"{where} is not a valid requirement: write one package per line, e.g. numpy>=1.26"
+            ) from None
+        if req.url:
+            raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
+        result.append(str(req))
+    return result
+
+
+class _Budget:
+    """Running totals of files and bytes read, checked against the limits as reading goes."""
+
+    def __init__(self, limits: BundleLimits) -> None:
+        self.limits = limits
+        self.total = 0
+        self.files = 0
+        self.entries = 0
+
+    @property
+    def remaining(self) -> int:
+        """Bytes that may still be read before the total limit is exceeded."""
+        return self.limits.max_total_bytes - self.total
+
+    def add_entry(self, what: str) -> None:
+        """Count one archive entry of any kind."""
+        self.entries += 1
+        cap = self.limits.max_files * _ENTRIES_PER_FILE
+        if self.entries > cap:
+            raise BadAgent(f"{what} has more than {cap} entries: {_TRIM}")
+
+    def add_file(self, what: str) -> None:
+        """Count one regular file."""
+        self.files += 1
+        if self.files > self.limits.max_files:
+            raise BadAgent(f"{what} has more than {self.limits.max_files} files: {_TRIM}")
+
+    def check_size(self, declared: int) -> None:
+        """Refuse early when a declared size already exceeds what is left (never to accept)."""
+        if declared > self.remaining:
+            raise self._too_big()
+
+    def read(self, stream: BinaryIO) -> bytes:
+        """Read a stream to its end, never holding more than the remaining allowance + 1 byte."""
+        allowance = self.remaining
+        chunks: list[bytes] = []
+        got = 0
+        while chunk := stream.read(min(_CHUNK, allowance + 1 - got)):
+            got += len(chunk)
+            if got > allowance:
+                raise self._too_big()
+            chunks.append(chunk)
+        self.total += got
+        return b"".join(chunks)
+
+    def _too_big(self) -> BadAgent:
+        limit = _size(self.limits.max_total_bytes)
+        return BadAgent(f"agent files add up to more than {limit} uncompressed: {_TRIM}")
+
+
+def _load_builtin(ref: str, env_id: str, limits: BundleLimits) -> AgentBundle:
+    """Load a built-in baseline agent as a one-file bundle."""
+    name = ref[len(BUILTIN_PREFIX) :]
+    if not name:
+        raise BadAgent("built-in agent name is empty: use builtin:NAME, e.g. builtin:random")
+    from rl_arena_app.arena.baselines import builtin_path
+
+    path = builtin_path(name, env_id)
+    data = _read_upload(path, ref, limits, None)
+    return _finish(ref, {AGENT_FILE: data}, set(), what="file", builtin=name)
+
+
+def _kind(name: str) -> str | None:
+    """Classify a file name as py, zip, tar or tgz by its suffix."""
+    lower = name.lower()
+    for suffix, kind in ((".py", "py"), (".zip", "zip"), (".tar", "tar")):
+        if lower.endswith(suffix):
+            return kind
+    if lower.endswith((".tar.gz", ".tgz")):
+        return "tgz"
+    return None
+
+
+def _size(n: int) -> str:
+    """Format a byte count for messages."""
+    return f"{n / _MIB:.1f} MiB" if n >= _MIB else f"{n} bytes"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text collapsed to one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _read_upload(path: Path, ref: str, limits: BundleLimits, size: int | None) -> bytes:
+    """Read an uploaded file whole, refusing it when it is over max_upload_bytes."""
+    too_big = BadAgent(
+        f"agent upload {ref!r} is larger than {_size(limits.max_upload_bytes)}: {_TRIM}"
+    )
+    if size is not None and size > limits.max_upload_bytes:
+        raise too_big
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_upload_bytes + 1)
+    except OSError as exc:
+        raise BadAgent(
+            f"cannot read agent path {ref!r} ({exc.strerror}): check that it is readable"
+        ) from exc
+    if len(data) > limits.max_upload_bytes:
+        raise too_big
+    return data
+
+
+def _member_path(name: str, what: str) -> str | None:
+    """Normalize an entry name to a safe relative POSIX path (None for the root itself)."""
+    fix = "re-create it from a plain folder of files"
+    if "\\" in name:
+        raise BadAgent(f"{what} {name!r} contains a backslash: use forward slashes; {fix}")
+    if name.startswith("/") or _DRIVE.match(name):
+        raise BadAgent(f"{what} {name!r} is an absolute path: use relative paths; {fix}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise BadAgent(f"{what} {name!r} has control characters in its name: rename it")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadAgent(f"{what} {name!r} has a name that is not valid UTF-8: rename it") from None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise BadAgent(f"{what} {name!r} has a '..' component: use paths inside the agent; {fix}")
+    return "/".join(parts) or None
+
+
+def _skipped(path: str) -> bool:
+    """Whether a relative path is junk we never include (caches, VCS and macOS metadata)."""
+    parts = path.split("/")
+    return (
+        any(p in _SKIP_DIRS for p in parts)
+        or parts[-1] in _SKIP_FILES
+        or parts[-1].endswith(".pyc")
+    )
+
+
+def _add(files: dict[str, bytes], path: str, content: bytes, ref: str) -> None:
+    """Add one file, refusing duplicate paths."""
+    if path in files:
+        raise BadAgent(
+            f"archive {ref!r} contains {path!r} more than once: re-create it from a plain folder"
+        )
+    files[path] = content
+
+
+def _read_directory(root: Path, ref: str, budget: _Budget) -> dict[str, bytes]:
+    """Read a directory tree into memory, skipping junk and refusing links and special files."""
+
+    def fail(exc: OSError) -> NoReturn:
+        raise BadAgent(
+            f"cannot read {exc.filename!r} in agent directory {ref!r} ({exc.strerror}): "
+            "check its permissions"
+        ) from exc
+
+    files: dict[str, bytes] = {}
+    for dirpath, dirnames, filenames in os.walk(root, onerror=fail):
+        current = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in dirnames:
+            if (current / name).is_symlink():
+                rel = (current / name).relative_to(root).as_posix()
+                raise BadAgent(
+                    f"agent directory {ref!r} contains a symlink {rel!r}: "
+                    "replace it with the real folder"
+                )
+        for name in sorted(filenames):
+            full = current / name
+            rel = full.relative_to(root).as_posix()
+            path = _member_path(rel, f"file in {ref!r}:")
+            if path is None or _skipped(path):
+                continue
+            try:
+                st = full.lstat()
+                if stat.S_ISLNK(st.st_mode):
+                    raise BadAgent(
+                        f"agent directory {ref!r} contains a symlink {rel!r}: "
+                        "replace it with the real file"
+                    )
+                if not stat.S_ISREG(st.st_mode):
+                    raise BadAgent(
+                        f"agent directory {ref!r} contains {rel!r}, which is not a regular "
+                        "file: remove it"
+                    )
+                budget.add_file(f"agent directory {ref!r}")
+                budget.check_size(st.st_size)
+                with full.open("rb") as fh:
+                    files[path] = budget.read(fh)
+            except OSError as exc:
+                fail(exc)
+    return files
+
+
+def _read_zip(
+    data: bytes, ref: str, budget: _Budget, files: dict[str, bytes], dirs: set[str]
+) -> None:
+    """Read a zip archive's regular files into `files`, refusing anything unsafe."""
+    what = f"archive {ref!r}"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                budget.add_entry(what)
+                entry = f"zip entry in {ref!r}:"
+                path = _member_path(info.filename, entry)
+                kind = stat.S_IFMT(info.external_attr >> 16)
+                if kind == stat.S_IFLNK:
+                    raise BadAgent(
+                        f"{entry} {info.filename!r} is a symlink: zip the real file instead"
+                    )
+                if info.is_dir() or kind == stat.S_IFDIR:
+                    if path is not None and not _skipped(path):
+                        dirs.add(path)
+                    continue
+                if kind not in (0, stat.S_IFREG):
+                    raise BadAgent(f"{entry} {info.filename!r} is not a regular file: remove it")
+                if path is None:
+                    raise BadAgent(f"{entry} a file has an empty name: rename it")
+                if _skipped(path):
+                    continue
+                if info.flag_bits & 0x1:
+                    raise BadAgent(
+                        f"{entry} {info.filename!r} is encrypted: zip without a password"
+                    )
+                budget.add_file(what)
+                budget.check_size(info.file_size)
+                with zf.open(info) as fh:
+                    _add(files, path, budget.read(fh), ref)
+    except BadAgent:
+        raise
+    except NotImplementedError as exc:
+        raise BadAgent(
+            f"{what} uses an unsupported zip feature ({_one_line(exc)}): "
+            "re-create it with standard deflate compression"
+        ) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
+        raise BadAgent(
+            f"{what} is not a valid zip archive ({_one_line(exc)}): re-create it"
+        ) from exc
+
+
+def _read_tar(
+    data: bytes, ref: str, kind: str, budget: _Budget, files: dict[str, bytes], dirs: set[str]
+) -> None:
+    """Read a tar or tar.gz archive's regular files into `files`, refusing anything unsafe."""
+    what = f"archive {ref!r}"
+    label = "tar.gz" if kind == "tgz" else "tar"
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz" if kind == "tgz" else "r:") as tf:
+            while (member := tf.next()) is not None:
+                budget.add_entry(what)
+                entry = f"tar entry in {ref!r}:"
+                name = member.name
+                path = _member_path(name, entry)
+                if member.issym():
+                    raise BadAgent(f"{entry} {name!r} is a symlink: archive the real file")
+                if member.islnk():
+                    raise BadAgent(f"{entry} {name!r} is a hard link: archive the real file")
+                if member.ischr() or member.isblk():
+                    raise BadAgent(f"{entry} {name!r} is a device file: remove it")
+                if member.isfifo():
+                    raise BadAgent(f"{entry} {name!r} is a FIFO: remove it")
+                if member.isdir():
+                    if path is not None and not _skipped(path):
+                        dirs.add(path)
+                    continue
+                if not member.isreg():
+                    raise BadAgent(f"{entry} {name!r} is not a regular file: remove it")
+                if path is None:
+                    raise BadAgent(f"{entry} a file has an empty name: rename it")
+                # Moving past a member means decompressing it, so skipped files count too.
+                budget.check_size(member.size)
+                if _skipped(path):
+                    budget.total += member.size
+                    continue
+                budget.add_file(what)
+                fh = tf.extractfile(member)
+                if fh is None:  # pragma: no cover - isreg() members always have data
+                    raise BadAgent(f"{entry} {name!r} has no data: re-create the archive")
+                with fh:
+                    _add(files, path, budget.read(fh), ref)
+    except BadAgent:
+        raise
+    except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise BadAgent(
+            f"{what} is not a valid {label} archive ({_one_line(exc)}): re-create it"
+        ) from exc
+
+
+def _strip_wrapper(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Drop a single top-level folder that wraps everything, when agent.py sits right in it."""
+    if AGENT_FILE in files or not files:
+        return files
+    tops = {p.partition("/")[0] for p in files}
+    if len(tops) != 1:
+        return files
+    top = tops.pop()
+    if f"{top}/{AGENT_FILE}" not in files:
+        return files
+    return {p[len(top) + 1 :]: content for p, content in files.items()}
+
+
+def _check_layout(files: Mapping[str, bytes], dirs: set[str], ref: str) -> None:
+    """Refuse a path that is both a file and a folder (it could not be written to disk)."""
+    for path in files:
+        parent = PurePosixPath(path).parent
+        clash = (
+            path
+            if path in dirs
+            else next((str(p) for p in (parent, *parent.parents) if str(p) in files), None)
+        )
+        if clash is not None:
+            raise BadAgent(
+                f"archive {ref!r} has {clash!r} both as a file and as a folder: "
+                "re-create it from a plain folder"
+            )
+
+
+def _finish(
+    ref: str,
+    files: dict[str, bytes],
+    dirs: set[str],
+    *,
+    what: str,
+    builtin: str | None = None,
+) -> AgentBundle:
+    """Validate the collected files (layout, agent.py, requirements) and build the bundle."""
+    _check_layout(files, dirs, ref)
+    if what == "archive":
+        files = _strip_wrapper(files)
+    if AGENT_FILE not in files:
+        nested = sorted(p for p in files if p.endswith(f"/{AGENT_FILE}"))
+        hint = f" (found {nested[0]!r})" if nested else ""
+        raise BadAgent(
+            f"{what} {ref!r} has no {AGENT_FILE} at its root{hint}: "
+            f"put {AGENT_FILE} at the top level of the {what}"
+        )
+    try:
+        files[AGENT_FILE].decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadAgent(
+            f"{AGENT_FILE} in {ref!r} is not valid UTF-8 text: save it with UTF-8 encoding"
+        ) from None
+    raw = files.get(REQUIREMENTS_FILE)
+    if raw is not None:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadAgent(
+                f"{REQUIREMENTS_FILE} in {ref!r} is not valid UTF-8 text: save it as UTF-8"
+            ) from None
+        parse_requirements(text)
+    return AgentBundle(ref=ref, files=files, builtin=builtin)
+
+
+def _looks_like_path(line: str) -> bool:
+    """Whether a requirement line names a local file or folder rather than a PyPI project."""
+    head = line.split(";", 1)[0].strip()
+    return (
+        head.startswith((".", "/", "~"))
+        or "/" in head
+        or "\\" in head
+        or head.lower().endswith((".whl", ".zip", ".tar.gz", ".tgz"))
+    )

@@ -1,0 +1,231 @@
+"""The trusted referee: owns the environment, asks sandboxed agents for actions, keeps time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rl_arena_app.arena.envs import EnvSpec, Game
+from rl_arena_app.arena.games import IllegalAction
+from rl_arena_app.arena.outcomes import AgentFault, Reason
+from rl_arena_app.arena.sandbox import Sandbox, SandboxFactory
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Time rules: per-move limit, an overage bank per game, and a start-up allowance."""
+
+    move_timeout_s: float
+    time_bank_s: float
+    startup_timeout_s: float
+
+    @classmethod
+    def for_env(
+        cls,
+        env: EnvSpec,
+        move_timeout_s: float | None = None,
+        time_bank_s: float | None = None,
+        startup_timeout_s: float | None = None,
+    ) -> Limits:
+        """The env's defaults, with any override given."""
+
+        def pick(value: float | None, default: float) -> float:
+            return default if value is None else value
+
+        return cls(
+            pick(move_timeout_s, env.move_timeout_s),
+            pick(time_bank_s, env.time_bank_s),
+            pick(startup_timeout_s, env.startup_timeout_s),
+        )
+
+
+def derive_seed(*parts: int) -> int:
+    """A stable 32-bit seed derived from a run seed and indices."""
+    return int(np.random.SeedSequence([p & 0xFFFFFFFF for p in parts]).generate_state(1)[0])
+
+
+@dataclass
+class Forfeit:
+    """One agent lost a game by breaking a rule."""
+
+    agent: int
+    reason: Reason
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent": self.agent, "reason": str(self.reason), "detail": self.detail}
+
+
+@dataclass
+class GameRecord:
+    """What happened in one game or episode, in agent (command-line) indices."""
+
+    index: int
+    seed: int
+    seat_agents: list[int]
+    agent_seeds: list[int]
+    returns: list[float] = field(default_factory=list)
+    forfeit: Forfeit | None = None
+    # Both agents could not play: nobody wins.
+    both_forfeit: bool = False
+    truncated: bool = False
+    duration_s: float = 0.0
+    initial_state: Any = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def winner(self) -> int | None:
+        """Agent index of the winner of a duel game, None for a draw."""
+        if self.both_forfeit:
+            return None
+        if self.forfeit is not None:
+            others = [a for a in self.seat_agents if a != self.forfeit.agent]
+            return others[0] if others else None
+        if len(self.returns) < 2 or self.returns[0] == self.returns[1]:
+            return None
+        return int(np.argmax(self.returns))
+
+    def to_replay(self) -> dict[str, Any]:
+        """Full record for the replay file."""
+        return {
+            "index": self.index,
+            "seed": self.seed,
+            "seat_agents": self.seat_agents,
+            "agent_seeds": self.agent_seeds,
+            "returns": self.returns,
+            "winner": self.winner,
+            "forfeit": self.forfeit.to_json() if self.forfeit else None,
+            "truncated": self.truncated,
+            "duration_s": round(self.duration_s, 6),
+            "initial_state": self.initial_state,
+            "steps": self.steps,
+        }
+
+
+class Seat:
+    """One agent across a run: its sandbox, restarted after a fatal fault, or dead for good."""
+
+    def __init__(self, agent: int, factory: SandboxFactory, limits: Limits) -> None:
+        self.agent = agent
+        self.factory = factory
+        self.limits = limits
+        self.sandbox: Sandbox | None = None
+        self.dead: AgentFault | None = None
+        self.images: list[str | None] = []
+        self._launched_at = 0.0
+
+    def launch(self) -> None:
+        """Start a fresh sandbox (not waiting for it)."""
+        self.sandbox = self.factory()
+        self._launched_at = time.monotonic()
+        try:
+            self.sandbox.launch()
+        except AgentFault as fault:
+            self._die(fault)
+
+    def wait_ready(self) -> None:
+        """Wait for the agent to load within the start-up allowance counted from launch."""
+        if self.sandbox is None or self.dead:
+            return
+        left = self.limits.startup_timeout_s - (time.monotonic() - self._launched_at)
+        try:
+            self.sandbox.wait_ready(max(left, 0.0))
+            self.images.append(self.sandbox.image)
+        except AgentFault as fault:
+            self._die(fault)
+
+    def _die(self, fault: AgentFault) -> None:
+        self.dead = fault
+        self.discard()
+
+    def discard(self) -> None:
+        """Close the sandbox; the next game gets a fresh one."""
+        if self.sandbox is not None:
+            sandbox, self.sandbox = self.sandbox, None
+            sandbox.close()
+
+
+def start_seats(seats: Sequence[Seat]) -> None:
+    """Launch every seat lacking a sandbox in parallel, then wait for each to be ready."""
+    pending = [s for s in seats if s.sandbox is None and s.dead is None]
+    if not pending:
+        return
+    with ThreadPoolExecutor(len(pending)) as pool:
+        list(pool.map(Seat.launch, pending))
+    for seat in pending:
+        seat.wait_ready()
+
+
+def close_seats(seats: Sequence[Seat]) -> None:
+    """Close every sandbox in parallel, even when one close fails."""
+    with ThreadPoolExecutor(max(len(seats), 1)) as pool:
+        list(pool.map(Seat.discard, seats))
+
+
+def _reset_info(env: EnvSpec, game: Game, seat: int, seed: int, limits: Limits) -> dict[str, Any]:
+    return {
+        "env": env.id,
+        "seed": seed,
+        "player": seat,
+        "action_space": game.action_space_info,
+        "move_timeout_s": limits.move_timeout_s,
+        "time_bank_s": limits.time_bank_s,
+    }
+
+
+def play_game(
+    env: EnvSpec, game: Game, seats: Sequence[Seat], record: GameRecord, limits: Limits
+) -> GameRecord:
+    """Play one game or episode; `seats` is in seat order (seat 0 moves first)."""
+    started = time.perf_counter()
+    game.reset(record.seed)
+    record.initial_state = game.state()
+    banks = [limits.time_bank_s] * len(seats)
+    fresh = [True] * len(seats)
+    try:
+        while (seat_index := game.to_move()) is not None:
+            seat = seats[seat_index]
+            observation, extra = game.observe()
+            time_left = limits.move_timeout_s + banks[seat_index]
+            info = {**extra, "player": seat_index, "step": len(record.steps),
+                    "time_left_s": time_left}
+            reset = None
+            if fresh[seat_index]:
+                fresh[seat_index] = False
+                reset = _reset_info(env, game, seat_index, record.agent_seeds[seat_index], limits)
+            assert seat.sandbox is not None
+            raw, elapsed = seat.sandbox.act(observation, info, reset, time_left)
+            banks[seat_index] -= max(0.0, elapsed - limits.move_timeout_s)
+            try:
+                action = game.parse_action(raw)
+            except IllegalAction as exc:
+                raise AgentFault(Reason.ILLEGAL_ACTION, str(exc), fatal=False) from None
+            rewards = game.step(action)
+            record.steps.append({"agent": seat.agent, "seat": seat_index, "action": action,
+                                 "rewards": rewards, "time_s": round(elapsed, 6),
+                                 "state": game.state()})
+    except AgentFault as fault:
+        offender = seats[seat_index]
+        record.forfeit = Forfeit(offender.agent, fault.reason, fault.detail)
+        if fault.fatal:
+            offender.discard()
+    else:
+        record.returns = game.seat_returns()
+        record.truncated = game.truncated()
+    record.duration_s = time.perf_counter() - started
+    return record
+
+
+def forfeited_before_start(record: GameRecord, seats: Sequence[Seat]) -> GameRecord:
+    """Record a game lost by an agent that cannot start (the first dead one)."""
+    dead = [s for s in seats if s.dead is not None]
+    fault = dead[0].dead
+    assert fault is not None
+    record.forfeit = Forfeit(dead[0].agent, fault.reason, fault.detail)
+    record.both_forfeit = len(seats) > 1 and len(dead) == len(seats)
+    return record

@@ -1,0 +1,187 @@
+"""The `rl-arena` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+
+EXIT_BAD_INPUT = 2
+EXIT_INFRASTRUCTURE = 3
+
+
+def progress(message: str) -> None:
+    """Progress of long steps, on stderr."""
+    click.echo(f"rl-arena: {message}", err=True)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Map bad input to exit 2 and infrastructure failures to exit 3, each with one line."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # SIGTERM unwinds like Ctrl-C, so every sandbox is torn down on the way out.
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            return command(*args, **kwargs)
+        except BadInput as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except InfrastructureError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_INFRASTRUCTURE)
+        except KeyboardInterrupt:
+            click.echo("interrupted; sandboxes removed", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """RL Arena: sandboxed reinforcement-learning competitions."""
+
+
+@main.command()
+@click.argument("env_id", metavar="ENV")
+@click.argument("agents", nargs=-1, required=True, metavar="AGENT [AGENT]")
+@click.option("--sandbox", type=click.Choice(["docker", "process", "inprocess"]), default=None,
+              help="Where agents run (default: RL_ARENA_SANDBOX or docker).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
+@click.option("--games", type=click.IntRange(min=1), default=None, help="Duel games.")
+@click.option("--episodes", type=click.IntRange(min=1), default=None, help="Solo episodes.")
+@click.option("--move-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds per move.")
+@click.option("--time-bank", type=click.FloatRange(min=0), default=None,
+              help="Overage seconds per game.")
+@click.option("--startup-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for an agent to load.")
+@click.option("--replay", "replay_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the replay (gzip JSON) here.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@handles_errors
+def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int,
+         games: int | None, episodes: int | None, move_timeout: float | None,
+         time_bank: float | None, startup_timeout: float | None, replay_path: Path | None,
+         as_json: bool) -> None:
+    """Play AGENT(s) on ENV: a duel for two-player games, scored episodes for solo tasks.
+
+    AGENT is a .py file, a directory or a .zip/.tar.gz with agent.py, or builtin:NAME.
+    """
+    from jobs.sandbox.factory import sandbox_factories
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.bundle import load_bundle
+    from rl_arena_app.arena.referee import Limits
+    from rl_arena_app.arena.replay import write_replay
+    from rl_arena_app.arena.run import play as play_run
+    from rl_arena_app.settings import get_settings
+
+    env = envs.spec(env_id)
+    wanted = 2 if env.kind == "duel" else 1
+    if len(agents) != wanted:
+        raise BadInput(f"{env.id} is a {env.kind} environment: give exactly {wanted} "
+                       f"agent{'s' if wanted > 1 else ''}, got {len(agents)}")
+    kind = sandbox or get_settings().sandbox
+    bundles = [load_bundle(ref, env_id=env.id) for ref in agents]
+    factories, _ = sandbox_factories(kind, bundles, progress=progress)
+    limits = Limits.for_env(env, move_timeout, time_bank, startup_timeout)
+    result = play_run(env, factories, list(agents), sandbox=kind, seed=seed, limits=limits,
+                      games=games, episodes=episodes)
+    if replay_path is not None:
+        write_replay(replay_path, result.replay())
+    summary = result.summary()
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(render_summary(summary))
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """A few human-readable lines for a run."""
+    names = [a["ref"] for a in summary["agents"]]
+    lines = [f"{summary['env']} ({summary['sandbox']} sandbox, seed {summary['seed']})"]
+    for i, game in enumerate(summary.get("games", [])):
+        if game["forfeit"]:
+            f = game["forfeit"]
+            what = f"{names[f['agent']]} forfeits ({f['reason']}): {f['detail'].splitlines()[-1:]}"
+        elif game["winner"] is None:
+            what = "draw"
+        else:
+            what = f"{names[game['winner']]} wins"
+        lines.append(f"  game {i + 1}: {names[game['first']]} first, {what}, {game['steps']} moves")
+    if "points" in summary:
+        lines.append("  points: " + ", ".join(
+            f"{n} {p:g}" for n, p in zip(names, summary["points"], strict=True)))
+    for episode in summary.get("episodes", []):
+        extra = f" forfeit ({episode['forfeit']['reason']})" if episode["forfeit"] else ""
+        lines.append(f"  seed {episode['seed']}: return {episode['return']:g}, "
+                     f"{episode['steps']} steps, {episode['outcome']}{extra}")
+    if "mean_return" in summary:
+        lines.append(f"  mean return {summary['mean_return']:.2f} ± {summary['std_return']:.2f}")
+    lines.append(f"  {summary['duration_s']:.2f}s")
+    return "\n".join(lines)
+
+
+@main.command("envs")
+@click.option("--json", "as_json", is_flag=True)
+def list_envs_command(as_json: bool) -> None:
+    """List the registered environments."""
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.baselines import available
+
+    rows = [{"id": s.id, "kind": s.kind, "version": s.version, "description": s.description,
+             "builtins": [f"builtin:{n}" for n in available(s.id)]} for s in envs.list_envs()]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:<16} {row['kind']:<5} {row['description']}  "
+                   f"[{', '.join(row['builtins'])}]")
+
+
+@main.group()
+def images() -> None:
+    """Docker images for agents."""
+
+
+@images.command("build-base")
+@click.option("--method", type=click.Choice(["auto", "offline", "hub"]), default="auto",
+              show_default=True, help="offline: debootstrap (Debian archive); hub: Docker Hub.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the image exists.")
+@handles_errors
+def build_base(method: str, if_missing: bool) -> None:
+    """Build the agent base image (Python + numpy)."""
+    from jobs.images.base import base_image_exists, build_base_image
+    from jobs.sandbox.docker import DockerEngine
+    from rl_arena_app.settings import get_settings
+
+    tag = get_settings().agent_base_image
+    client = DockerEngine().client
+    if if_missing and base_image_exists(client, tag):
+        progress(f"base image {tag} is present")
+        return
+    progress(f"building base image {tag} ({method})")
+    build_base_image(client, tag, method)  # type: ignore[arg-type]
+    progress(f"base image {tag} ready")
+
+
+@main.command()
+@handles_errors
+def sweep() -> None:
+    """Remove sandbox containers and folders left behind by crashed runs."""
+    from jobs.sandbox.docker import DockerEngine
+
+    removed = DockerEngine().sweep_orphans()
+    click.echo(f"removed {len(removed)} orphaned container(s)")

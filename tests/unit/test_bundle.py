@@ -1,0 +1,491 @@
+"""Tests for loading agent uploads into memory: formats, limits and refusals."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rl_arena_app.arena import bundle as bundle_mod
+from rl_arena_app.arena.bundle import (
+    AgentBundle,
+    BundleLimits,
+    load_bundle,
+    parse_requirements,
+)
+from rl_arena_app.arena.outcomes import BadAgent, BadInput
+
+ENV = "tictactoe"
+AGENT = b"def act(observation):\n    return 0\n"
+
+
+def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    """Write a deflated zip holding `entries` exactly as named."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in entries.items():
+            zf.writestr(name, content)
+    return path
+
+
+def tar_file(tf: tarfile.TarFile, name: str, content: bytes) -> None:
+    """Add a regular file called exactly `name` to an open tar."""
+    info = tarfile.TarInfo(name)
+    info.size = len(content)
+    tf.addfile(info, io.BytesIO(content))
+
+
+def make_tar(path: Path, entries: dict[str, bytes], mode: str = "w:gz") -> Path:
+    """Write a tar holding regular files `entries` exactly as named."""
+    with tarfile.open(path, mode) as tf:
+        for name, content in entries.items():
+            tar_file(tf, name, content)
+    return path
+
+
+def refused(ref: Path | str, phrase: str, **kwargs: object) -> BadAgent:
+    """Assert loading `ref` raises BadAgent with `phrase` in a one-line message."""
+    with pytest.raises(BadAgent) as info:
+        load_bundle(str(ref), env_id=ENV, **kwargs)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert phrase in message
+    assert "\n" not in message
+    assert ": " in message  # says what is wrong, then how to fix it
+    return info.value
+
+
+# --- accepted uploads ---------------------------------------------------------------------
+
+
+def test_single_py_file_is_stored_as_agent_py(tmp_path: Path) -> None:
+    src = tmp_path / "my_bot.py"
+    src.write_bytes(AGENT)
+    bundle = load_bundle(str(src), env_id=ENV)
+    assert dict(bundle.files) == {"agent.py": AGENT}
+    assert bundle.ref == str(src)
+    assert bundle.builtin is None
+    assert bundle.requirements is None
+
+
+def test_directory_is_read_and_caches_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "agent"
+    (root / "lib" / "__pycache__").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "agent.py").write_bytes(AGENT)
+    (root / "lib" / "helper.py").write_bytes(b"X = 1\n")
+    (root / "lib" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"\0junk")
+    (root / "stale.pyc").write_bytes(b"\0junk")
+    (root / ".git" / "HEAD").write_bytes(b"ref: refs/heads/main\n")
+    (root / "requirements.txt").write_text("numpy>=1.20\n")
+    bundle = load_bundle(str(root), env_id=ENV)
+    assert sorted(bundle.files) == ["agent.py", "lib/helper.py", "requirements.txt"]
+    assert bundle.files["lib/helper.py"] == b"X = 1\n"
+    assert bundle.requirements == "numpy>=1.20\n"
+
+
+def test_zip_is_read(tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "a.zip",
+        {"agent.py": AGENT, "pkg/util.py": b"Y = 2\n", "requirements.txt": b"numpy>=1.20\n"},
+    )
+    bundle = load_bundle(str(archive), env_id=ENV)
+    assert dict(bundle.files) == {
+        "agent.py": AGENT,
+        "pkg/util.py": b"Y = 2\n",
+        "requirements.txt": b"numpy>=1.20\n",
+    }
+    assert bundle.requirements == "numpy>=1.20\n"
+
+
+@pytest.mark.parametrize(("suffix", "mode"), [(".tar.gz", "w:gz"), (".tgz", "w:gz"), (".tar", "w")])
+def test_tar_is_read(tmp_path: Path, suffix: str, mode: str) -> None:
+    archive = make_tar(tmp_path / f"a{suffix}", {"agent.py": AGENT, "./data/w.txt": b"w"}, mode)
+    bundle = load_bundle(str(archive), env_id=ENV)
+    assert dict(bundle.files) == {"agent.py": AGENT, "data/w.txt": b"w"}
+
+
+def test_single_wrapping_folder_is_stripped(tmp_path: Path) -> None:
+    archive = tmp_path / "wrapped.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("my_agent/", b"")  # folder entries, as `zip -r` writes them
+        zf.writestr("my_agent/agent.py", AGENT)
+        zf.writestr("my_agent/lib/", b"")
+        zf.writestr("my_agent/lib/x.py", b"Z = 3\n")
+        zf.writestr("__MACOSX/my_agent/._agent.py", b"\0mac")
+    bundle = load_bundle(str(archive), env_id=ENV)
+    assert dict(bundle.files) == {"agent.py": AGENT, "lib/x.py": b"Z = 3\n"}
+
+
+def test_folder_without_agent_py_at_its_top_is_not_stripped(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "deep.zip", {"outer/inner/agent.py": AGENT})
+    refused(archive, "no agent.py at its root (found 'outer/inner/agent.py')")
+
+
+def test_builtin_ref_loads_the_baseline() -> None:
+    bundle = load_bundle("builtin:random", env_id=ENV)
+    assert bundle.builtin == "random"
+    assert bundle.ref == "builtin:random"
+    assert "agent.py" in bundle.files
+
+
+# --- refused archives -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_path_traversal_is_refused(tmp_path: Path, kind: str) -> None:
+    entries = {"agent.py": AGENT, "../evil.py": b"boom"}
+    archive = tmp_path / f"t.{kind}"
+    make_zip(archive, entries) if kind == "zip" else make_tar(archive, entries)
+    refused(archive, "'..' component")
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_absolute_path_is_refused(tmp_path: Path, kind: str) -> None:
+    entries = {"agent.py": AGENT, "/tmp/evil.py": b"boom"}
+    archive = tmp_path / f"t.{kind}"
+    make_zip(archive, entries) if kind == "zip" else make_tar(archive, entries)
+    refused(archive, "absolute path")
+
+
+@pytest.mark.parametrize("name", ["..\\evil.py", "C:/evil.py"])
+def test_backslash_and_drive_tricks_are_refused(tmp_path: Path, name: str) -> None:
+    archive = tmp_path / "t.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("agent.py", AGENT)
+        zf.writestr(zipfile.ZipInfo(name), b"boom")  # ZipInfo keeps the name verbatim
+    assert name in zipfile.ZipFile(archive).namelist()
+    refused(archive, "backslash" if "\\" in name else "absolute path")
+
+
+def test_tar_symlink_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "t.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tar_file(tf, "agent.py", AGENT)
+        link = tarfile.TarInfo("secrets.py")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tf.addfile(link)
+    refused(archive, "is a symlink")
+
+
+def test_tar_hardlink_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "t.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tar_file(tf, "agent.py", AGENT)
+        link = tarfile.TarInfo("copy.py")
+        link.type = tarfile.LNKTYPE
+        link.linkname = "agent.py"
+        tf.addfile(link)
+    refused(archive, "is a hard link")
+
+
+@pytest.mark.parametrize(
+    ("kind", "phrase"),
+    [
+        (tarfile.CHRTYPE, "device file"),
+        (tarfile.BLKTYPE, "device file"),
+        (tarfile.FIFOTYPE, "FIFO"),
+    ],
+)
+def test_tar_special_files_are_refused(tmp_path: Path, kind: bytes, phrase: str) -> None:
+    archive = tmp_path / "t.tar"
+    with tarfile.open(archive, "w") as tf:
+        tar_file(tf, "agent.py", AGENT)
+        special = tarfile.TarInfo("dev")
+        special.type = kind
+        tf.addfile(special)
+    refused(archive, phrase)
+
+
+def test_zip_symlink_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "t.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("agent.py", AGENT)
+        link = zipfile.ZipInfo("secrets.py")
+        link.create_system = 3  # unix
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    refused(archive, "is a symlink")
+
+
+def test_duplicate_paths_are_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "t.zip"
+    with zipfile.ZipFile(archive, "w") as zf, pytest.warns(UserWarning, match="Duplicate"):
+        zf.writestr("agent.py", AGENT)
+        zf.writestr("./agent.py", AGENT)
+        zf.writestr("agent.py", b"evil")
+    refused(archive, "more than once")
+
+
+def test_path_that_is_both_file_and_folder_is_refused(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "lib": b"x", "lib/a.py": b"y"})
+    refused(archive, "both as a file and as a folder")
+
+
+def test_corrupt_zip_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "t.zip"
+    archive.write_bytes(b"PK\x03\x04 definitely not a zip file")
+    refused(archive, "not a valid zip archive")
+
+
+def test_zip_with_damaged_data_is_refused(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT * 50})
+    data = bytearray(archive.read_bytes())
+    data[40:60] = b"\xff" * 20  # inside agent.py's compressed data
+    archive.write_bytes(bytes(data))
+    refused(archive, "not a valid zip archive")
+
+
+def test_truncated_tar_gz_is_refused(tmp_path: Path) -> None:
+    archive = make_tar(tmp_path / "t.tar.gz", {"agent.py": os.urandom(50_000)})
+    archive.write_bytes(archive.read_bytes()[:20_000])
+    refused(archive, "not a valid tar.gz archive")
+
+
+def test_plain_tar_named_tgz_is_refused(tmp_path: Path) -> None:
+    archive = make_tar(tmp_path / "t.tgz", {"agent.py": AGENT}, mode="w")
+    refused(archive, "not a valid tar.gz archive")
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+def test_oversize_upload_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "big.py"
+    src.write_bytes(b"#" * 2000)
+    refused(src, "larger than 1999 bytes", limits=BundleLimits(max_upload_bytes=1999))
+    assert load_bundle(str(src), env_id=ENV, limits=BundleLimits(max_upload_bytes=2000))
+
+
+def test_oversize_archive_is_refused(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "noise.bin": os.urandom(5000)})
+    refused(archive, "larger than", limits=BundleLimits(max_upload_bytes=4000))
+
+
+def test_zip_bomb_is_refused_without_reading_it_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 1024 * 1024
+    archive = make_zip(tmp_path / "bomb.zip", {"agent.py": AGENT, "zeros.bin": bytes(32 * limit)})
+    assert archive.stat().st_size < 100_000  # highly compressible
+    read_sizes: list[int] = []
+    original = zipfile.ZipExtFile.read
+
+    def counting_read(self: zipfile.ZipExtFile, n: int = -1) -> bytes:
+        assert n is not None and n >= 0, "members must be read with a bounded size"
+        data = original(self, n)
+        read_sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    refused(archive, "more than 1.0 MiB uncompressed", limits=BundleLimits(max_total_bytes=limit))
+    # The declared size is already over the allowance, so the bomb is never decompressed; a
+    # lying header is caught by the bounded read (test_bounded_read_stops_one_byte_past_...).
+    assert sum(read_sizes) <= len(AGENT)
+
+
+def test_many_members_adding_up_over_the_total_are_refused(tmp_path: Path) -> None:
+    chunk = os.urandom(400)  # each member is under the limit on its own
+    entries = {"agent.py": AGENT} | {f"part{i}.bin": chunk for i in range(3)}
+    for archive in (make_zip(tmp_path / "t.zip", entries), make_tar(tmp_path / "t.tgz", entries)):
+        refused(archive, "uncompressed", limits=BundleLimits(max_total_bytes=1000))
+        assert load_bundle(str(archive), env_id=ENV, limits=BundleLimits(max_total_bytes=1300))
+
+
+def test_bounded_read_stops_one_byte_past_the_allowance() -> None:
+    budget = bundle_mod._Budget(BundleLimits(max_total_bytes=10))
+    stream = io.BytesIO(bytes(10_000))
+    with pytest.raises(BadAgent, match="uncompressed"):
+        budget.read(stream)
+    assert stream.tell() == 11
+    budget = bundle_mod._Budget(BundleLimits(max_total_bytes=10))
+    assert budget.read(io.BytesIO(bytes(10))) == bytes(10)
+    assert budget.remaining == 0
+
+
+def test_too_many_files_are_refused(tmp_path: Path) -> None:
+    entries = {"agent.py": AGENT} | {f"f{i}.py": b"" for i in range(3)}
+    archive = make_zip(tmp_path / "t.zip", entries)
+    refused(archive, "more than 3 files", limits=BundleLimits(max_files=3))
+    assert load_bundle(str(archive), env_id=ENV, limits=BundleLimits(max_files=4))
+    root = tmp_path / "dir"
+    root.mkdir()
+    for name, content in entries.items():
+        (root / name).write_bytes(content)
+    refused(root, "more than 3 files", limits=BundleLimits(max_files=3))
+
+
+def test_flood_of_folder_entries_is_refused(tmp_path: Path) -> None:
+    entries = {"agent.py": AGENT} | {f"d{i}/": b"" for i in range(20)}
+    refused(make_zip(tmp_path / "t.zip", entries), "entries", limits=BundleLimits(max_files=2))
+
+
+# --- content checks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["zip", "dir"])
+def test_missing_agent_py_is_refused(tmp_path: Path, kind: str) -> None:
+    entries = {"main.py": AGENT, "lib/agent.py": b""}
+    if kind == "zip":
+        ref = make_zip(tmp_path / "t.zip", {**entries, "other/x.py": b""})
+    else:
+        ref = tmp_path / "d"
+        (ref / "lib").mkdir(parents=True)
+        for name, content in entries.items():
+            (ref / name).write_bytes(content)
+    refused(ref, "no agent.py at its root")
+
+
+def test_agent_py_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "agent.py"
+    src.write_bytes(b"x = '\xff\xfe'\n")
+    refused(src, "not valid UTF-8")
+
+
+def test_bad_requirements_file_is_refused(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "requirements.txt": b"-e .\n"})
+    refused(archive, "only PyPI requirements")
+
+
+def test_requirements_with_bom_are_accepted(tmp_path: Path) -> None:
+    reqs = "\ufeffnumpy>=1.20\n".encode()
+    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "requirements.txt": reqs})
+    assert load_bundle(str(archive), env_id=ENV).requirements == "numpy>=1.20\n"
+
+
+# --- refused paths ------------------------------------------------------------------------
+
+
+def test_missing_path_is_refused(tmp_path: Path) -> None:
+    refused(tmp_path / "nope.zip", "does not exist")
+
+
+def test_unknown_file_type_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "agent.rar"
+    src.write_bytes(b"Rar!")
+    refused(src, "unsupported file type")
+
+
+def test_symlink_inside_directory_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "agent.py").write_bytes(AGENT)
+    (root / "secrets.py").symlink_to("/etc/passwd")
+    refused(root, "contains a symlink 'secrets.py'")
+
+
+def test_symlinked_folder_inside_directory_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "agent.py").write_bytes(AGENT)
+    (root / "etc").symlink_to("/etc")
+    refused(root, "contains a symlink 'etc'")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
+def test_unreadable_file_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "agent.py"
+    src.write_bytes(AGENT)
+    src.chmod(0)
+    try:
+        refused(src, "cannot read")
+    finally:
+        src.chmod(0o644)
+
+
+def test_empty_builtin_name_is_refused() -> None:
+    refused("builtin:", "builtin:NAME")
+
+
+def test_unknown_builtin_is_refused() -> None:
+    with pytest.raises(BadAgent, match="no_such_agent"):
+        load_bundle("builtin:no_such_agent", env_id=ENV)
+
+
+# --- requirements -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "phrase"),
+    [
+        ("-e .", "is a pip option"),
+        ("-r other.txt", "is a pip option"),
+        ("--index-url https://evil.example/simple", "is a pip option"),
+        ("git+https://x/y", "URL or local path"),
+        ("https://x/pkg-1.0-py3-none-any.whl", "URL or local path"),
+        ("foo @ https://x", "URL or local path"),
+        ("./local/pkg", "URL or local path"),
+        ("pkg-1.0-py3-none-any.whl", "URL or local path"),
+        ("foo @ bar", "direct reference"),
+        ("!!!", "not a valid requirement"),
+    ],
+)
+def test_bad_requirements_are_refused(line: str, phrase: str) -> None:
+    with pytest.raises(BadAgent) as info:
+        parse_requirements(f"numpy\n{line}\n")
+    message = str(info.value)
+    assert phrase in message
+    assert "line 2" in message
+    assert "\n" not in message
+    if phrase != "not a valid requirement":
+        assert "only PyPI requirements installable as binary wheels" in message
+
+
+def test_good_requirements_are_accepted() -> None:
+    text = (
+        "# pinned for the arena\n\nnumpy>=1.20\n  \n"
+        "torch==2.3.1  # cpu\nfoo[bar]; python_version<'4'\n"
+    )
+    assert parse_requirements(text) == [
+        "numpy>=1.20",
+        "torch==2.3.1",
+        'foo[bar]; python_version < "4"',
+    ]
+    assert parse_requirements("") == []
+
+
+# --- the bundle itself --------------------------------------------------------------------
+
+
+def test_digest_is_stable_and_content_sensitive(tmp_path: Path) -> None:
+    a = make_zip(tmp_path / "a.zip", {"agent.py": AGENT, "x.py": b"1"})
+    b = make_zip(tmp_path / "b.zip", {"x.py": b"1", "agent.py": AGENT})  # other order
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "agent.py").write_bytes(AGENT)
+    (root / "x.py").write_bytes(b"1")
+    digests = {load_bundle(str(ref), env_id=ENV).digest for ref in (a, b, root)}
+    assert len(digests) == 1
+    digest = digests.pop()
+    assert len(digest) == 64
+    int(digest, 16)
+    c = make_zip(tmp_path / "c.zip", {"agent.py": AGENT, "x.py": b"2"})
+    assert load_bundle(str(c), env_id=ENV).digest != digest
+
+
+def test_digest_framing_is_unambiguous() -> None:
+    one = AgentBundle(ref="a", files={"agent.py": b"", "ab": b"c"})
+    two = AgentBundle(ref="b", files={"agent.py": b"", "a": b"bc"})
+    assert one.digest != two.digest
+    assert one == AgentBundle(ref="a", files={"ab": b"c", "agent.py": b""})
+    assert hash(one) == hash(AgentBundle(ref="a", files={"ab": b"c", "agent.py": b""}))
+
+
+def test_bundle_is_immutable_and_requires_agent_py() -> None:
+    files = {"agent.py": AGENT}
+    bundle = AgentBundle(ref="x", files=files)
+    files["evil.py"] = b""
+    assert list(bundle.files) == ["agent.py"]
+    with pytest.raises(TypeError):
+        bundle.files["evil.py"] = b""  # type: ignore[index]
+    assert "def act" not in repr(bundle)  # file contents stay out of logs
+    with pytest.raises(BadAgent, match=r"no agent\.py"):
+        AgentBundle(ref="x", files={"main.py": AGENT})
+
+
+def test_bad_agent_is_bad_input() -> None:
+    assert issubclass(BadAgent, BadInput)
