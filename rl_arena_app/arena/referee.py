@@ -69,7 +69,7 @@ class GameRecord:
     seed: int
     seat_agents: list[int]
     agent_seeds: list[int]
-    returns: list[float] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)  # per seat
     forfeit: Forfeit | None = None
     # Both agents could not play: nobody wins.
     both_forfeit: bool = False
@@ -88,7 +88,7 @@ class GameRecord:
             return others[0] if others else None
         if len(self.returns) < 2 or self.returns[0] == self.returns[1]:
             return None
-        return int(np.argmax(self.returns))
+        return self.seat_agents[int(np.argmax(self.returns))]
 
     def to_replay(self) -> dict[str, Any]:
         """Full record for the replay file."""
