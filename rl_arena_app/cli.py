@@ -185,3 +185,7 @@ def sweep() -> None:
 
     removed = DockerEngine().sweep_orphans()
     click.echo(f"removed {len(removed)} orphaned container(s)")
+
+
+if __name__ == "__main__":
+    main()

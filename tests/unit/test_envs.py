@@ -41,7 +41,7 @@ def test_registry_has_the_builtin_environments():
 
 
 def test_unknown_env_is_a_user_error_listing_known_ones():
-    with pytest.raises(BadInput, match="unknown environment 'chess'.*tictactoe"):
+    with pytest.raises(BadInput, match=r"unknown environment 'chess'.*tictactoe"):
         envs.spec("chess")
 
 

@@ -65,7 +65,7 @@ def run(env_id: str, *agents: dict[str, Any], games: int = 2, limits: Limits = L
 def test_seats_alternate_so_first_move_advantage_cancels():
     summary, _ = run("tictactoe", {}, {}, games=4)
     assert [g["first"] for g in summary["games"]] == [0, 1, 0, 1]
-    # First-legal-move play is deterministic: the first mover wins every time, so 2–2.
+    # First-legal-move play is deterministic: the first mover wins every time, so 2-2.
     assert [g["winner"] for g in summary["games"]] == [0, 1, 0, 1]
     assert summary["points"] == [2.0, 2.0]
 

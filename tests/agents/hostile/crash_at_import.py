@@ -1,0 +1,3 @@
+"""Crashes while agent.py is imported."""
+
+raise ValueError("boom at import")

@@ -1,0 +1,5 @@
+"""Answers with a float instead of an integer action."""
+
+
+def act(observation, info):
+    return 1.5

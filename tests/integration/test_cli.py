@@ -1,0 +1,113 @@
+"""The `rl-arena play` command as a user runs it: JSON shape, replays and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rl_arena_app.arena.replay import read_replay, without_timing
+
+CLI = [sys.executable, "-m", "rl_arena_app.cli"]
+
+
+def rl_arena(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=240,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def test_duel_json_has_the_documented_shape():
+    done = rl_arena("play", "tictactoe", "builtin:minimax", "builtin:random", "--games", "4",
+                    "--sandbox", "inprocess", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"env", "env_version", "seed", "sandbox", "agents", "games", "points",
+                        "duration_s"}
+    assert [a["ref"] for a in out["agents"]] == ["builtin:minimax", "builtin:random"]
+    assert [g["first"] for g in out["games"]] == [0, 1, 0, 1]
+    for game in out["games"]:
+        assert set(game) == {"first", "outcome", "winner", "forfeit", "steps", "duration_s"}
+        assert game["outcome"] in {"win", "draw"} and game["winner"] != 1  # minimax never loses
+    assert sum(out["points"]) == 4 and out["points"][0] >= 2
+
+
+def test_solo_json_has_the_documented_shape():
+    done = rl_arena("play", "CartPole-v1", "builtin:random", "--episodes", "3",
+                    "--sandbox", "inprocess", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"env", "env_version", "seed", "sandbox", "agents", "episodes",
+                        "mean_return", "std_return", "duration_s"}
+    assert len(out["episodes"]) == 3
+    for episode in out["episodes"]:
+        assert set(episode) == {"seed", "return", "steps", "outcome", "forfeit"}
+        assert episode["outcome"] == "done" and episode["return"] == episode["steps"]
+    returns = [e["return"] for e in out["episodes"]]
+    assert out["mean_return"] == pytest.approx(sum(returns) / 3)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["play", "chess", "builtin:random", "builtin:random"], "unknown environment 'chess'"),
+    (["play", "tictactoe", "builtin:random"], "give exactly 2 agents"),
+    (["play", "CartPole-v1", "builtin:random", "builtin:random"], "give exactly 1 agent"),
+    (["play", "tictactoe", "nowhere/agent.py", "builtin:random"], "does not exist"),
+    (["play", "tictactoe", "builtin:chess_master", "builtin:random"], "unknown built-in"),
+])
+def test_bad_input_exits_2_with_one_line(args, message):
+    done = rl_arena(*args, "--sandbox", "inprocess")
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stdout == ""
+
+
+def test_unsafe_archive_exits_2(tmp_path: Path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("agent.py", "def act(o, i):\n    return 0\n")
+        zf.writestr("../escape.py", "x = 1\n")
+    done = rl_arena("play", "tictactoe", str(archive), "builtin:random", "--sandbox", "process")
+    assert done.returncode == 2
+    assert "evil.zip" in done.stderr or ".." in done.stderr
+
+
+def test_inprocess_refuses_uploaded_code(tmp_path: Path):
+    agent = tmp_path / "agent.py"
+    agent.write_text("def act(o, i):\n    return 0\n")
+    done = rl_arena("play", "tictactoe", str(agent), "builtin:random", "--sandbox", "inprocess")
+    assert done.returncode == 2
+    assert "only built-in agents" in done.stderr
+
+
+def test_unreachable_docker_is_an_infrastructure_error_with_advice():
+    done = rl_arena("play", "tictactoe", "builtin:random", "builtin:random", "--sandbox", "docker",
+                    env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert done.returncode == 3
+    assert "Docker engine not reachable: start dockerd or use --sandbox process" in done.stderr
+
+
+@pytest.mark.docker
+def test_docker_run_writes_a_deterministic_replay(docker_engine, tmp_path: Path):
+    paths = [tmp_path / "a.json.gz", tmp_path / "b.json.gz"]
+    for path in paths:
+        done = rl_arena("play", "connect_four", "builtin:lookahead", "builtin:random",
+                        "--seed", "11", "--replay", str(path), "--json")
+        assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["sandbox"] == "docker"
+    assert all(a["image"].startswith("rl-arena/agent:") for a in summary["agents"])
+    first, second = (read_replay(p) for p in paths)
+    assert without_timing(first) == without_timing(second)
+    assert first["env"] == "connect_four" and first["env_version"]
+    assert [a["image"] for a in first["agents"]] == [a["image"] for a in summary["agents"]]
+    game = first["games"][0]
+    assert game["seed"] is not None and len(game["agent_seeds"]) == 2
+    assert len(game["initial_state"]) == 42 and set(game["initial_state"]) == {"0"}
+    step = game["steps"][0]
+    assert step["time_s"] > 0 and len(step["state"]) == 42 and step["state"].count("1") == 1
+    assert len(game["steps"]) == summary["games"][0]["steps"]
