@@ -30,7 +30,7 @@ def raw_pettingzoo_games_per_s(games: int) -> float:
     started = time.perf_counter()
     for game in range(games):
         env.reset(seed=game)
-        for agent in env.agent_iter():
+        for _agent in env.agent_iter():
             observation, _, terminated, truncated, _ = env.last()
             action = None
             if not (terminated or truncated):

@@ -7,6 +7,7 @@ Usage: python3 -I harness.py (--connect SOCKET_PATH | --fd FD) [--agent-dir DIR]
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import os
 import random
@@ -59,8 +60,9 @@ def failure_kind(exc: BaseException) -> str:
     """Map an exception raised by agent code to a forfeit reason."""
     if isinstance(exc, MemoryError):
         return "resource_limit"
-    if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == 11):
-        return "resource_limit"  # fork/thread creation refused by the process limit
+    # EAGAIN: fork/thread refused by the process limit; EFBIG/ENOSPC: the write cap is reached.
+    if isinstance(exc, OSError) and exc.errno in (errno.EAGAIN, errno.EFBIG, errno.ENOSPC):
+        return "resource_limit"
     return "crash"
 
 

@@ -1,0 +1,235 @@
+"""The process sandbox with real processes: isolation, limits, faults and clean-up."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobs.sandbox.process import DIR_PREFIX, UID_BASE, ProcessSandbox, processes_of
+from rl_arena_app.arena import baselines, envs
+from rl_arena_app.arena.bundle import AgentBundle
+from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.arena.referee import Limits
+from rl_arena_app.arena.run import RunResult, play
+from rl_arena_app.settings import Settings
+
+AS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not AS_ROOT, reason="own uid and no network only as root")
+LIMITS = Limits(move_timeout_s=0.5, time_bank_s=0.5, startup_timeout_s=10)
+RANDOM = (Path(baselines.__file__).parent / "random_agent.py").read_text()
+# The random agent, calling check() before each move.
+CHECKED = RANDOM + """
+_Random = Agent
+
+
+class Agent(_Random):
+    def act(self, observation, info):
+        check()
+        return super().act(observation, info)
+"""
+
+
+class Duel:
+    """Plays tictactoe between two agent sources and keeps every sandbox it made."""
+
+    def __init__(self) -> None:
+        self.sandboxes: list[ProcessSandbox] = []
+
+    def __call__(self, source_a: str, source_b: str = RANDOM) -> RunResult:
+        """Two games, each agent moving first once."""
+        bundles = [AgentBundle(ref=ref, files={"agent.py": source.encode()})
+                   for ref, source in (("a", source_a), ("b", source_b))]
+        return play(envs.spec("tictactoe"), [self._factory(b) for b in bundles], ["a", "b"],
+                    sandbox="process", seed=0, limits=LIMITS, games=2)
+
+    def _factory(self, bundle: AgentBundle):
+        def make() -> ProcessSandbox:
+            sandbox = ProcessSandbox(bundle)
+            self.sandboxes.append(sandbox)
+            return sandbox
+
+        return make
+
+    def uids(self) -> set[int]:
+        """The uids the agents ran as."""
+        return {s.uid for s in self.sandboxes if s.uid is not None}
+
+
+@pytest.fixture
+def duel() -> Iterator[Duel]:
+    """A duel runner; afterwards no agent process and no private folder may be left."""
+    runner = Duel()
+    yield runner
+    for sandbox in runner.sandboxes:
+        assert sandbox.directory is not None and not sandbox.directory.exists()
+        if sandbox.uid is not None:
+            assert processes_of(sandbox.uid) == [], f"processes of uid {sandbox.uid} left"
+
+
+def forfeits(result: RunResult) -> list[dict | None]:
+    """Each game's forfeit as JSON (None when the game was played out)."""
+    return [g.forfeit.to_json() if g.forfeit else None for g in result.games]
+
+
+def test_normal_duel_completes(duel: Duel) -> None:
+    """Two random agents play both games without forfeits, as two different uids."""
+    result = duel(RANDOM)
+    assert forfeits(result) == [None, None]
+    assert all(len(g.steps) >= 5 for g in result.games)
+    if AS_ROOT:
+        assert len(duel.uids()) == 2
+        assert all(uid >= UID_BASE for uid in duel.uids())
+
+
+def test_agents_run_under_distinct_uids(duel: Duel) -> None:
+    """Each agent reports its uid by crashing on purpose; the uids differ and are the sandboxes'."""
+    result = duel("import os\n\ndef act(observation, info):\n"
+                  "    raise RuntimeError(f'UID={os.getuid()}')\n",
+                  "import os\n\ndef act(observation, info):\n"
+                  "    raise RuntimeError(f'UID={os.getuid()}')\n")
+    found = forfeits(result)
+    assert [f["agent"] for f in found] == [0, 1]  # whoever moves first forfeits
+    uids = [int(re.search(r"UID=(\d+)", f["detail"]).group(1)) for f in found]
+    if AS_ROOT:
+        assert uids[0] != uids[1]
+        assert set(uids) == duel.uids()
+        assert 0 not in uids
+    else:
+        assert uids == [os.getuid()] * 2
+
+
+def test_crash_at_import_forfeits_every_game(duel: Duel) -> None:
+    """An agent that raises while loading forfeits each game with its traceback."""
+    result = duel("raise ValueError('boom at import')\n")
+    for forfeit in forfeits(result):
+        assert forfeit is not None and forfeit["agent"] == 0
+        assert forfeit["reason"] == "crash"
+        assert "Traceback" in forfeit["detail"]
+        assert "ValueError: boom at import" in forfeit["detail"]
+
+
+def test_exit_in_act_is_a_crash_with_output(duel: Duel) -> None:
+    """A process that exits by itself: crash, with its exit code and its last output."""
+    result = duel("import os\n\ndef act(observation, info):\n"
+                  "    os.write(2, b'dying words\\n')\n    os._exit(3)\n")
+    for forfeit in forfeits(result):
+        assert forfeit is not None and forfeit["agent"] == 0
+        assert forfeit["reason"] == "crash"
+        assert "exited with code 3" in forfeit["detail"]
+        assert "dying words" in forfeit["detail"]
+
+
+@pytest.mark.slow
+def test_busy_loop_times_out(duel: Duel) -> None:
+    """An agent that never answers loses on time; its process is killed."""
+    result = duel("def act(observation, info):\n    while True:\n        pass\n")
+    for forfeit in forfeits(result):
+        assert forfeit is not None and forfeit["agent"] == 0
+        assert forfeit["reason"] == "timeout"
+
+
+def test_memory_hog_hits_the_memory_limit(duel: Duel) -> None:
+    """Allocating 2 GB fails under the address-space limit: resource_limit."""
+    result = duel("def act(observation, info):\n"
+                  "    hog = bytearray(2 * 1024 ** 3)\n    return len(hog)\n")
+    for forfeit in forfeits(result):
+        assert forfeit is not None and forfeit["agent"] == 0
+        assert forfeit["reason"] == "resource_limit"
+        assert "MemoryError" in forfeit["detail"]
+
+
+@pytest.mark.slow
+def test_fork_bomb_is_contained_and_killed(duel: Duel) -> None:
+    """A fork bomb runs into the process limit (resource_limit); every fork is killed after."""
+    result = duel("import os\n\ndef act(observation, info):\n"
+                  "    while True:\n        os.fork()\n")
+    for forfeit in forfeits(result):
+        assert forfeit is not None and forfeit["agent"] == 0
+        assert forfeit["reason"] == "resource_limit"
+        assert "BlockingIOError" in forfeit["detail"]
+    for uid in duel.uids():  # the fixture checks again, for every sandbox
+        assert processes_of(uid) == []
+
+
+@needs_root
+def test_escaped_session_is_killed(duel: Duel) -> None:
+    """A child that left the process group with setsid() does not outlive the sandbox."""
+    drop = Path(tempfile.mkdtemp(prefix="rl-arena-test-"))
+    drop.chmod(0o1777)
+    try:
+        check = (f"import os, time\nDROP = {str(drop)!r}\nFORKED = []\n\n"
+                 "def check():\n"
+                 "    if not FORKED and os.fork() == 0:\n"
+                 "        os.setsid()\n"
+                 "        with open(f'{DROP}/{os.getpid()}', 'w'):\n"
+                 "            pass\n"
+                 "        time.sleep(600)\n"
+                 "    FORKED.append(1)\n")
+        result = duel(CHECKED + check)
+        assert forfeits(result) == [None, None]
+        pids = [int(p.name) for p in drop.iterdir()]
+        assert pids
+        for pid in pids:  # gone, or dead and waiting for init to reap it
+            status = Path(f"/proc/{pid}/status")
+            assert not status.exists() or "\nState:\tZ" in status.read_text()
+    finally:
+        for path in drop.iterdir():
+            path.unlink()
+        drop.rmdir()
+
+
+@needs_root
+def test_no_network_inside(duel: Duel) -> None:
+    """Connecting to a port listening on the host's loopback fails: network unreachable."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        check = (f"import errno, socket\nPORT = {port}\n\n"
+                 "def check():\n"
+                 "    s = socket.socket()\n"
+                 "    s.settimeout(2)\n"
+                 "    try:\n"
+                 "        s.connect(('127.0.0.1', PORT))\n"
+                 "    except OSError as exc:\n"
+                 "        if exc.errno != errno.ENETUNREACH:\n"
+                 "            raise RuntimeError(f'NETWORK: {exc!r}') from None\n"
+                 "    else:\n"
+                 "        raise RuntimeError('NETWORK: connected to the host')\n"
+                 "    finally:\n"
+                 "        s.close()\n")
+        result = duel(CHECKED + check, CHECKED + check)
+    assert forfeits(result) == [None, None]
+    assert all(s.network_isolated for s in duel.sandboxes)
+
+
+@needs_root
+def test_cannot_read_the_other_agents_folder(duel: Duel) -> None:
+    """An agent sees the other private folder's name but can neither list nor read it."""
+    check = (f"import glob, os\nPATTERN = {os.path.join(tempfile.gettempdir(), DIR_PREFIX)!r}\n\n"
+             "def check():\n"
+             "    mine = os.path.dirname(os.getcwd())\n"
+             "    others = [d for d in glob.glob(PATTERN + '*') if d != mine]\n"
+             "    if not others:\n"
+             "        raise RuntimeError('NOOTHER: no other agent folder to try')\n"
+             "    for folder in others:\n"
+             "        source = os.path.join(folder, 'agent', 'agent.py')\n"
+             "        for attempt in (lambda: os.listdir(folder), lambda: open(source).read()):\n"
+             "            try:\n"
+             "                attempt()\n"
+             "            except (PermissionError, FileNotFoundError):\n"
+             "                continue\n"
+             "            raise RuntimeError(f'LEAK: could read {folder}')\n")
+    result = duel(CHECKED + check, CHECKED + check)
+    assert forfeits(result) == [None, None]
+
+
+def test_refused_in_production() -> None:
+    """Production mode refuses the process sandbox outright."""
+    bundle = AgentBundle(ref="x", files={"agent.py": RANDOM.encode()})
+    with pytest.raises(BadInput, match="refused in production mode"):
+        ProcessSandbox(bundle, Settings(env="production"))
