@@ -35,14 +35,12 @@ class Channel:
             if len(self._buffer) > protocol.MAX_LINE_BYTES:
                 raise AgentFault(Reason.PROTOCOL_ERROR,
                                  f"sent a line longer than {protocol.MAX_LINE_BYTES} bytes")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            self.sock.settimeout(left)
+            # Past the deadline, one non-blocking read still takes what already arrived.
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.0))
             try:
                 chunk = self.sock.recv(1 << 16)
-            except TimeoutError:
-                raise
+            except (TimeoutError, BlockingIOError):
+                raise TimeoutError from None
             except OSError as exc:
                 raise ChannelClosed(str(exc)) from None
             if not chunk:

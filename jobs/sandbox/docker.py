@@ -115,7 +115,6 @@ class DockerSandbox(SocketSandbox):
     def _run_kwargs(self, socket_dir: Path) -> dict:
         limits = self.engine.limits
         return {
-            "detach": True,
             "network_mode": "none",
             "read_only": True,
             "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
@@ -151,9 +150,11 @@ class DockerSandbox(SocketSandbox):
         else:
             os.chmod(path, 0o666)
         self._listener.listen(1)
+        kwargs = self._run_kwargs(self._dir)
         try:
-            self.container = self.engine.client.containers.run(
-                self.image, **self._run_kwargs(self._dir))
+            # create + start, not run(): run() would try to pull a missing image from a registry.
+            self.container = self.engine.client.containers.create(self.image, **kwargs)
+            self.container.start()
         except docker.errors.ImageNotFound:
             raise InfrastructureError(f"agent image {self.image} is missing: rebuild it") from None
         except docker.errors.DockerException as exc:
@@ -164,14 +165,15 @@ class DockerSandbox(SocketSandbox):
         next_check = time.monotonic() + 0.25
         while True:
             now = time.monotonic()
-            if now >= deadline:
-                raise TimeoutError
-            ready, _, _ = select.select([self._listener], [], [], min(deadline, next_check) - now)
+            wait = max(min(deadline, next_check) - now, 0.0)
+            ready, _, _ = select.select([self._listener], [], [], wait)
             if ready:
                 conn, _ = self._listener.accept()
                 self._listener.close()
                 self._listener = None
                 return conn
+            if time.monotonic() >= deadline:
+                raise TimeoutError
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + 0.25
                 if self._container_exited():

@@ -137,6 +137,9 @@ class Seat:
             self.sandbox.wait_ready(max(left, 0.0))
             self.images.append(self.sandbox.image)
         except AgentFault as fault:
+            if fault.reason == Reason.TIMEOUT:
+                fault = AgentFault(Reason.TIMEOUT, f"agent did not start within "
+                                   f"{self.limits.startup_timeout_s:g}s (start-up allowance)")
             self._die(fault)
 
     def _die(self, fault: AgentFault) -> None:
@@ -155,10 +158,10 @@ def start_seats(seats: Sequence[Seat]) -> None:
     pending = [s for s in seats if s.sandbox is None and s.dead is None]
     if not pending:
         return
+    # Waiting in parallel too: one slow starter must not eat the other's allowance.
     with ThreadPoolExecutor(len(pending)) as pool:
         list(pool.map(Seat.launch, pending))
-    for seat in pending:
-        seat.wait_ready()
+        list(pool.map(Seat.wait_ready, pending))
 
 
 def close_seats(seats: Sequence[Seat]) -> None:

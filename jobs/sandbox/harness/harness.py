@@ -144,7 +144,7 @@ def serve(channel: Channel, agent_dir: str) -> None:
         try:
             line = channel.protocol.encode({"t": "action", "a": to_wire(action)})
         except (TypeError, ValueError):
-            detail = f"act() returned a {type(action).__name__}, which is not a valid action"
+            detail = f"act() returned {type(action).__name__!r}, which is not a valid action"
             channel.send({"t": "error", "kind": "illegal_action", "detail": detail})
             continue
         channel.sock.sendall(line)
