@@ -1,0 +1,107 @@
+"""The Docker sandbox's own guarantees: limits applied, orphans swept, requirements as wheels."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, DockerEngine
+from tests.conftest import builtin, bundle_from_source
+
+pytestmark = pytest.mark.docker
+
+LAUNCH_AND_HANG = """
+import sys, time
+from jobs.sandbox.factory import sandbox_factories
+from tests.conftest import builtin
+[factory], _ = sandbox_factories("docker", [builtin("random", "tictactoe")])
+sandbox = factory()
+sandbox.launch()
+sandbox.wait_ready(30)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_containers_of_a_killed_run_are_swept_on_the_next_start(docker_engine):
+    child = subprocess.Popen([sys.executable, "-c", LAUNCH_AND_HANG], stdout=subprocess.PIPE,
+                             text=True, cwd=os.getcwd())
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        owner = f"{os.uname().nodename}:{child.pid}"
+        assert len(docker_engine.managed_containers(owner=owner)) == 1
+    finally:
+        child.send_signal(signal.SIGKILL)  # no finally blocks run: the container is orphaned
+        child.wait()
+    assert len(docker_engine.managed_containers(owner=owner)) == 1
+    DockerEngine()  # a new start sweeps what dead processes left behind
+    assert docker_engine.managed_containers(owner=owner) == []
+
+
+def test_every_container_is_locked_down(docker_engine):
+    from jobs.sandbox.factory import sandbox_factories
+
+    [factory], _ = sandbox_factories("docker", [builtin("random", "tictactoe")])
+    sandbox = factory()
+    sandbox.launch()
+    try:
+        sandbox.wait_ready(30)
+        config = docker_engine.client.api.inspect_container(sandbox.container.id)
+        host = config["HostConfig"]
+        assert host["NetworkMode"] == "none"
+        assert host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"]
+        assert "no-new-privileges" in host["SecurityOpt"]
+        assert host["Memory"] == 512 * 1024 * 1024 == host["MemorySwap"]
+        assert host["NanoCpus"] == 10**9 and host["PidsLimit"] == 64
+        assert host["IpcMode"] == "none"
+        assert "size=64m" in host["Tmpfs"]["/tmp"]
+        assert config["Config"]["User"] == "65534:65534"
+        assert config["Config"]["Labels"][MANAGED_LABEL] == "true"
+        assert config["Config"]["Labels"][OWNER_LABEL].endswith(f":{os.getpid()}")
+        mounts = {m["Destination"]: m for m in config["Mounts"]}
+        assert mounts["/run/arena"]["RW"] is False
+    finally:
+        sandbox.close()
+    assert docker_engine.managed_containers(owner=f"{os.uname().nodename}:{os.getpid()}") == []
+
+
+def test_images_are_cached_by_content(docker_engine):
+    from jobs.images.agent import ensure_agent_image
+    from rl_arena_app.settings import get_settings
+
+    source = f"# {time.time_ns()}\ndef act(observation, info):\n    return 0\n"
+    bundle = bundle_from_source(source)
+    base = get_settings().agent_base_image
+    args = (docker_engine.client, bundle, base, "3.11")
+    started = time.perf_counter()
+    tag = ensure_agent_image(*args)
+    built = time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        assert ensure_agent_image(*args) == tag
+        cached = time.perf_counter() - started
+        assert cached < built / 5, (cached, built)
+        other = ensure_agent_image(docker_engine.client, bundle_from_source(source + "#\n"),
+                                   base, "3.11")
+        assert other != tag
+        docker_engine.client.images.remove(other, force=True)
+    finally:
+        docker_engine.client.images.remove(tag, force=True)
+
+
+def test_requirements_are_installed_as_wheels_into_the_image(docker_play):
+    from rl_arena_app.arena.bundle import AgentBundle
+
+    # A pure-Python wheel the base image lacks; the agent proves it imports inside the sandbox.
+    agent = ("import six\n\ndef act(observation, info):\n"
+             "    return int(info['action_mask'].argmax()) if six.PY3 else 99\n")
+    bundle = AgentBundle(ref="with-reqs", files={"agent.py": agent.encode(),
+                                                  "requirements.txt": b"six==1.16.0\n"})
+    summary = docker_play("tictactoe", [bundle, builtin("random", "tictactoe")]).summary()
+    assert all(g["forfeit"] is None for g in summary["games"]), summary
