@@ -67,8 +67,8 @@ class SocketSandbox(ABC):
             message["reset"] = reset
         started = time.perf_counter()
         try:
-            self.channel.send(message)
-            reply = self.channel.receive(timeout_s)
+            self.channel.send(message, timeout_s)
+            reply = self.channel.receive(timeout_s - (time.perf_counter() - started))
         except TimeoutError:
             raise AgentFault(Reason.TIMEOUT, f"no action within {timeout_s:.3f}s "
                              "(move limit plus what was left of the time bank)") from None

@@ -14,6 +14,7 @@ Messages (protocol version 1):
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
@@ -39,14 +40,24 @@ def pack(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _dtype(name: str) -> np.dtype:
+    """numpy dtype from its string form; refuses object arrays, which carry no data."""
+    dtype = np.dtype(name)
+    if dtype.hasobject:
+        raise ValueError("object arrays cannot cross the wire")
+    return dtype
+
+
 def unpack(value: Any) -> Any:
     """Restore the numpy arrays that `pack` encoded."""
     kind = type(value)
     if kind is dict:
         if _ND in value:
             dtype, shape, payload = value[_ND]
-            data = np.frombuffer(base64.b64decode(payload), dtype=np.dtype(dtype))
-            return data.reshape(shape).copy()
+            # A bytearray makes the array writable without a second copy.
+            data = np.frombuffer(bytearray(base64.b64decode(payload)), dtype=_dtype(dtype))
+            return data.reshape(shape)
         return {k: unpack(v) for k, v in value.items()}
     if kind is list:
         return [unpack(v) for v in value]
