@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import platform
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -55,6 +56,24 @@ def install_requirements(requirements: str, target: Path, python_version: str) -
         raise BadAgent(f"requirements.txt cannot be installed as binary wheels for Python "
                        f"{python_version}: {message}")
     raise InfrastructureError(f"installing the agent's requirements failed: {message}")
+
+
+def wheels_for(requirements: str, python_version: str, cache_root: Path) -> Path:
+    """A folder with the requirements installed, built once per (requirements, Python) pair."""
+    key = hashlib.sha256(f"{python_version}\0{requirements}".encode()).hexdigest()[:24]
+    target = cache_root / key
+    if not target.is_dir():
+        cache_root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_root))
+        try:
+            install_requirements(requirements, staging, python_version)
+            staging.rename(target)
+        except OSError:  # another process finished the same install first
+            if not target.is_dir():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes | None) -> None:
@@ -116,6 +135,7 @@ def ensure_agent_image(
     base: str,
     python_version: str,
     progress: Progress = lambda _: None,
+    wheel_cache: Path | None = None,
 ) -> str:
     """Return the agent's image tag, building it only when no image has that content hash."""
     try:
@@ -129,14 +149,13 @@ def ensure_agent_image(
         return tag
     except docker.errors.ImageNotFound:
         pass
-    with tempfile.TemporaryDirectory(prefix="rl-arena-wheels-") as tmp:
-        deps = None
-        if bundle.requirements and bundle.requirements.strip():
-            progress(f"installing requirements of {bundle.ref} as wheels")
-            deps = Path(tmp)
-            install_requirements(bundle.requirements, deps, python_version)
-        progress(f"building image {tag} for {bundle.ref}")
-        context = build_context(bundle, base, deps)
+    deps = None
+    if bundle.requirements and bundle.requirements.strip():
+        progress(f"installing requirements of {bundle.ref} as wheels")
+        cache = wheel_cache or Path(tempfile.gettempdir()) / "rl-arena-wheels"
+        deps = wheels_for(bundle.requirements, python_version, cache)
+    progress(f"building image {tag} for {bundle.ref}")
+    context = build_context(bundle, base, deps)
     try:
         client.images.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True,
                             forcerm=True, network_mode="none",

@@ -28,7 +28,8 @@ def sandbox_factories(
 
         engine = DockerEngine(settings)
         images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
-                                     settings.agent_python_version, progress) for b in bundles]
+                                     settings.agent_python_version, progress,
+                                     settings.data_dir / "wheels") for b in bundles]
         return [partial(DockerSandbox, engine, image) for image in images], list(images)
     if kind == "process":
         from jobs.sandbox.process import ProcessSandbox

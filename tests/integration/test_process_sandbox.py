@@ -233,3 +233,20 @@ def test_refused_in_production() -> None:
     bundle = AgentBundle(ref="x", files={"agent.py": RANDOM.encode()})
     with pytest.raises(BadInput, match="refused in production mode"):
         ProcessSandbox(bundle, Settings(env="production"))
+
+
+def test_requirements_are_installed_once_and_importable(tmp_path: Path) -> None:
+    from rl_arena_app.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    agent = ("import six\n\ndef act(observation, info):\n"
+             "    return int(info['action_mask'].argmax()) if six.PY3 else 99\n")
+    bundle = AgentBundle(ref="with-reqs", files={"agent.py": agent.encode(),
+                                                 "requirements.txt": b"six==1.16.0\n"})
+    opponent = AgentBundle(ref="random", files={"agent.py": RANDOM.encode()})
+    result = play(envs.spec("tictactoe"),
+                  [lambda: ProcessSandbox(bundle, settings), lambda: ProcessSandbox(opponent)],
+                  ["with-reqs", "random"], sandbox="process", seed=0, limits=LIMITS, games=2)
+    assert forfeits(result) == [None, None]
+    installed = list((tmp_path / "wheels").iterdir())
+    assert len(installed) == 1 and (installed[0] / "six.py").exists()
