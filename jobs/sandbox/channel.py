@@ -11,6 +11,10 @@ from typing import Any
 from rl_arena_app.arena import protocol
 from rl_arena_app.arena.outcomes import AgentFault, Reason
 
+# A quick agent answers within tens of microseconds; polling that long before sleeping saves
+# the wake-up (~8 µs of a ~60 µs round trip here) and costs a slow agent's referee 30 µs a move.
+SPIN_S = 30e-6
+
 
 class ChannelClosed(Exception):
     """The agent's end of the socket went away (its process or container died)."""
@@ -47,6 +51,20 @@ class Channel:
         except OSError as exc:
             raise ChannelClosed(str(exc)) from None
 
+    def _read(self, deadline: float) -> bytes:
+        """One read: poll briefly without sleeping, then block until the deadline."""
+        spin_until = time.perf_counter() + SPIN_S
+        while time.perf_counter() < spin_until:
+            try:
+                return self.sock.recv(1 << 16, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+        left = deadline - time.monotonic()
+        if left <= 0:  # past the deadline, still take what already arrived
+            return self.sock.recv(1 << 16, socket.MSG_DONTWAIT)
+        self._limit(socket.SO_RCVTIMEO, left)
+        return self.sock.recv(1 << 16)
+
     def receive(self, timeout_s: float) -> dict[str, Any]:
         """Read one message before the deadline; garbage is the agent's protocol error."""
         deadline = time.monotonic() + timeout_s
@@ -54,13 +72,8 @@ class Channel:
             if len(self._buffer) > protocol.MAX_LINE_BYTES:
                 raise AgentFault(Reason.PROTOCOL_ERROR,
                                  f"sent a line longer than {protocol.MAX_LINE_BYTES} bytes")
-            left = deadline - time.monotonic()
             try:
-                if left > 0:
-                    self._limit(socket.SO_RCVTIMEO, left)
-                    chunk = self.sock.recv(1 << 16)
-                else:  # past the deadline, still take what already arrived
-                    chunk = self.sock.recv(1 << 16, socket.MSG_DONTWAIT)
+                chunk = self._read(deadline)
             except BlockingIOError:
                 raise TimeoutError from None
             except OSError as exc:
