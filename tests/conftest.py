@@ -62,5 +62,6 @@ def docker_play(docker_engine) -> Iterator:
                     limits=limits or Limits.for_env(spec), games=games, episodes=episodes)
 
     yield run
+    docker_engine.drain()
     left = docker_engine.managed_containers(owner=owner_tag())
     assert not left, f"containers left behind: {[c.name for c in left]}"

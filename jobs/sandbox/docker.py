@@ -8,12 +8,15 @@ import select
 import shutil
 import socket
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
+from docker.models.containers import Container
 from docker.types import LogConfig, Ulimit
 
 from rl_arena_app.arena.outcomes import AgentFault, InfrastructureError, Reason
@@ -62,6 +65,51 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _remove_container(container: Container) -> None:
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: a removal is already under way
+            raise
+
+
+class ContainerRemover:
+    """Removes containers in the background, process-wide.
+
+    Removing a container takes ~50 ms; doing it off the referee's path lets a result be recorded
+    (and the next match start) sooner. The executor's threads finish pending removals before the
+    interpreter exits, Ctrl-C included; a killed process leaves orphans for the next sweep.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rl-arena-remove")
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, container: Container) -> None:
+        """Kill and remove a container soon."""
+        future = self._pool.submit(_remove_container, container)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self) -> None:
+        """Wait for every submitted removal; re-raise the first failure."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.result()
+
+
+_REMOVER = ContainerRemover()
+
+
 class DockerEngine:
     """A connection to the Docker engine, shared by every sandbox of this process."""
 
@@ -77,6 +125,11 @@ class DockerEngine:
         self.socket_root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_root, 0o711)
         self.sweep_orphans()
+
+    @staticmethod
+    def drain() -> None:
+        """Wait until every container this process closed is removed."""
+        _REMOVER.drain()
 
     def sweep_orphans(self) -> list[str]:
         """Remove containers and socket folders left behind by dead processes on this host."""
@@ -210,12 +263,6 @@ class DockerSandbox(SocketSandbox):
         if self._listener is not None:
             self._listener.close()
         if self.container is not None:
-            try:
-                self.container.remove(force=True)
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:  # 409: a removal is already under way
-                    raise
+            _REMOVER.submit(self.container)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)

@@ -100,6 +100,10 @@ def test_docker_run_writes_a_deterministic_replay(docker_engine, tmp_path: Path)
         assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["sandbox"] == "docker"
+    # Containers are removed in the background, but before the command exits.
+    left = docker_engine.client.containers.list(all=True, filters={"label": "rl-arena.managed"})
+    owners = {c.labels.get("rl-arena.owner", ":").partition(":")[2] for c in left}
+    assert all(pid.isdigit() and Path(f"/proc/{pid}").exists() for pid in owners), owners
     assert all(a["image"].startswith("rl-arena/agent:") for a in summary["agents"])
     first, second = (read_replay(p) for p in paths)
     assert without_timing(first) == without_timing(second)

@@ -95,6 +95,7 @@ def nothing_left(docker_engine) -> Any:
     from jobs.sandbox.docker import owner_tag
 
     yield
+    docker_engine.drain()
     left = docker_engine.managed_containers(owner=owner_tag())
     assert not left, f"rl-arena.managed containers left: {[c.name for c in left]}"
     folders = list(docker_engine.socket_root.glob(f"{os.getpid()}-*"))
@@ -352,6 +353,7 @@ def test_ctrl_c_while_an_agent_thinks_removes_the_containers(docker_engine):
             timer.cancel()
     assert running_at_interrupt == [2], "both containers were running when Ctrl-C came"
     assert time.monotonic() - started < 15, "Ctrl-C did not cut the 20 s move short"
+    docker_engine.drain()
     assert not docker_engine.managed_containers(owner=owner_tag())
 
 
@@ -369,6 +371,7 @@ def test_ctrl_c_while_replacing_a_sandbox_removes_the_containers(docker_engine):
         def factory() -> Any:
             calls[0] += 1
             if calls[0] == 2:  # the fresh sandbox after the game-0 timeout
+                docker_engine.drain()  # the timed-out container's removal may be under way
                 running_at_interrupt.append(
                     len(docker_engine.managed_containers(owner=owner_tag())))
                 raise KeyboardInterrupt
@@ -380,6 +383,7 @@ def test_ctrl_c_while_replacing_a_sandbox_removes_the_containers(docker_engine):
         play_with_factories(docker_engine, [hostile("busy_loop"), random_agent()], TIGHT, wrap)
     assert calls[0] == 2
     assert running_at_interrupt == [1], "the opponent's container was running at Ctrl-C"
+    docker_engine.drain()
     assert not docker_engine.managed_containers(owner=owner_tag())
 
 
@@ -402,4 +406,5 @@ def test_ctrl_c_while_containers_start_removes_them(docker_engine):
         play_with_factories(docker_engine, [random_agent(), random_agent()], RELAXED, wrap)
     assert len(running_at_interrupt) == 1
     assert running_at_interrupt[0] >= 1, "agent 0's container was running at Ctrl-C"
+    docker_engine.drain()
     assert not docker_engine.managed_containers(owner=owner_tag())

@@ -68,6 +68,7 @@ def test_every_container_is_locked_down(docker_engine):
         assert mounts["/run/arena"]["RW"] is False
     finally:
         sandbox.close()
+    docker_engine.drain()
     assert docker_engine.managed_containers(owner=f"{os.uname().nodename}:{os.getpid()}") == []
 
 
