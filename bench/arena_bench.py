@@ -85,6 +85,10 @@ def cold_overhead_s(kind: str, runs: int) -> dict[str, float]:
     for i in range(runs):
         result = duel(kind, 2, seed=i)
         overheads.append(result.duration_s - sum(g.duration_s for g in result.games))
+        if kind == "docker":  # let the background removal finish before the next cold start
+            from jobs.sandbox.docker import DockerEngine
+
+            DockerEngine.drain()
     return {"median_s": round(statistics.median(overheads), 3),
             "min_s": round(min(overheads), 3), "runs": runs}
 

@@ -93,6 +93,10 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int,
     if len(agents) != wanted:
         raise BadInput(f"{env.id} is a {env.kind} environment: give exactly {wanted} "
                        f"agent{'s' if wanted > 1 else ''}, got {len(agents)}")
+    if env.kind == "duel" and episodes is not None:
+        raise BadInput(f"--episodes is for solo environments; {env.id} is a duel: use --games")
+    if env.kind == "solo" and games is not None:
+        raise BadInput(f"--games is for duels; {env.id} is a solo task: use --episodes")
     kind = sandbox or get_settings().sandbox
     bundles = [load_bundle(ref, env_id=env.id) for ref in agents]
     factories, _ = sandbox_factories(kind, bundles, progress=progress)
@@ -115,7 +119,8 @@ def render_summary(summary: dict[str, Any]) -> str:
     for i, game in enumerate(summary.get("games", [])):
         if game["forfeit"]:
             f = game["forfeit"]
-            what = f"{names[f['agent']]} forfeits ({f['reason']}): {f['detail'].splitlines()[-1:]}"
+            last_line = (f["detail"].strip().splitlines() or [""])[-1]
+            what = f"{names[f['agent']]} forfeits ({f['reason']}: {last_line})"
         elif game["winner"] is None:
             what = "draw"
         else:

@@ -57,6 +57,8 @@ def test_solo_json_has_the_documented_shape():
     (["play", "CartPole-v1", "builtin:random", "builtin:random"], "give exactly 1 agent"),
     (["play", "tictactoe", "nowhere/agent.py", "builtin:random"], "does not exist"),
     (["play", "tictactoe", "builtin:chess_master", "builtin:random"], "unknown built-in"),
+    (["play", "tictactoe", "builtin:random", "builtin:random", "--episodes", "3"], "use --games"),
+    (["play", "CartPole-v1", "builtin:random", "--games", "3"], "use --episodes"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
     done = rl_arena(*args, "--sandbox", "inprocess")
