@@ -59,7 +59,7 @@ def main() -> None:
 @click.argument("agents", nargs=-1, required=True, metavar="AGENT [AGENT]")
 @click.option("--sandbox", type=click.Choice(["docker", "process", "inprocess"]), default=None,
               help="Where agents run (default: RL_ARENA_SANDBOX or docker).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
+@click.option("--seed", type=int, default=None, help="Run seed (default: the env's, 0).")
 @click.option("--games", type=click.IntRange(min=1), default=None, help="Duel games.")
 @click.option("--episodes", type=click.IntRange(min=1), default=None, help="Solo episodes.")
 @click.option("--move-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -72,7 +72,7 @@ def main() -> None:
               default=None, help="Write the replay (gzip JSON) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @handles_errors
-def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int,
+def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | None,
          games: int | None, episodes: int | None, move_timeout: float | None,
          time_bank: float | None, startup_timeout: float | None, replay_path: Path | None,
          as_json: bool) -> None:
@@ -101,7 +101,8 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int,
     bundles = [load_bundle(ref, env_id=env.id) for ref in agents]
     factories, _ = sandbox_factories(kind, bundles, progress=progress)
     limits = Limits.for_env(env, move_timeout, time_bank, startup_timeout)
-    result = play_run(env, factories, list(agents), sandbox=kind, seed=seed, limits=limits,
+    result = play_run(env, factories, list(agents), sandbox=kind,
+                      seed=env.seed if seed is None else seed, limits=limits,
                       games=games, episodes=episodes)
     if replay_path is not None:
         write_replay(replay_path, result.replay())

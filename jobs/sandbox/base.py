@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from jobs.sandbox.channel import Channel, ChannelClosed
+from rl_arena_app.arena import protocol
 from rl_arena_app.arena.outcomes import AgentFault, Reason
 
 HARNESS_FAULTS = {"crash": Reason.CRASH, "resource_limit": Reason.RESOURCE_LIMIT,
@@ -56,6 +57,9 @@ class SocketSandbox(ABC):
             raise self._harness_fault(message, fatal=True)
         if message["t"] != "ready":
             raise AgentFault(Reason.PROTOCOL_ERROR, f"expected 'ready', got {message['t']!r}")
+        if message.get("v") != protocol.PROTOCOL_VERSION:
+            raise AgentFault(Reason.PROTOCOL_ERROR, f"harness speaks protocol {message.get('v')!r}"
+                             f", the referee {protocol.PROTOCOL_VERSION}: rebuild the agent image")
 
     def act(
         self, observation: Any, info: dict[str, Any], reset: dict[str, Any] | None, timeout_s: float

@@ -247,17 +247,18 @@ class DockerSandbox(SocketSandbox):
             state = self.container.attrs["State"]
             logs = self.container.logs(tail=15).decode(errors="replace").strip()
         except docker.errors.DockerException as exc:
-            return AgentFault(Reason.CRASH, f"agent container vanished ({exc})")
+            return AgentFault(Reason.CRASH, f"agent container vanished ({exc})", died=True)
         if state.get("OOMKilled"):
-            return AgentFault(Reason.RESOURCE_LIMIT,
-                              f"killed by the memory limit ({self.engine.limits.memory_mb} MB)")
+            return AgentFault(Reason.RESOURCE_LIMIT, f"killed by the memory limit "
+                              f"({self.engine.limits.memory_mb} MB)", died=True)
         if state.get("Running"):
             return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
         code = state.get("ExitCode")
         detail = f"agent container exited with code {code}"
         if code == 137:
             detail += " (killed)"
-        return AgentFault(Reason.CRASH, f"{detail}: {logs[-1500:]}" if logs else detail)
+        return AgentFault(Reason.CRASH, f"{detail}: {logs[-1500:]}" if logs else detail,
+                          died=True)
 
     def _destroy(self) -> None:
         if self._listener is not None:

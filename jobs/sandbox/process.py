@@ -359,17 +359,18 @@ class ProcessSandbox(SocketSandbox):
             name = _signal_name(-code)
             if -code == signal.SIGXCPU:
                 return AgentFault(Reason.RESOURCE_LIMIT,
-                                  f"killed by {name}: used {CPU_SECONDS}s of CPU time")
+                                  f"killed by {name}: used {CPU_SECONDS}s of CPU time", died=True)
             if -code == signal.SIGXFSZ:
                 return AgentFault(Reason.RESOURCE_LIMIT, f"killed by {name}: wrote a file over "
-                                  f"{self.settings.agent_tmp_mb} MB")
+                                  f"{self.settings.agent_tmp_mb} MB", died=True)
             detail = f"agent process killed by {name}"
         else:
             detail = f"agent process exited with code {code}"
         if "MemoryError" in tail:
             return AgentFault(Reason.RESOURCE_LIMIT, f"ran out of memory "
-                              f"({self.settings.agent_memory_mb} MB of address space): {tail}")
-        return AgentFault(Reason.CRASH, f"{detail}: {tail}" if tail else detail)
+                              f"({self.settings.agent_memory_mb} MB of address space): {tail}",
+                              died=True)
+        return AgentFault(Reason.CRASH, f"{detail}: {tail}" if tail else detail, died=True)
 
     def _destroy(self) -> None:
         if self._sock is not None:

@@ -26,6 +26,9 @@ class EnvSpec:
     startup_timeout_s: float = 30.0
     games: int = 2
     episodes: int = 10
+    # Default run seed; every game's and episode's seed derives from the run seed, so a solo
+    # task's scoring episodes are fixed unless a different seed is asked for.
+    seed: int = 0
     # Worst possible episode return: a forfeited solo episode scores this.
     worst_return: float = 0.0
 

@@ -16,13 +16,19 @@ class Reason(StrEnum):
 
 
 class AgentFault(Exception):
-    """The agent broke a rule; it forfeits. `fatal` means its sandbox can no longer be trusted."""
+    """The agent broke a rule; it forfeits.
 
-    def __init__(self, reason: Reason, detail: str, *, fatal: bool = True) -> None:
+    `fatal`: its sandbox can no longer be trusted and is replaced before the next game.
+    `died`: its sandbox is gone (crashed, killed); it forfeits the rest of the run.
+    """
+
+    def __init__(self, reason: Reason, detail: str, *, fatal: bool = True,
+                 died: bool = False) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = Reason(reason)
         self.detail = detail
-        self.fatal = fatal
+        self.fatal = fatal or died
+        self.died = died
 
 
 class InfrastructureError(RuntimeError):

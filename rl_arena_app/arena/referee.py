@@ -215,6 +215,8 @@ def play_game(
     except AgentFault as fault:
         offender = seats[seat_index]
         record.forfeit = Forfeit(offender.agent, fault.reason, fault.detail)
+        if fault.died:
+            offender.dead = fault  # forfeits the rest of the run with the same reason
         if fault.fatal:
             offender.discard()
     else:

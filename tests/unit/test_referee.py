@@ -96,6 +96,17 @@ def test_fatal_fault_replaces_the_sandbox_for_the_next_game():
     assert logs[0]["launches"] == 2 and logs[0]["closes"] == 2
 
 
+def test_agent_whose_sandbox_dies_forfeits_the_rest_of_the_run():
+    fault = AgentFault(Reason.RESOURCE_LIMIT, "killed by the memory limit", died=True)
+    summary, logs = run("tictactoe", {"fault_at": 2, "fault": fault}, {}, games=3)
+    assert [g["forfeit"] and g["forfeit"]["reason"] for g in summary["games"]] == [
+        "resource_limit"] * 3
+    assert {g["forfeit"]["detail"] for g in summary["games"]} == {"killed by the memory limit"}
+    assert summary["points"] == [0.0, 3.0]
+    assert logs[0]["launches"] == 1, "a dead sandbox is not restarted"
+    assert logs[0]["moves"] == 2
+
+
 def test_agent_that_cannot_start_forfeits_every_game():
     fault = AgentFault(Reason.CRASH, "SyntaxError")
     summary, logs = run("connect_four", {}, {"fail_start": fault}, games=3)
