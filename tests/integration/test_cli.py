@@ -117,3 +117,28 @@ def test_docker_run_writes_a_deterministic_replay(docker_engine, tmp_path: Path)
     step = game["steps"][0]
     assert step["time_s"] > 0 and len(step["state"]) == 42 and step["state"].count("1") == 1
     assert len(game["steps"]) == summary["games"][0]["steps"]
+
+
+@pytest.mark.docker
+def test_archive_agent_reads_its_data_files_in_docker(docker_engine, tmp_path: Path):
+    import io
+    import tarfile
+
+    archive = tmp_path / "agent.tar.gz"
+    files = {
+        "agent.py": ("import json, pathlib\n"
+                     "PREFS = json.loads(pathlib.Path('weights.json').read_text())['order']\n"
+                     "def act(observation, info):\n"
+                     "    return next(a for a in PREFS if info['action_mask'][a])\n"),
+        "weights.json": json.dumps({"order": [4, 0, 2, 6, 8, 1, 3, 5, 7]}),
+    }
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"my_agent/{name}")  # wrapped in a folder, as people do
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    done = rl_arena("play", "tictactoe", str(archive), "builtin:random", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert [g["forfeit"] for g in summary["games"]] == [None, None]
