@@ -158,6 +158,70 @@ def list_envs_command(as_json: bool) -> None:
 
 
 @main.group()
+def ratings() -> None:
+    """Rating tools for organisers."""
+
+
+@ratings.command("fit")
+@click.argument("csv_path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False,
+                                                                path_type=Path))
+@click.option("--method", type=click.Choice(["elo", "bt"]), default="elo", show_default=True)
+@click.option("--bootstrap", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Bootstrap rounds for Bradley-Terry intervals.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@handles_errors
+def ratings_fit(csv_path: Path, method: str, bootstrap: int, seed: int, as_json: bool) -> None:
+    """Fit ratings from a CSV of games with columns a,b,score_a (1 win, 0.5 draw, 0 loss)."""
+    from rl_arena_app.core.ratings import encode_games, fit_bradley_terry, replay_elo_arrays
+
+    games = encode_games(read_games_csv(csv_path))
+    n = len(games.ids)
+    if method == "elo":
+        replay = replay_elo_arrays(games.a_idx, games.b_idx, games.score, n)
+        rows = [{"id": pid, "rating": float(replay.ratings[k]), "games": int(replay.games[k])}
+                for k, pid in enumerate(games.ids)]
+    else:
+        fit = fit_bradley_terry(games.a_idx, games.b_idx, games.score, n, bootstrap=bootstrap,
+                                seed=seed)
+        rows = [{"id": pid, "rating": float(fit.rating[k]), "ci_low": float(fit.ci_low[k]),
+                 "ci_high": float(fit.ci_high[k]), "rank_ub": int(fit.rank_ub[k]),
+                 "games": int(fit.games[k]), "provisional": bool(fit.provisional[k])}
+                for k, pid in enumerate(games.ids)]
+    rows.sort(key=lambda row: -row["rating"])
+    if as_json:
+        click.echo(json.dumps({"method": method, "games": len(games.score), "ratings": rows}))
+        return
+    for rank, row in enumerate(rows, 1):
+        interval = (f"  [{row['ci_low']:.0f}, {row['ci_high']:.0f}]" if "ci_low" in row else "")
+        click.echo(f"{rank:>4}. {row['id']:<24} {row['rating']:7.1f}{interval}  "
+                   f"{row['games']} games")
+
+
+def read_games_csv(path: Path) -> list[tuple[str, str, float]]:
+    """Rows (a, b, score_a) of a games CSV; a malformed row is bad input naming its line."""
+    import csv
+
+    games = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"a", "b", "score_a"} <= set(reader.fieldnames):
+            raise BadInput(f"{path}: the header must name the columns a,b,score_a")
+        for row in reader:
+            try:
+                score = float(row["score_a"])
+            except (TypeError, ValueError):
+                score = -1.0
+            if score not in (0.0, 0.5, 1.0) or not row["a"] or not row["b"]:
+                raise BadInput(f"{path}:{reader.line_num}: expected a,b,score_a with score_a "
+                               f"1, 0.5 or 0, got {row}")
+            games.append((row["a"], row["b"], score))
+    if not games:
+        raise BadInput(f"{path}: no games")
+    return games
+
+
+@main.group()
 def images() -> None:
     """Docker images for agents."""
 

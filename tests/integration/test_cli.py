@@ -142,3 +142,31 @@ def test_archive_agent_reads_its_data_files_in_docker(docker_engine, tmp_path: P
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert [g["forfeit"] for g in summary["games"]] == [None, None]
+
+
+def test_ratings_fit_elo_and_bt(tmp_path: Path):
+    from rl_arena_app.core.ratings import replay_elo
+
+    games = [("x", "y", 1.0), ("x", "z", 1.0), ("y", "z", 0.5), ("z", "x", 0.0)] * 5
+    csv_path = tmp_path / "games.csv"
+    csv_path.write_text("a,b,score_a\n" + "".join(f"{a},{b},{s}\n" for a, b, s in games))
+    elo = rl_arena("ratings", "fit", str(csv_path), "--method", "elo", "--json")
+    assert elo.returncode == 0, elo.stderr
+    rows = {r["id"]: r for r in json.loads(elo.stdout)["ratings"]}
+    expected = replay_elo(games)
+    assert {k: r["rating"] for k, r in rows.items()} == expected.ratings
+    assert rows["x"]["games"] == 15
+    bt = rl_arena("ratings", "fit", str(csv_path), "--method", "bt", "--bootstrap", "30",
+                  "--json")
+    assert bt.returncode == 0, bt.stderr
+    ranked = json.loads(bt.stdout)["ratings"]
+    assert ranked[0]["id"] == "x" and ranked[0]["rank_ub"] == 1
+    assert all(r["ci_low"] <= r["rating"] <= r["ci_high"] for r in ranked)
+
+
+def test_ratings_fit_refuses_a_bad_row(tmp_path: Path):
+    csv_path = tmp_path / "games.csv"
+    csv_path.write_text("a,b,score_a\nx,y,1\nx,y,2\n")
+    done = rl_arena("ratings", "fit", str(csv_path))
+    assert done.returncode == 2
+    assert "games.csv:3" in done.stderr and "score_a" in done.stderr

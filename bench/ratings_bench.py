@@ -1,0 +1,106 @@
+"""Ratings benchmark: Elo replay and a bootstrapped Bradley-Terry fit, with a machine baseline.
+
+Prints one JSON object. Usage: .venv/bin/python bench/ratings_bench.py
+[--games 1000000] [--players 1000] [--bootstrap 100] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from rl_arena_app.core.ratings import fit_bradley_terry, replay_elo, replay_elo_arrays
+
+ELO_TARGET_S = 1.0
+BT_TARGET_S = 30.0
+
+
+def baseline_s() -> float:
+    """Machine speed: a plain Python loop of 1e6 additions (median of 3)."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for k in range(1_000_000):
+            total += k
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def random_games(
+    rng: np.random.Generator, games: int, players: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Random pairings; outcomes drawn from hidden Elo ratings, with 10% draws."""
+    true = rng.normal(1500.0, 200.0, players)
+    a = rng.integers(0, players, games)
+    b = (a + rng.integers(1, players, games)) % players
+    p = 1.0 / (1.0 + 10.0 ** ((true[b] - true[a]) / 400.0))
+    score = (rng.random(games) < p).astype(np.float64)
+    score[rng.random(games) < 0.1] = 0.5
+    return a, b, score, true
+
+
+def main() -> None:
+    """Run the benchmarks and print the JSON report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--games", type=int, default=1_000_000)
+    parser.add_argument("--players", type=int, default=1000)
+    parser.add_argument("--bootstrap", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    base = baseline_s()
+    rng = np.random.default_rng(0)
+    a, b, score, true = random_games(rng, args.games, args.players)
+
+    elo_times = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        replay_elo_arrays(a, b, score, args.players)
+        elo_times.append(time.perf_counter() - started)
+    elo_s = statistics.median(elo_times)
+
+    games = list(zip(a.tolist(), b.tolist(), score.tolist(), strict=True))
+    started = time.perf_counter()
+    replay_elo(games)
+    elo_dict_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    fit = fit_bradley_terry(a, b, score, args.players, bootstrap=args.bootstrap, seed=0)
+    bt_s = time.perf_counter() - started
+
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+        "games": args.games,
+        "players": args.players,
+        "baseline_loop_1e6_additions_s": round(base, 4),
+        "elo_replay_arrays_s_median": round(elo_s, 4),
+        "elo_replay_arrays_runs_s": [round(t, 4) for t in elo_times],
+        "elo_replay_dict_api_s": round(elo_dict_s, 4),
+        "elo_target_s": ELO_TARGET_S,
+        "elo_within_target": elo_s <= ELO_TARGET_S,
+        "elo_over_baseline": round(elo_s / base, 2),
+        "bt_bootstrap_rounds": args.bootstrap,
+        "bt_fit_s": round(bt_s, 3),
+        "bt_target_s": BT_TARGET_S,
+        "bt_within_target": bt_s <= BT_TARGET_S,
+        "bt_over_baseline": round(bt_s / base, 1),
+        "bt_converged": fit.converged,
+        "bt_corr_with_truth": round(float(np.corrcoef(fit.rating, true)[0, 1]), 4),
+        "bt_mean_ci_width": round(float(np.mean(fit.ci_high - fit.ci_low)), 2),
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
