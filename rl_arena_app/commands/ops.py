@@ -1,0 +1,9 @@
+"""Platform operations: up, worker, scheduler, db, matchmaking, status."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(main: click.Group, ratings: click.Group) -> None:
+    """Add this module's commands to the CLI."""

@@ -1,0 +1,170 @@
+"""Every table of the platform: the database is the source of truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+def _when(**kw) -> Field:
+    """A timezone-aware timestamp column."""
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class SubmissionStatus(StrEnum):
+    """Lifecycle of an uploaded agent version."""
+
+    QUEUED = "queued"
+    BUILDING = "building"
+    VALIDATING = "validating"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class MatchStatus(StrEnum):
+    """Lifecycle of a scheduled duel."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+OPEN_MATCH = (MatchStatus.QUEUED, MatchStatus.RUNNING)
+
+
+class User(SQLModel, table=True):
+    """A person (or the house) who owns agents."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=320)
+    name: str = Field(default="", max_length=200)
+    is_admin: bool = False
+    is_house: bool = False  # house agents are exempt from the same-owner rule
+    created_at: datetime = _when(nullable=False, default=utcnow)
+
+
+class Agent(SQLModel, table=True):
+    """A named agent of one owner in one environment; its code lives in submissions."""
+
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("owner_id", "env_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    env_id: str = Field(index=True, max_length=100)
+    name: str = Field(max_length=100)
+    created_at: datetime = _when(nullable=False, default=utcnow)
+
+
+class Submission(SQLModel, table=True):
+    """One version of an agent: frozen code, so its rating belongs to it."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("agent_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    env_id: str = Field(index=True, max_length=100)  # denormalised from the agent for queries
+    version: int = 1
+    artifact_sha256: str = Field(max_length=64)
+    artifact_name: str = Field(max_length=255)
+    image: str | None = Field(default=None, max_length=255)
+    status: str = Field(default=SubmissionStatus.QUEUED, index=True, max_length=20)
+    reason: str | None = Field(default=None, max_length=2000)
+    log_tail: str | None = None
+    # Elo: starts from the predecessor's rating, stored so a rebuild reproduces it exactly.
+    initial_rating: float = 1500.0
+    rating: float = 1500.0
+    games: int = 0  # rated games played
+    # Bradley-Terry, refreshed periodically
+    bt_rating: float | None = None
+    bt_low: float | None = None
+    bt_high: float | None = None
+    bt_rank_ub: int | None = None
+    # Solo environments: mean return over the env's fixed seeds
+    score_mean: float | None = None
+    score_std: float | None = None
+    waited_ticks: int = 0  # matchmaking ticks since its last match was made
+    created_at: datetime = _when(nullable=False, default=utcnow)
+    updated_at: datetime = _when(nullable=False, default=utcnow)
+
+
+class Match(SQLModel, table=True):
+    """A duel between two submissions, played by a worker."""
+
+    __tablename__ = "matches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    env_id: str = Field(index=True, max_length=100)
+    seed: int
+    player_a_id: int = Field(foreign_key="submissions.id", index=True)
+    player_b_id: int = Field(foreign_key="submissions.id", index=True)
+    status: str = Field(default=MatchStatus.QUEUED, index=True, max_length=20)
+    attempts: int = 0
+    deadline: datetime | None = _when(nullable=True)  # a running match past it is re-enqueued
+    worker: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=2000)
+    replay_path: str | None = Field(default=None, max_length=500)
+    points_a: float | None = None
+    points_b: float | None = None
+    created_at: datetime = _when(nullable=False, default=utcnow)
+    started_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True, index=True)
+
+
+class Game(SQLModel, table=True):
+    """One game of a finished match; rated in id order."""
+
+    __tablename__ = "games"
+    __table_args__ = (UniqueConstraint("match_id", "index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="matches.id", index=True)
+    index: int
+    env_id: str = Field(index=True, max_length=100)
+    player_a_id: int = Field(foreign_key="submissions.id", index=True)
+    player_b_id: int = Field(foreign_key="submissions.id", index=True)
+    first: int  # 0: player a moved first
+    outcome: str = Field(max_length=20)  # win | draw | forfeit
+    score_a: float  # 1 win, 0.5 draw, 0 loss or forfeit, for player a
+    forfeit_player: int | None = None  # 0 (a) or 1 (b)
+    forfeit_reason: str | None = Field(default=None, max_length=40)
+    forfeit_detail: str | None = Field(default=None, max_length=2000)
+    steps: int = 0
+    duration_s: float = 0.0
+    played_at: datetime = _when(nullable=False, default=utcnow)
+
+
+class RatingEvent(SQLModel, table=True):
+    """A submission's Elo before and after one game."""
+
+    __tablename__ = "rating_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id", index=True)
+    game_id: int = Field(foreign_key="games.id", index=True)
+    before: float
+    after: float
+    at: datetime = _when(nullable=False, default=utcnow)
+
+
+class EnvState(SQLModel, table=True):
+    """Per-environment platform state."""
+
+    __tablename__ = "env_state"
+
+    env_id: str = Field(primary_key=True, max_length=100)
+    matchmaking_paused: bool = False
+    tick: int = 0
+    bt_refreshed_at: datetime | None = _when(nullable=True)
