@@ -1,0 +1,334 @@
+"""Submissions: accept an upload, then build and validate it in a worker."""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlmodel import func, select
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.bundle import (
+    BUILTIN_PREFIX,
+    DEFAULT_LIMITS,
+    AgentBundle,
+    BundleLimits,
+    load_bundle,
+)
+from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.arena.referee import GameRecord, Limits
+from rl_arena_app.arena.run import RunResult, play
+from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User, utcnow
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import events
+from rl_arena_app.services.artifacts import artifact_path, load_artifact, store_bundle
+from rl_arena_app.services.users import ensure_user, normalize_email
+from rl_arena_app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+BUILD_TIMEOUT_S = 1800
+BUILD_RETRY = Retry(max=3, interval=[5, 15, 45])
+VALIDATION_OPPONENT = "builtin:random"
+FINAL = (SubmissionStatus.READY, SubmissionStatus.FAILED)
+UNFINISHED = (SubmissionStatus.QUEUED, SubmissionStatus.BUILDING, SubmissionStatus.VALIDATING)
+LOG_TAIL_CHARS = 4000
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MIB = 1024 * 1024
+
+
+# ------------------------------------------------------------------------------------ submit
+
+
+def check_name(name: str) -> str:
+    """An agent name as given, or BadInput saying what a name may contain."""
+    if not _NAME.match(name or ""):
+        raise BadInput(f"agent name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' "
+                       "or '-', e.g. --name my-agent")
+    return name
+
+
+def upload_limits(settings: Settings) -> BundleLimits:
+    """Bundle limits from the settings' upload size."""
+    upload = settings.max_upload_mb * _MIB
+    return BundleLimits(max_upload_bytes=upload,
+                        max_total_bytes=max(DEFAULT_LIMITS.max_total_bytes, upload))
+
+
+def check_env(env_id: str) -> envs.EnvSpec:
+    """The env's spec, or BadInput pointing at `rl-arena envs`."""
+    try:
+        return envs.spec(env_id)
+    except BadInput as exc:
+        raise BadInput(f"{exc} (see `rl-arena envs`)") from None
+
+
+def submit(ref: str, *, env_id: str, name: str, owner_email: str,
+           enqueue: bool = True) -> Submission:
+    """Validate an upload, store it, create the submission and enqueue its build.
+
+    Everything is checked before anything is stored: a refused upload leaves no artifact and
+    no rows behind.
+    """
+    settings = get_settings()
+    env = check_env(env_id)
+    check_name(name)
+    normalize_email(owner_email)
+    bundle = load_bundle(ref, env_id=env.id, limits=upload_limits(settings))
+    queue = _builds_queue() if enqueue else None  # Redis down: refuse before storing
+    fresh = not artifact_path(settings.artifacts_dir, bundle.digest).exists()
+    store_bundle(settings.artifacts_dir, bundle)
+    try:
+        submission = _create(bundle, env.id, name, owner_email, settings)
+    except BaseException:
+        if fresh:
+            artifact_path(settings.artifacts_dir, bundle.digest).unlink(missing_ok=True)
+        raise
+    _announce(submission)
+    if queue is not None:
+        enqueue_build(submission.id)
+    return submission
+
+
+def _artifact_name(bundle: AgentBundle) -> str:
+    """What the submitter gave: builtin:NAME or the upload's file name."""
+    if bundle.builtin is not None:
+        return f"{BUILTIN_PREFIX}{bundle.builtin}"
+    return Path(bundle.ref).name[:255] or "agent"
+
+
+def _create(bundle: AgentBundle, env_id: str, name: str, owner_email: str,
+            settings: Settings) -> Submission:
+    """Create (or reuse) user and agent and add the next version, in one transaction."""
+    with session_scope() as session:
+        owner = ensure_user(session, owner_email)
+        agent = session.exec(select(Agent).where(
+            Agent.owner_id == owner.id, Agent.env_id == env_id, Agent.name == name)).first()
+        if agent is None:
+            agent = Agent(owner_id=owner.id, env_id=env_id, name=name)
+            session.add(agent)
+            session.flush()
+        previous = session.exec(select(Submission).where(Submission.agent_id == agent.id)
+                                .order_by(Submission.version.desc())).first()
+        rating = previous.rating if previous is not None else settings.elo_start
+        submission = Submission(
+            agent_id=agent.id, env_id=env_id,
+            version=1 if previous is None else previous.version + 1,
+            artifact_sha256=bundle.digest, artifact_name=_artifact_name(bundle),
+            initial_rating=rating, rating=rating, games=0)
+        session.add(submission)
+        session.flush()
+    return submission
+
+
+def _builds_queue():
+    """The builds queue (InfrastructureError with advice when Redis is unreachable)."""
+    from jobs.queue import BUILDS, get_queue
+
+    return get_queue(BUILDS)
+
+
+def build_job_id(submission_id: int) -> str:
+    """The RQ job id of a submission's build: one job per submission."""
+    return f"build-submission-{submission_id}"
+
+
+def enqueue_build(submission_id: int) -> Job:
+    """Enqueue the build job (retried with backoff on infrastructure errors)."""
+    return _builds_queue().enqueue(
+        "jobs.tasks.build_submission", submission_id, job_id=build_job_id(submission_id),
+        retry=BUILD_RETRY, job_timeout=BUILD_TIMEOUT_S)
+
+
+def requeue_unfinished() -> list[int]:
+    """Enqueue builds for unfinished submissions whose job is gone (Redis flushed, worker lost)."""
+    queue = _builds_queue()
+    with session_scope() as session:
+        ids = session.exec(select(Submission.id).where(
+            Submission.status.in_([str(s) for s in UNFINISHED]))).all()
+    requeued = []
+    for submission_id in ids:
+        try:
+            job = Job.fetch(build_job_id(submission_id), connection=queue.connection)
+            status = job.get_status()
+        except NoSuchJobError:
+            status = None
+        if status not in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                          JobStatus.DEFERRED):
+            enqueue_build(submission_id)
+            requeued.append(submission_id)
+    return requeued
+
+
+# ------------------------------------------------------------------------ build and validate
+
+
+def _announce(submission: Submission) -> None:
+    """Publish the submission's status as a live event (after commit)."""
+    events.publish("submission_status", submission_id=submission.id, status=submission.status,
+                   env_id=submission.env_id, reason=submission.reason)
+
+
+def _update(submission_id: int, **fields: Any) -> Submission:
+    """Set fields on a submission, commit, then announce its status."""
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+        for key, value in fields.items():
+            setattr(submission, key, value)
+        submission.updated_at = utcnow()
+        session.add(submission)
+    _announce(submission)
+    return submission
+
+
+def submission_bundle(submission: Submission, settings: Settings | None = None) -> AgentBundle:
+    """The submission's stored code as a bundle (built-ins keep their name for inprocess runs)."""
+    settings = settings or get_settings()
+    if not artifact_path(settings.artifacts_dir, submission.artifact_sha256).exists():
+        raise BadInput(f"the artifact of submission {submission.id} is missing from the store: "
+                       "submit the agent again")
+    bundle = load_artifact(settings.artifacts_dir, submission.artifact_sha256, submission.env_id)
+    name = submission.artifact_name
+    if name.startswith(BUILTIN_PREFIX):
+        return AgentBundle(ref=name, files=bundle.files, builtin=name[len(BUILTIN_PREFIX):])
+    return bundle
+
+
+def build_and_validate(submission_id: int) -> None:
+    """Build a submission's image and validate it; safe to run twice."""
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+    if submission is None:
+        log.warning("submission %s does not exist; nothing to build", submission_id)
+        return
+    if submission.status in FINAL:
+        return
+    _update(submission_id, status=SubmissionStatus.BUILDING, reason=None, log_tail=None)
+    try:
+        fields = _build_and_run(submission)
+    except BadInput as exc:
+        fields = {"status": SubmissionStatus.FAILED, "reason": _clip(str(exc), 2000),
+                  "log_tail": _clip(str(exc), LOG_TAIL_CHARS)}
+    except (InfrastructureError, KeyboardInterrupt):
+        _update(submission_id, status=SubmissionStatus.QUEUED)  # a retry starts over
+        raise
+    _update(submission_id, **fields)
+
+
+def _build_and_run(submission: Submission) -> dict[str, Any]:
+    """Build the image, run the validation and return the submission's final fields."""
+    from jobs.sandbox.factory import sandbox_factories
+
+    settings = get_settings()
+    env = envs.spec(submission.env_id)
+    bundle = submission_bundle(submission, settings)
+    progress = _progress(submission.id)
+    factories, images = sandbox_factories(settings.sandbox, [bundle], settings, progress)
+    _update(submission.id, status=SubmissionStatus.VALIDATING, image=images[0])
+    refs = [f"submission:{submission.id}"]
+    if env.kind == "duel":
+        opponent = load_bundle(VALIDATION_OPPONENT, env_id=env.id)
+        more, _ = sandbox_factories(settings.sandbox, [opponent], settings, progress)
+        factories, refs = [*factories, *more], [*refs, VALIDATION_OPPONENT]
+    result = play(env, factories, refs, sandbox=settings.sandbox, seed=env.seed,
+                  limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
+    _write_replay(settings, submission.id, result)
+    return _verdict(result)
+
+
+def _progress(submission_id: int):
+    """A progress callback that logs build steps of one submission."""
+    return lambda message: log.info("submission %s: %s", submission_id, message)
+
+
+def _verdict(result: RunResult) -> dict[str, Any]:
+    """Ready unless the submitted agent (index 0) forfeited; solo runs also get their score."""
+    fields: dict[str, Any] = {"status": SubmissionStatus.READY}
+    if result.env.kind == "solo":
+        returns = [g.returns[0] for g in result.games]
+        fields["score_mean"] = statistics.fmean(returns)
+        fields["score_std"] = statistics.pstdev(returns)
+    forfeit = next((g for g in result.games if g.forfeit and g.forfeit.agent == 0), None)
+    if forfeit is not None:
+        fields.update(status=SubmissionStatus.FAILED, reason=_reason(result, forfeit),
+                      log_tail=_clip(forfeit.forfeit.detail, LOG_TAIL_CHARS, tail=True))
+    return fields
+
+
+def _reason(result: RunResult, game: GameRecord) -> str:
+    """E.g. 'validation game 1: timeout — no action within 1.0 s'."""
+    what = "game" if result.env.kind == "duel" else "episode"
+    lines = game.forfeit.detail.strip().splitlines()
+    detail = lines[-1].strip() if lines else ""
+    return _clip(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
+
+
+def _clip(text: str, limit: int, *, tail: bool = False) -> str:
+    """Text cut to `limit` characters, keeping its start (or its end for a log tail)."""
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1):] if tail else text[:limit - 1] + "…"
+
+
+def _write_replay(settings: Settings, submission_id: int, result: RunResult) -> Path:
+    """Keep the validation run's replay for the submitter."""
+    from rl_arena_app.arena.replay import write_replay
+
+    return write_replay(validation_replay_path(settings, submission_id), result.replay())
+
+
+def validation_replay_path(settings: Settings, submission_id: int) -> Path:
+    """Where a submission's validation replay is written."""
+    return settings.replays_dir / "validation" / f"submission-{submission_id}.json.gz"
+
+
+# -------------------------------------------------------------------------------- read side
+
+
+def _row(submission: Submission, agent: Agent, owner: User) -> dict[str, Any]:
+    """A submission as a plain dict for the CLI, API and UI."""
+    return {
+        "submission": submission.id, "env": submission.env_id, "agent": agent.name,
+        "agent_id": agent.id, "owner": owner.email, "house": owner.is_house,
+        "version": submission.version, "status": submission.status,
+        "reason": submission.reason, "image": submission.image,
+        "artifact": submission.artifact_name, "sha256": submission.artifact_sha256,
+        "rating": submission.rating, "initial_rating": submission.initial_rating,
+        "games": submission.games, "score_mean": submission.score_mean,
+        "score_std": submission.score_std, "created_at": submission.created_at,
+        "updated_at": submission.updated_at,
+    }
+
+
+def _joined():
+    """Submissions joined with their agent and owner."""
+    return (select(Submission, Agent, User).join(Agent, Agent.id == Submission.agent_id)
+            .join(User, User.id == Agent.owner_id))
+
+
+def list_submissions(env_id: str | None = None) -> list[dict[str, Any]]:
+    """All submissions (of one env when given), oldest first."""
+    if env_id is not None:
+        check_env(env_id)
+    with session_scope() as session:
+        query = _joined().order_by(Submission.id)
+        if env_id is not None:
+            query = query.where(Submission.env_id == env_id)
+        return [_row(*row) for row in session.exec(query).all()]
+
+
+def describe(submission_id: int) -> dict[str, Any]:
+    """One submission with its log tail; BadInput when there is no such submission."""
+    with session_scope() as session:
+        row = session.exec(_joined().where(Submission.id == submission_id)).first()
+        if row is None:
+            total = session.exec(select(func.count()).select_from(Submission)).one()
+            raise BadInput(f"no submission {submission_id} ({total} submissions exist): "
+                           "see `rl-arena agent list`")
+    return {**_row(*row), "log_tail": row[0].log_tail}
