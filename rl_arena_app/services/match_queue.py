@@ -1,0 +1,104 @@
+"""Matches on the RQ queue: enqueue, detect what is missing from it, and re-enqueue.
+
+A match's jobs are named ``match-<id>-<attempts>``, ``attempts`` being the match's attempts when
+the job was enqueued: a re-enqueue after a dead worker gets a fresh id (the dead job's hash may
+still say "started"), while RQ's own retry of a job keeps its id. A match is on the queue when
+any of its jobs ``match-<id>-0 .. match-<id>-<attempts>`` is queued, scheduled (retry backoff),
+deferred or started. Playing a match claims it with a guarded ``queued → running`` update, so a
+duplicate job is harmless: it finds the match taken and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from rq import Retry
+from rq.job import Job, JobStatus
+from sqlalchemy import update
+from sqlmodel import select
+
+from jobs.queue import MATCHES, get_queue, get_redis
+from rl_arena_app.db.models import Match, MatchStatus, utcnow
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.settings import get_settings
+
+TASK = "jobs.tasks.play_match"
+RETRY_BACKOFF_S = (5, 30, 120)
+PENDING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
+                     JobStatus.STARTED, JobStatus.CREATED})
+
+log = logging.getLogger(__name__)
+
+
+def job_id(match_id: int, attempts: int) -> str:
+    """The RQ job id of a match enqueued after ``attempts`` attempts."""
+    return f"match-{match_id}-{attempts}"
+
+
+def enqueue_match(match_id: int, attempts: int) -> Job:
+    """Put a match on the ``matches`` queue; infrastructure errors are retried with backoff."""
+    settings = get_settings()
+    retries = max(settings.match_max_attempts - 1, 0)
+    return get_queue(MATCHES).enqueue_call(
+        TASK, args=(match_id,), job_id=job_id(match_id, attempts),
+        timeout=int(settings.match_deadline_s), result_ttl=3600, failure_ttl=7 * 24 * 3600,
+        retry=Retry(max=retries, interval=list(RETRY_BACKOFF_S)) if retries else None)
+
+
+def on_queue(matches: Sequence[tuple[int, int]]) -> set[int]:
+    """The ids of ``(match_id, attempts)`` pairs that have a pending job."""
+    ids = [(m, job_id(m, k)) for m, attempts in matches for k in range(attempts + 1)]
+    jobs = Job.fetch_many([j for _, j in ids], connection=get_redis())
+    return {m for (m, _), job in zip(ids, jobs, strict=True)
+            if job is not None and job.get_status(refresh=False) in PENDING}
+
+
+def requeue_stale(now: datetime | None = None) -> list[int]:
+    """Running matches past their deadline (dead worker) go back to the queue; return their ids.
+
+    A match that has used up its attempts is marked failed instead.
+    """
+    now = now or utcnow()
+    max_attempts = get_settings().match_max_attempts
+    requeued: list[tuple[int, int]] = []
+    with session_scope() as session:
+        stale = session.exec(select(Match.id, Match.attempts).where(
+            Match.status == MatchStatus.RUNNING, Match.deadline < now)).all()
+        for match_id, attempts in stale:
+            give_up = attempts >= max_attempts
+            values = {"status": MatchStatus.FAILED if give_up else MatchStatus.QUEUED,
+                      "deadline": None, "worker": None,
+                      "error": f"deadline passed on attempt {attempts}"
+                               + (f"; gave up after {attempts} attempts" if give_up else "")}
+            if give_up:
+                values["finished_at"] = now
+            done = session.exec(update(Match).where(
+                Match.id == match_id, Match.status == MatchStatus.RUNNING,
+                Match.attempts == attempts).values(**values)
+                .execution_options(synchronize_session=False))
+            if done.rowcount == 1 and not give_up:
+                requeued.append((match_id, attempts))
+    for match_id, attempts in requeued:
+        enqueue_match(match_id, attempts)
+    if requeued:
+        log.info("re-enqueued stale matches %s", [m for m, _ in requeued])
+    return [m for m, _ in requeued]
+
+
+def requeue_pending(batch: int = 500) -> list[int]:
+    """Queued matches with no pending job (e.g. Redis was flushed) are enqueued again."""
+    with session_scope() as session:
+        queued = session.exec(select(Match.id, Match.attempts).where(
+            Match.status == MatchStatus.QUEUED).order_by(Match.id)).all()
+    missing: list[tuple[int, int]] = []
+    for start in range(0, len(queued), batch):
+        chunk = [(m, a) for m, a in queued[start:start + batch]]
+        present = on_queue(chunk)
+        missing += [(m, a) for m, a in chunk if m not in present]
+    for match_id, attempts in missing:
+        enqueue_match(match_id, attempts)
+    if missing:
+        log.info("re-enqueued pending matches %s", [m for m, _ in missing])
+    return [m for m, _ in missing]

@@ -1,0 +1,196 @@
+"""Matches: play a queued duel in the sandbox and record its result exactly once.
+
+Claiming a match is a guarded ``queued → running`` update and recording it a guarded
+``running → finished`` update, each checked by its row count, so a job run twice (RQ retry,
+re-enqueue after a dead worker, Redis flush) neither plays a match twice at once nor applies a
+result twice. Agent faults are forfeits inside the result; infrastructure errors put the match
+back on the queue (or mark it failed after ``match_max_attempts``) and are re-raised for RQ.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.arena.referee import Limits
+from rl_arena_app.arena.replay import write_replay
+from rl_arena_app.arena.run import play
+from rl_arena_app.core.ratings import elo_update
+from rl_arena_app.db.models import (
+    Game,
+    Match,
+    MatchStatus,
+    RatingEvent,
+    Submission,
+    SubmissionStatus,
+    utcnow,
+)
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import events, leaderboard
+from rl_arena_app.services.artifacts import load_artifact
+from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
+from rl_arena_app.services.matchmaking import matchmaking_tick
+from rl_arena_app.services.ratings import elo_config
+from rl_arena_app.settings import Settings, get_settings
+
+__all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_path",
+           "requeue_pending", "requeue_stale"]
+
+_SYNC = {"synchronize_session": False}
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """Who is playing: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def replay_path(match_id: int, settings: Settings | None = None) -> Path:
+    """Where a match's replay is written."""
+    return (settings or get_settings()).replays_dir / f"{match_id}.json.gz"
+
+
+def _claim(match_id: int, settings: Settings) -> tuple[Match, Submission, Submission] | None:
+    """Move the match queued → running for this worker; None when it is not queued."""
+    now = utcnow()
+    with session_scope() as session:
+        claimed = session.exec(update(Match).where(
+            Match.id == match_id, Match.status == MatchStatus.QUEUED).values(
+            status=MatchStatus.RUNNING, attempts=Match.attempts + 1, started_at=now,
+            deadline=now + timedelta(seconds=settings.match_deadline_s), worker=worker_name(),
+            error=None).execution_options(**_SYNC))
+        if claimed.rowcount != 1:
+            return None
+        match = session.get(Match, match_id)
+        return match, session.get(Submission, match.player_a_id), session.get(
+            Submission, match.player_b_id)
+
+
+def _release(match: Match, error: str, settings: Settings, *, retry: bool) -> None:
+    """Give the running match back to the queue, or fail it (no retry, or attempts used up)."""
+    give_up = not retry or match.attempts >= settings.match_max_attempts
+    values: dict[str, Any] = {"status": MatchStatus.FAILED if give_up else MatchStatus.QUEUED,
+                              "error": error[:2000], "deadline": None, "worker": None}
+    if give_up:
+        values["finished_at"] = utcnow()
+    with session_scope() as session:
+        session.exec(update(Match).where(
+            Match.id == match.id, Match.status == MatchStatus.RUNNING,
+            Match.attempts == match.attempts).values(**values).execution_options(**_SYNC))
+
+
+def play_match(match_id: int) -> bool:
+    """Play a queued match and record its result; False when there was nothing to play."""
+    settings = get_settings()
+    claimed = _claim(match_id, settings)
+    if claimed is None:
+        log.info("match %s is not queued: nothing to do", match_id)
+        return False
+    match, sub_a, sub_b = claimed
+    try:
+        summary, path = _play(match, sub_a, sub_b, settings)
+    except InfrastructureError as exc:
+        _release(match, f"infrastructure: {exc}", settings, retry=True)
+        raise
+    except BadInput as exc:  # e.g. a missing artifact: playing again cannot help
+        _release(match, f"cannot play: {exc}", settings, retry=False)
+        raise
+    return record_result(match_id, summary, path)
+
+
+def _play(match: Match, sub_a: Submission, sub_b: Submission,
+          settings: Settings) -> tuple[dict[str, Any], Path]:
+    """Run the duel in the configured sandbox and write its replay."""
+    from jobs.sandbox.factory import sandbox_factories
+
+    env = envs.spec(match.env_id)
+    bundles = [load_artifact(settings.artifacts_dir, s.artifact_sha256, env.id)
+               for s in (sub_a, sub_b)]
+    factories, _ = sandbox_factories(settings.sandbox, bundles, settings)
+    refs = [f"submission:{sub_a.id}", f"submission:{sub_b.id}"]
+    result = play(env, factories, refs, sandbox=settings.sandbox, seed=match.seed,
+                  limits=Limits.for_env(env), games=settings.match_games or env.games)
+    path = write_replay(replay_path(match.id, settings), result.replay())
+    return result.summary(), path
+
+
+def game_score(game: dict[str, Any]) -> float:
+    """Player a's score in one summarised game: the winner (a forfeit's opponent) takes it."""
+    winner = game["winner"]
+    if winner is None:
+        return 0.5  # a draw, or both agents unable to play
+    if winner not in (0, 1):
+        raise ValueError(f"winner must be agent 0 or 1, got {winner!r}")
+    return 1.0 if winner == 0 else 0.0
+
+
+def record_result(match_id: int, summary: dict[str, Any], replay: str | Path | None) -> bool:
+    """Apply a played match once: games, Elo per game, rating events; False if already done."""
+    games = summary["games"]
+    scores = [game_score(g) for g in games]
+    now = utcnow()
+    with session_scope() as session:
+        done = session.exec(update(Match).where(
+            Match.id == match_id, Match.status == MatchStatus.RUNNING).values(
+            status=MatchStatus.FINISHED, finished_at=now, deadline=None, error=None,
+            points_a=sum(scores), points_b=len(scores) - sum(scores),
+            replay_path=None if replay is None else str(replay)).execution_options(**_SYNC))
+        if done.rowcount != 1:
+            return False
+        match = session.get(Match, match_id)
+        locked = session.exec(select(Submission).where(
+            Submission.id.in_([match.player_a_id, match.player_b_id]))
+            .order_by(Submission.id).with_for_update()).all()
+        subs = {s.id: s for s in locked}
+        _rate_games(session, match, subs[match.player_a_id], subs[match.player_b_id],
+                    games, scores, now)
+        env_id, a_id, b_id = match.env_id, match.player_a_id, match.player_b_id
+    _after_commit(env_id, match_id, a_id, b_id, scores)
+    return True
+
+
+def _rate_games(session, match: Match, a: Submission, b: Submission,
+                games: list[dict[str, Any]], scores: list[float], now) -> None:
+    """Insert the games in order, apply Elo per game and write both sides' rating events."""
+    config = elo_config()
+    for index, (g, score) in enumerate(zip(games, scores, strict=True)):
+        forfeit = g.get("forfeit") or {}
+        game = Game(match_id=match.id, index=index, env_id=match.env_id,
+                    player_a_id=a.id, player_b_id=b.id, first=g["first"],
+                    outcome=g["outcome"], score_a=score, forfeit_player=forfeit.get("agent"),
+                    forfeit_reason=forfeit.get("reason"),
+                    forfeit_detail=(forfeit.get("detail") or "")[-2000:] or None,
+                    steps=g.get("steps", 0), duration_s=g.get("duration_s", 0.0), played_at=now)
+        session.add(game)
+        session.flush()  # the game's id orders the rating history
+        ra, rb = elo_update(a.rating, b.rating, score, a.games, b.games, config)
+        session.add(RatingEvent(submission_id=a.id, game_id=game.id, before=a.rating, after=ra,
+                                at=now))
+        session.add(RatingEvent(submission_id=b.id, game_id=game.id, before=b.rating, after=rb,
+                                at=now))
+        a.rating, b.rating = ra, rb
+        a.games, b.games = a.games + 1, b.games + 1
+    a.updated_at = b.updated_at = now
+    session.add_all([a, b])
+
+
+def _after_commit(env_id: str, match_id: int, a_id: int, b_id: int, scores: list[float]) -> None:
+    """Refresh the Redis leaderboard from the committed ratings and publish the live event."""
+    with session_scope() as session:
+        subs = session.exec(select(Submission).where(Submission.id.in_([a_id, b_id]))).all()
+    ratings = {s.id: s.rating for s in subs}
+    leaderboard.update(env_id, {s.id: s.rating for s in subs
+                                if s.status == SubmissionStatus.READY})
+    events.publish("match_finished", match_id=match_id, env=env_id, player_a=a_id,
+                   player_b=b_id, points_a=sum(scores), points_b=len(scores) - sum(scores),
+                   rating_a=ratings.get(a_id), rating_b=ratings.get(b_id))

@@ -1,0 +1,429 @@
+"""Matches against a real database and Redis: matchmaking, playing, recording once, requeueing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from rq import SimpleWorker
+from rq.job import Job
+from sqlmodel import func, select
+
+from jobs.queue import get_queue, get_redis
+from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.arena.replay import read_replay
+from rl_arena_app.db.models import (
+    Agent,
+    EnvState,
+    Game,
+    Match,
+    MatchStatus,
+    RatingEvent,
+    Submission,
+    SubmissionStatus,
+    User,
+    utcnow,
+)
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import events, leaderboard, matches
+from rl_arena_app.services.artifacts import store_bundle
+from rl_arena_app.services.match_queue import job_id
+from rl_arena_app.settings import get_settings
+from tests.conftest import builtin
+
+# ----------------------------------------------------------------------------- row helpers
+
+
+def make_submission(owner: str, name: str, env_id: str = "tictactoe", *, rating: float = 1500.0,
+                    house: bool = False, version: int = 1, agent_ref: str = "random",
+                    status: str = SubmissionStatus.READY, **fields: Any) -> int:
+    """A ready submission (its builtin agent stored as the artifact); returns its id."""
+    digest = store_bundle(get_settings().artifacts_dir, builtin(agent_ref, env_id))
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == owner)).first()
+        if user is None:
+            user = User(email=owner, name=owner.split("@")[0], is_house=house)
+            session.add(user)
+            session.flush()
+        agent = session.exec(select(Agent).where(Agent.owner_id == user.id,
+                                                 Agent.env_id == env_id,
+                                                 Agent.name == name)).first()
+        if agent is None:
+            agent = Agent(owner_id=user.id, env_id=env_id, name=name)
+            session.add(agent)
+            session.flush()
+        sub = Submission(agent_id=agent.id, env_id=env_id, version=version,
+                         artifact_sha256=digest, artifact_name="agent.py", status=status,
+                         initial_rating=rating, rating=rating, **fields)
+        session.add(sub)
+        session.flush()
+        return sub.id
+
+
+def make_match(a: int, b: int, env_id: str = "tictactoe", *, status: str = MatchStatus.RUNNING,
+               attempts: int = 1, **fields: Any) -> int:
+    """A match row (running by default, as a worker would have claimed it)."""
+    with session_scope() as session:
+        match = Match(env_id=env_id, seed=7, player_a_id=a, player_b_id=b, status=status,
+                      attempts=attempts, **fields)
+        session.add(match)
+        session.flush()
+        return match.id
+
+
+def duel_summary(*winners: int | None, forfeits: dict[int, int] | None = None) -> dict:
+    """A duel summary: winners per game (agent index, None for a draw); forfeits game → agent."""
+    forfeits = forfeits or {}
+    games = []
+    for k, winner in enumerate(winners):
+        forfeit = None
+        if k in forfeits:
+            forfeit = {"agent": forfeits[k], "reason": "illegal_action", "detail": "bad move"}
+            winner = 1 - forfeits[k]
+        games.append({"first": k % 2, "outcome": "forfeit" if forfeit else
+                      "draw" if winner is None else "win", "winner": winner,
+                      "forfeit": forfeit, "steps": 5, "duration_s": 0.01})
+    return {"games": games}
+
+
+def fetch(model, key) -> Any:
+    with session_scope() as session:
+        return session.get(model, key)
+
+
+def count(model, *where) -> int:
+    with session_scope() as session:
+        return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def all_matches() -> list[Match]:
+    with session_scope() as session:
+        return list(session.exec(select(Match).order_by(Match.id)).all())
+
+
+def set_env(monkeypatch, **values: Any) -> None:
+    """Override settings for this test."""
+    for key, value in values.items():
+        monkeypatch.setenv(f"RL_ARENA_{key.upper()}", str(value))
+    get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------------------- record_result
+
+
+def test_record_result_applies_elo_by_hand(platform):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b", rating=1600.0)
+    match_id = make_match(a, b)
+    assert matches.record_result(match_id, duel_summary(0), "/tmp/r.json.gz") is True
+    expected = 1 / (1 + 10 ** ((1600 - 1500) / 400))
+    sa, sb = fetch(Submission, a), fetch(Submission, b)
+    assert sa.rating == 1500 + 40 * (1 - expected)
+    assert sb.rating == 1600 - 40 * (1 - expected)
+    assert (sa.games, sb.games) == (1, 1)
+    match = fetch(Match, match_id)
+    assert match.status == MatchStatus.FINISHED
+    assert (match.points_a, match.points_b) == (1.0, 0.0)
+    assert match.replay_path == "/tmp/r.json.gz"
+    with session_scope() as session:
+        game = session.exec(select(Game)).one()
+        evs = session.exec(select(RatingEvent).order_by(RatingEvent.id)).all()
+    assert (game.score_a, game.outcome, game.index) == (1.0, "win", 0)
+    assert [(e.submission_id, e.game_id, e.before, e.after) for e in evs] == [
+        (a, game.id, 1500.0, sa.rating), (b, game.id, 1600.0, sb.rating)]
+    board = get_redis().zrevrange(leaderboard.leaderboard_key("tictactoe"), 0, -1,
+                                  withscores=True)
+    assert board == [(str(b).encode(), sb.rating), (str(a).encode(), sa.rating)]
+    finished = [e for e in events.recent() if e["kind"] == "match_finished"]
+    assert finished[0]["match_id"] == match_id
+
+
+def test_each_side_uses_its_own_k(platform):
+    a = make_submission("alice@example.org", "a", games=25)  # K 24
+    b = make_submission("bob@example.org", "b")  # K 40
+    match_id = make_match(a, b)
+    matches.record_result(match_id, duel_summary(None), None)  # a draw between equals
+    assert fetch(Submission, a).rating == 1500.0
+    matches.record_result(make_match(a, b), duel_summary(1), None)
+    sa, sb = fetch(Submission, a), fetch(Submission, b)
+    assert 1500 - sa.rating == pytest.approx((sb.rating - 1500) * 24 / 40)
+
+
+def test_forfeit_is_a_loss_for_the_offender(platform):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b)
+    matches.record_result(match_id, duel_summary(None, None, forfeits={0: 0, 1: 1}), None)
+    with session_scope() as session:
+        games = session.exec(select(Game).order_by(Game.index)).all()
+    assert [(g.score_a, g.forfeit_player, g.forfeit_reason) for g in games] == [
+        (0.0, 0, "illegal_action"), (1.0, 1, "illegal_action")]
+    assert fetch(Match, match_id).points_a == 1.0
+
+
+def test_record_result_applies_once_sequentially(platform):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b)
+    assert matches.record_result(match_id, duel_summary(0, 1), None)
+    rating = fetch(Submission, a).rating
+    assert not matches.record_result(match_id, duel_summary(0, 0), None)
+    assert fetch(Submission, a).rating == rating
+    assert count(Game) == 2 and count(RatingEvent) == 4
+
+
+def test_record_result_needs_a_running_match(platform):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
+    assert not matches.record_result(match_id, duel_summary(0), None)
+    assert count(Game) == 0 and fetch(Match, match_id).status == MatchStatus.QUEUED
+
+
+def test_record_result_applies_once_concurrently(platform):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_ids = [make_match(a, b) for _ in range(5)]
+    for match_id in match_ids:
+        barrier = threading.Barrier(2)
+        results: list[bool] = []
+
+        def record(match_id: int = match_id, barrier: threading.Barrier = barrier,
+                   results: list[bool] = results) -> None:
+            barrier.wait()
+            results.append(matches.record_result(match_id, duel_summary(0, None), None))
+
+        threads = [threading.Thread(target=record) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [False, True]
+    assert count(Game) == 10 and count(RatingEvent) == 20
+    assert fetch(Submission, a).games == 10
+
+
+# ------------------------------------------------------------------------------ play_match
+
+
+@pytest.fixture
+def process_sandbox(platform, monkeypatch):
+    set_env(monkeypatch, sandbox="process")
+    return get_settings()
+
+
+def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
+    assert matches.play_match(match_id) is True
+    match = fetch(Match, match_id)
+    assert match.status == MatchStatus.FINISHED and match.attempts == 1
+    assert match.worker and match.started_at is not None
+    assert match.points_a + match.points_b == 2
+    replay = read_replay(match.replay_path)
+    assert replay["seed"] == 7 and len(replay["games"]) == 2
+    assert count(Game) == 2 and fetch(Submission, a).games == 2
+    assert matches.play_match(match_id) is False  # a second run does nothing
+    assert count(Game) == 2
+
+
+def test_infrastructure_errors_requeue_then_fail(process_sandbox, monkeypatch):
+    set_env(monkeypatch, match_max_attempts=2)
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
+
+    def broken(*_args: Any) -> None:
+        raise InfrastructureError("docker went away")
+
+    monkeypatch.setattr(matches, "_play", broken)
+    with pytest.raises(InfrastructureError):
+        matches.play_match(match_id)
+    match = fetch(Match, match_id)
+    assert (match.status, match.attempts, match.deadline) == (MatchStatus.QUEUED, 1, None)
+    assert "docker went away" in match.error
+    with pytest.raises(InfrastructureError):
+        matches.play_match(match_id)
+    match = fetch(Match, match_id)
+    assert (match.status, match.attempts) == (MatchStatus.FAILED, 2)
+    assert matches.play_match(match_id) is False
+    assert count(Game) == 0
+
+
+def test_rq_worker_plays_what_the_tick_enqueued(process_sandbox):
+    subs = [make_submission(f"u{k}@example.org", f"a{k}") for k in range(4)]
+    made = matches.matchmaking_tick("tictactoe", seed=1)
+    assert len(made) == 2
+    worker = SimpleWorker([get_queue("matches")], connection=get_redis())
+    worker.work(burst=True)
+    assert {m.status for m in all_matches()} == {MatchStatus.FINISHED}
+    assert sum(fetch(Submission, s).games for s in subs) == 8
+
+
+@pytest.mark.docker
+def test_play_match_in_docker(platform, docker_engine, monkeypatch):
+    from jobs.sandbox.docker import owner_tag
+
+    set_env(monkeypatch, sandbox="docker")
+    a = make_submission("alice@example.org", "a", "connect_four")
+    b = make_submission("bob@example.org", "b", "connect_four", agent_ref="lookahead")
+    match_id = make_match(a, b, "connect_four", status=MatchStatus.QUEUED, attempts=0)
+    try:
+        assert matches.play_match(match_id) is True
+    finally:
+        docker_engine.drain()
+    match = fetch(Match, match_id)
+    assert match.status == MatchStatus.FINISHED
+    with session_scope() as session:
+        games = session.exec(select(Game).where(Game.match_id == match_id)).all()
+    assert len(games) == 2 and all(g.forfeit_player is None for g in games)
+    assert read_replay(match.replay_path)["env"] == "connect_four"
+    assert not docker_engine.managed_containers(owner=owner_tag())
+
+
+# -------------------------------------------------------------------------- matchmaking
+
+
+def test_tick_pairs_enqueues_and_counts_waiting(platform):
+    subs = [make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 10 * k)
+            for k in range(5)]
+    made = matches.matchmaking_tick("tictactoe", seed=3)
+    assert len(made) == 2
+    rows = all_matches()
+    paired = [s for m in rows for s in (m.player_a_id, m.player_b_id)]
+    assert len(set(paired)) == 4 and all(m.status == MatchStatus.QUEUED for m in rows)
+    queued = get_queue("matches").job_ids
+    assert sorted(queued) == sorted(job_id(m, 0) for m in made)
+    (left,) = set(subs) - set(paired)
+    assert fetch(Submission, left).waited_ticks == 1
+    assert fetch(EnvState, "tictactoe").tick == 1
+    # Everyone else has an open match: nothing new, and they do not count as waiting.
+    assert matches.matchmaking_tick("tictactoe") == []
+    assert fetch(Submission, left).waited_ticks == 2
+    assert all(fetch(Submission, s).waited_ticks == 0 for s in paired)
+
+
+def test_tick_is_deterministic_given_the_seed(platform):
+    for k in range(6):
+        make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 7 * k)
+    first = matches.matchmaking_tick("tictactoe", seed=11)
+    pairs = [(m.player_a_id, m.player_b_id, m.seed) for m in all_matches()]
+    with session_scope() as session:
+        for m in session.exec(select(Match)).all():
+            session.delete(m)
+    assert len(first) == 3
+    matches.matchmaking_tick("tictactoe", seed=11)
+    assert [(m.player_a_id, m.player_b_id, m.seed) for m in all_matches()] == pairs
+
+
+def test_tick_respects_pause_solo_and_unready(platform):
+    make_submission("alice@example.org", "a")
+    make_submission("bob@example.org", "b")
+    make_submission("carol@example.org", "c", status=SubmissionStatus.BUILDING)
+    with session_scope() as session:
+        session.add(EnvState(env_id="tictactoe", matchmaking_paused=True))
+    assert matches.matchmaking_tick("tictactoe") == []
+    with session_scope() as session:
+        session.get(EnvState, "tictactoe").matchmaking_paused = False
+    assert len(matches.matchmaking_tick("tictactoe")) == 1
+    assert matches.matchmaking_tick("CartPole-v1") == []
+
+
+def test_tick_stops_at_the_queue_cap(platform, monkeypatch):
+    set_env(monkeypatch, match_queue_max=2)
+    for k in range(8):
+        make_submission(f"u{k}@example.org", f"a{k}")
+    assert len(matches.matchmaking_tick("tictactoe")) == 2
+    assert matches.matchmaking_tick("tictactoe") == []
+
+
+def test_tick_never_pairs_one_owner_unless_house(platform):
+    make_submission("alice@example.org", "a1")
+    make_submission("alice@example.org", "a2")
+    assert matches.matchmaking_tick("tictactoe") == []
+    make_submission("house@rl-arena.local", "h1", house=True)
+    made = matches.matchmaking_tick("tictactoe")
+    assert len(made) == 1
+    match = fetch(Match, made[0])
+    owners = set()
+    with session_scope() as session:
+        for sub_id in (match.player_a_id, match.player_b_id):
+            sub = session.get(Submission, sub_id)
+            owners.add(session.get(Agent, sub.agent_id).owner_id)
+    assert len(owners) == 2
+
+
+def test_tick_avoids_recent_opponents(platform):
+    subs = [make_submission(f"u{k}@example.org", f"a{k}") for k in range(4)]
+    for _ in range(2):
+        matches.matchmaking_tick("tictactoe")
+        with session_scope() as session:  # finish every match
+            for m in session.exec(select(Match)).all():
+                m.status = MatchStatus.FINISHED
+    first, second = all_matches()[:2], all_matches()[2:]
+    pairs = [{m.player_a_id, m.player_b_id} for m in first]
+    assert not any({m.player_a_id, m.player_b_id} in pairs for m in second)
+    assert len(second) == 2 and len(subs) == 4
+
+
+# ------------------------------------------------------------------------------- requeue
+
+
+def test_requeue_stale_requeues_then_fails(platform, monkeypatch):
+    set_env(monkeypatch, match_max_attempts=2)
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    past = utcnow() - timedelta(seconds=5)
+    stale = make_match(a, b, deadline=past, worker="dead:1")
+    fresh = make_match(a, b, deadline=utcnow() + timedelta(hours=1))
+    done = make_match(a, b, status=MatchStatus.RUNNING, attempts=2, deadline=past)
+    assert matches.requeue_stale() == [stale]
+    match = fetch(Match, stale)
+    assert (match.status, match.worker, match.deadline) == (MatchStatus.QUEUED, None, None)
+    assert get_queue("matches").job_ids == [job_id(stale, 1)]
+    assert fetch(Match, fresh).status == MatchStatus.RUNNING
+    assert fetch(Match, done).status == MatchStatus.FAILED
+    assert "deadline" in fetch(Match, done).error
+    assert matches.requeue_stale() == []
+
+
+def test_requeue_pending_after_a_flush(platform):
+    for k in range(4):
+        make_submission(f"u{k}@example.org", f"a{k}")
+    made = matches.matchmaking_tick("tictactoe")
+    assert matches.requeue_pending() == []  # all on the queue
+    get_redis().flushdb()
+    assert sorted(matches.requeue_pending()) == sorted(made)
+    assert sorted(get_queue("matches").job_ids) == sorted(job_id(m, 0) for m in made)
+    assert matches.requeue_pending() == []
+
+
+def test_requeue_pending_skips_jobs_waiting_for_a_retry(platform):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=1)
+    job = matches.enqueue_match(match_id, 0)  # RQ retries keep the first job's id
+    assert matches.requeue_pending() == []
+    job.delete()
+    assert Job.fetch_many([job_id(match_id, 0)], connection=get_redis()) == [None]
+    assert matches.requeue_pending() == [match_id]
+
+
+def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
+    with session_scope() as session:  # a worker claimed it, then died
+        match = session.get(Match, match_id)
+        match.status, match.attempts, match.worker = MatchStatus.RUNNING, 1, "dead:1"
+        match.deadline = utcnow() - timedelta(seconds=1)
+    assert matches.requeue_stale() == [match_id]
+    SimpleWorker([get_queue("matches")], connection=get_redis()).work(burst=True)
+    match = fetch(Match, match_id)
+    assert (match.status, match.attempts) == (MatchStatus.FINISHED, 2)
+    # The "dead" worker comes back with its own result: nothing more is applied.
+    assert matches.record_result(match_id, duel_summary(0, 0), None) is False
+    assert count(Game) == 2 and count(RatingEvent) == 4
