@@ -218,7 +218,18 @@ def build_and_validate(submission_id: int) -> None:
     except (InfrastructureError, KeyboardInterrupt):
         _update(submission_id, status=SubmissionStatus.QUEUED)  # a retry starts over
         raise
-    _update(submission_id, **fields)
+    submission = _update(submission_id, **fields)
+    if submission.status == SubmissionStatus.READY:
+        _enter_leaderboard(submission)
+
+
+def _enter_leaderboard(submission: Submission) -> None:
+    """Show a newly ready submission on its env's leaderboard (Elo, or score for solo tasks)."""
+    from rl_arena_app.services import leaderboard
+
+    score = leaderboard.score_of(submission, envs.spec(submission.env_id).kind)
+    if score is not None:
+        leaderboard.update(submission.env_id, {submission.id: score})
 
 
 def _build_and_run(submission: Submission) -> dict[str, Any]:

@@ -172,6 +172,7 @@ def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
     assert done.score_mean is not None and done.score_mean > 30
     assert done.score_std is not None and done.score_std >= 0
     assert done.artifact_name == "balance.py"
+    assert on_leaderboard("CartPole-v1", submission.id) == done.score_mean
 
 
 # ------------------------------------------------------------------ build failures, no Docker
@@ -216,6 +217,15 @@ def test_inprocess_sandbox_validates_builtin_submissions(platform, monkeypatch):
                              owner_email=OWNER, enqueue=False)
     subs.build_and_validate(submission.id)
     assert fetch(submission.id).status == SubmissionStatus.READY
+    assert on_leaderboard("tictactoe", submission.id) == fetch(submission.id).rating
+
+
+def on_leaderboard(env_id: str, submission_id: int) -> float | None:
+    """The submission's score in the env's Redis sorted set (None when absent)."""
+    from jobs.queue import get_redis
+    from rl_arena_app.services.leaderboard import leaderboard_key
+
+    return get_redis().zscore(leaderboard_key(env_id), str(submission_id))
 
 
 # -------------------------------------------------------------------------- refused uploads
