@@ -31,8 +31,7 @@ image: setup
 	docker build --quiet -t rl-arena/app:dev .
 
 run: setup
-	$(BIN)/rl-arena play connect_four builtin:lookahead builtin:random --games 4 \
-	  --replay .arena/replays/demo.json.gz
+	$(BIN)/rl-arena up
 
 test: setup
 	$(BIN)/ruff check .

@@ -2,8 +2,143 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any
+
 import click
+
+from rl_arena_app.commands.common import handles_errors, progress
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+
+
+@click.command()
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Worker processes (default: RL_ARENA_WORKERS, 2).")
+@click.option("--no-web", is_flag=True, help="Do not start the web UI.")
+@handles_errors
+def up(workers: int | None, no_web: bool) -> None:
+    """Run the platform: embedded Redis, migrations, demo seed, workers, scheduler."""
+    from jobs.supervisor import up as run_up
+    from rl_arena_app.settings import get_settings
+
+    count = get_settings().workers if workers is None else workers
+    run_up(count, web=not no_web, echo=lambda line: click.echo(line))
+
+
+@click.command()
+@click.option("--name", default=None, help="Worker name (default: <host>.<pid>).")
+@click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
+@handles_errors
+def worker(name: str | None, burst: bool) -> None:
+    """Run an RQ worker on the builds and matches queues."""
+    from jobs.worker import run_worker
+
+    _configure_logging()
+    run_worker(name, burst=burst)
+
+
+@click.command()
+@handles_errors
+def scheduler() -> None:
+    """Run the scheduler (matchmaking, reaper, ratings); one is active, others wait."""
+    from jobs.scheduler import ArenaScheduler
+
+    _configure_logging()
+    try:
+        ArenaScheduler().serve()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the lock is released on the way out
+        progress("scheduler stopped")
+
+
+@click.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@handles_errors
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    from rl_arena_app.db.migrate import upgrade
+
+    upgrade(revision=revision)
+    progress(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@handles_errors
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ('base' empties it)."""
+    from rl_arena_app.db.migrate import downgrade
+
+    downgrade(revision=revision)
+    progress(f"database at {revision}")
+
+
+@click.group()
+def matchmaking() -> None:
+    """Pause or resume matchmaking of an environment."""
+
+
+@matchmaking.command("pause")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def matchmaking_pause(env_id: str) -> None:
+    """Stop making new matches in ENV (open matches still play)."""
+    from rl_arena_app.services.admin import pause_matchmaking
+
+    pause_matchmaking(env_id)
+    click.echo(f"matchmaking paused in {env_id}")
+
+
+@matchmaking.command("resume")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def matchmaking_resume(env_id: str) -> None:
+    """Make matches in ENV again."""
+    from rl_arena_app.services.admin import resume_matchmaking
+
+    resume_matchmaking(env_id)
+    click.echo(f"matchmaking resumed in {env_id}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@handles_errors
+def status(as_json: bool) -> None:
+    """Workers, queues, matches, submissions, games and rating events."""
+    from rl_arena_app.services.status import platform_status
+
+    data = platform_status()
+    click.echo(json.dumps(data, default=str) if as_json else render_status(data))
+
+
+def render_status(data: dict[str, Any]) -> str:
+    """A few human-readable lines of ``platform_status()``."""
+    lines = [f"redis: {data['redis']} ({data['redis_url']}); "
+             f"scheduler: {data['scheduler'] or 'none active'}"]
+    lines.append(f"workers: {len(data['workers'])}")
+    lines += [f"  {w['name']} pid {w['pid']} {w['state']}" for w in data["workers"]]
+    for name, counts in data["queues"].items():
+        lines.append(f"queue {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for key in ("matches", "submissions"):
+        lines.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in data[key].items()))
+    lines.append(f"games: {data['games']}; rating events: {data['rating_events']}")
+    if data["matchmaking_paused"]:
+        lines.append("matchmaking paused in: " + ", ".join(data["matchmaking_paused"]))
+    return "\n".join(lines)
 
 
 def register(main: click.Group, ratings: click.Group) -> None:
     """Add this module's commands to the CLI."""
+    for command in (up, worker, scheduler, db, matchmaking, status):
+        main.add_command(command)

@@ -1,0 +1,205 @@
+"""`rl-arena scheduler`: matchmaking ticks, the stale-match reaper and Bradley-Terry refreshes.
+
+Only one scheduler is active at a time: it holds a Redis lock (TTL three matchmaking intervals)
+renewed on every tick. Others wait and take over when the holder dies or loses the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import redis
+from apscheduler.schedulers.blocking import BlockingScheduler
+from redis.exceptions import LockError
+from redis.lock import Lock
+
+from jobs.queue import get_redis
+from rl_arena_app.arena import envs
+from rl_arena_app.settings import Settings, get_settings
+
+LOCK_KEY = "rl-arena:scheduler:lock"
+TICKS_KEY = "rl-arena:scheduler:ticks"  # hash: scheduler name -> ticks run
+WARM_KEY = "rl-arena:scheduler:warm"  # absent after a flush: leaderboards need a rebuild
+
+log = logging.getLogger("rl_arena.scheduler")
+
+
+def duel_envs() -> list[str]:
+    """Ids of the environments that have matchmaking."""
+    return [spec.id for spec in envs.list_envs() if spec.kind == "duel"]
+
+
+def all_envs() -> list[str]:
+    """Ids of every environment (each has a leaderboard)."""
+    return [spec.id for spec in envs.list_envs()]
+
+
+def for_each_env(what: str, env_ids: list[str], job: Callable[[str], object]) -> dict:
+    """Run ``job`` per env; one env's failure is logged with its traceback, the others go on."""
+    results = {}
+    for env_id in env_ids:
+        try:
+            results[env_id] = job(env_id)
+        except Exception:  # a broken env must not stop the others; logged in full
+            log.exception("%s failed for %s", what, env_id)
+    return results
+
+
+class ArenaScheduler:
+    """The platform's periodic jobs behind a Redis lock."""
+
+    def __init__(self, settings: Settings | None = None, *,
+                 connection: redis.Redis | None = None, name: str | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.connection = connection or get_redis(self.settings)
+        self.name = name or f"{socket.gethostname()}.{os.getpid()}"
+        self.ttl = max(3 * self.settings.matchmaking_interval_s, 3.0)
+        # Not thread-local: APScheduler renews the lock from its worker threads.
+        self.lock = Lock(self.connection, LOCK_KEY, timeout=self.ttl, thread_local=False)
+        self.ticks = 0
+        self._scheduler: BlockingScheduler | None = None
+        self._stopping = threading.Event()
+
+    # ------------------------------------------------------------------ the lock
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; its value names this scheduler."""
+        return bool(self.lock.acquire(blocking=False, token=self.name))
+
+    def wait_for_lock(self) -> bool:
+        """Block until this scheduler holds the lock (False if asked to stop first)."""
+        announced = False
+        while not self._stopping.is_set():
+            try:
+                if self.try_acquire():
+                    log.info("%s: lock acquired, now the active scheduler", self.name)
+                    return True
+            except redis.ConnectionError as exc:
+                log.warning("%s: Redis unreachable (%s); retrying", self.name, exc)
+                self._stopping.wait(2.0)
+                continue
+            if not announced:
+                log.info("%s: another scheduler (%s) is active; waiting", self.name,
+                         holder(self.connection))
+                announced = True
+            self._stopping.wait(min(self.ttl / 3, 2.0))
+        return False
+
+    def renew(self) -> bool:
+        """Extend the lock to a full TTL; False (and stop ticking) when it was lost."""
+        try:
+            self.lock.reacquire()
+        except LockError:
+            log.warning("%s: lock lost (expired or Redis flushed)", self.name)
+            if self._scheduler is not None and self._scheduler.running:
+                self._scheduler.shutdown(wait=False)
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give the lock up, so a waiting scheduler takes over at once."""
+        try:
+            self.lock.release()
+        except LockError:
+            pass  # already expired or taken: nothing to give up
+        except redis.ConnectionError as exc:
+            log.warning("%s: could not release the lock: %s", self.name, exc)
+
+    # ------------------------------------------------------------------ jobs
+
+    def warm_up(self) -> None:
+        """After taking the lock or a Redis flush: rebuild leaderboards, re-enqueue pending."""
+        from rl_arena_app.services.leaderboard import rebuild_leaderboard
+        from rl_arena_app.services.matches import requeue_pending
+        from rl_arena_app.services.submissions import requeue_unfinished
+
+        for_each_env("leaderboard rebuild", all_envs(), rebuild_leaderboard)
+        builds = requeue_unfinished()
+        requeued = requeue_pending()
+        self.connection.set(WARM_KEY, self.name)
+        log.info("%s: leaderboards rebuilt; re-enqueued %d build(s), %d pending match(es)",
+                 self.name, len(builds), len(requeued))
+
+    def run_tick(self) -> dict[str, list[int]] | None:
+        """One matchmaking tick over every duel env; None when this scheduler is not active."""
+        if not self.renew():
+            return None
+        from rl_arena_app.services.matches import matchmaking_tick, requeue_pending
+
+        self.ticks += 1
+        self.connection.hincrby(TICKS_KEY, self.name, 1)
+        if not self.connection.exists(WARM_KEY):
+            self.warm_up()
+        else:
+            requeued = requeue_pending()
+            if requeued:
+                log.info("%s: re-enqueued %d match(es) missing from Redis", self.name,
+                         len(requeued))
+        made = for_each_env("matchmaking", duel_envs(), matchmaking_tick)
+        summary = ", ".join(f"{env} +{len(ids)}" for env, ids in made.items())
+        log.info("%s: tick %d: %s", self.name, self.ticks, summary or "no env")
+        return made
+
+    def run_reaper(self) -> list[int] | None:
+        """Re-enqueue running matches past their deadline (their worker died)."""
+        if not self.lock.owned():
+            return None
+        from rl_arena_app.services.matches import requeue_stale
+
+        ids = requeue_stale(datetime.now(UTC))
+        if ids:
+            log.info("%s: reaper re-enqueued stale match(es) %s", self.name, ids)
+        return ids
+
+    def run_bt_refresh(self) -> None:
+        """Refit Bradley-Terry ratings of every duel env."""
+        if not self.lock.owned():
+            return
+        from rl_arena_app.services.ratings import refresh_bradley_terry
+
+        for_each_env("Bradley-Terry refresh", duel_envs(), refresh_bradley_terry)
+        log.info("%s: Bradley-Terry ratings refreshed", self.name)
+
+    # ------------------------------------------------------------------ the process
+
+    def _build(self) -> BlockingScheduler:
+        s = self.settings
+        scheduler = BlockingScheduler(timezone=UTC, job_defaults={
+            "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
+        now = datetime.now(UTC)
+        scheduler.add_job(self.run_tick, "interval", seconds=s.matchmaking_interval_s,
+                          id="matchmaking", next_run_time=now)
+        scheduler.add_job(self.run_reaper, "interval", seconds=s.reaper_interval_s,
+                          id="reaper", next_run_time=now)
+        scheduler.add_job(self.run_bt_refresh, "interval", seconds=s.bt_refresh_s,
+                          id="bradley_terry")
+        return scheduler
+
+    def serve(self) -> None:
+        """Wait for the lock, run the jobs until it is lost, and wait again; until stopped."""
+        try:
+            while self.wait_for_lock():
+                self.warm_up()
+                self._scheduler = self._build()
+                self._scheduler.start()  # returns when the lock is lost
+                self._scheduler = None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop ticking and release the lock."""
+        self._stopping.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self.release()
+
+
+def holder(connection: redis.Redis) -> str | None:
+    """Name of the active scheduler, if any."""
+    value = connection.get(LOCK_KEY)
+    return value.decode() if value else None

@@ -1,0 +1,160 @@
+"""`rl-arena worker`: an RQ worker on the builds and matches queues."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import socket
+import sys
+
+import redis
+from rq import Queue, Worker
+
+from jobs.queue import QUEUES, get_redis
+from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.settings import Settings, get_settings
+
+log = logging.getLogger("rl_arena.worker")
+
+# Imported once in the worker so every forked job (work horse) starts warm.
+PRELOAD = ("jobs.tasks", "rl_arena_app.arena.envs", "rl_arena_app.arena.referee",
+           "rl_arena_app.services.matches", "rl_arena_app.services.submissions")
+
+
+_PR_SET_PDEATHSIG = 1
+try:  # loaded once here: a forked child should not dlopen
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:
+    _LIBC = None
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, sig)
+
+
+class ArenaWorker(Worker):
+    """An RQ worker whose work horse dies with it: a killed worker takes its match down too.
+
+    Otherwise a horse outlives a SIGKILLed worker and plays on unsupervised; this way the match
+    stays ``running`` until its deadline and the reaper re-enqueues it.
+    """
+
+    def main_work_horse(self, job, queue) -> None:  # type: ignore[no-untyped-def]
+        """Run the job in the forked horse, tied to the worker's life."""
+        parent = os.getppid()
+        die_with_parent()
+        if os.getppid() != parent:  # the worker died before the tie was made
+            os._exit(1)
+        super().main_work_horse(job, queue)
+
+    def perform_job(self, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        """Run the job, then finish its container removals before the horse's ``os._exit``."""
+        try:
+            return super().perform_job(*args, **kwargs)
+        finally:
+            finish_removals()
+
+
+def finish_removals() -> None:
+    """Wait for this process's background container removals; a failure is left to the sweep."""
+    docker_sandbox = sys.modules.get("jobs.sandbox.docker")
+    if docker_sandbox is None:
+        return
+    import docker.errors
+
+    try:
+        docker_sandbox.DockerEngine.drain()
+    except docker.errors.APIError as exc:
+        log.warning("container removal failed (the next orphan sweep retries it): %s", exc)
+
+
+def default_name() -> str:
+    """``<host>.<pid>``: unique on a shared Redis."""
+    return f"{socket.gethostname()}.{os.getpid()}"
+
+
+def preload() -> list[str]:
+    """Import the job modules now so work horses inherit them; returns those not available."""
+    import importlib
+
+    missing = []
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError:
+            missing.append(module)
+    return missing
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clear_stale_name(name: str, connection: redis.Redis) -> None:
+    """Forget a dead worker of this host that used ``name`` (a restarted child reuses it)."""
+    existing = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name,
+                                  connection=connection)
+    if existing is None or existing.death_date is not None:
+        return
+    if existing.hostname == socket.gethostname() and existing.pid and not _pid_alive(
+            existing.pid):
+        log.info("forgetting dead worker %s (pid %s)", name, existing.pid)
+        existing.register_death()
+        return
+    raise BadInput(f"a worker named {name!r} is already running (pid {existing.pid} on "
+                   f"{existing.hostname}): choose another --name")
+
+
+def sweep_containers(settings: Settings, attempts: int = 3) -> None:
+    """Remove agent containers left behind by dead processes (a worker killed mid-match)."""
+    if settings.sandbox != "docker":
+        return
+    import docker.errors
+
+    from jobs.sandbox.docker import DockerEngine
+
+    for attempt in range(1, attempts + 1):
+        try:
+            engine = DockerEngine(settings)  # its construction sweeps orphans
+        except docker.errors.NotFound:  # a container vanished while listed: sweep again
+            if attempt == attempts:
+                raise
+            continue
+        engine.client.close()  # no Docker connection may be shared with forked work horses
+        return
+
+
+def build_worker(name: str | None = None, settings: Settings | None = None) -> ArenaWorker:
+    """An RQ worker on every queue (builds first), registered under ``name``."""
+    connection = get_redis(settings)
+    name = name or default_name()
+    clear_stale_name(name, connection)
+    queues = [Queue(q, connection=connection) for q in QUEUES]
+    # Each job runs in a forked work horse: a crash or failure of a job never kills the worker.
+    return ArenaWorker(queues, connection=connection, name=name)
+
+
+def run_worker(name: str | None = None, *, burst: bool = False) -> bool:
+    """Sweep orphaned containers, then work until stopped (or, with ``burst``, until idle)."""
+    settings = get_settings()
+    sweep_containers(settings)
+    missing = preload()
+    if missing:
+        log.warning("job modules not importable yet: %s", ", ".join(missing))
+    worker = build_worker(name, settings)
+    log.info("worker %s on queues %s (pid %d)", worker.name, ", ".join(QUEUES), os.getpid())
+    try:
+        # with_scheduler: RQ's scheduler re-enqueues jobs whose Retry has a backoff interval.
+        return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    except redis.ConnectionError as exc:
+        raise InfrastructureError(f"worker {worker.name} lost Redis: {exc}") from exc

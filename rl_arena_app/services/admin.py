@@ -1,0 +1,40 @@
+"""Admin actions on the platform: pausing and resuming matchmaking per environment."""
+
+from __future__ import annotations
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.db.models import EnvState
+from rl_arena_app.db.session import session_scope
+
+
+def set_matchmaking_paused(env_id: str, paused: bool) -> EnvState:
+    """Pause or resume matchmaking of a duel env; unknown or solo envs are bad input."""
+    spec = envs.spec(env_id)
+    if spec.kind != "duel":
+        raise BadInput(f"{env_id} is a solo environment: it has no matchmaking")
+    with session_scope() as session:
+        state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
+        state.matchmaking_paused = paused
+        session.add(state)
+    from rl_arena_app.services.events import publish
+
+    publish("matchmaking", env=env_id, paused=paused)
+    return state
+
+
+def pause_matchmaking(env_id: str) -> EnvState:
+    """Stop creating matches in ``env_id`` (queued and running ones still play)."""
+    return set_matchmaking_paused(env_id, True)
+
+
+def resume_matchmaking(env_id: str) -> EnvState:
+    """Create matches in ``env_id`` again from the next tick."""
+    return set_matchmaking_paused(env_id, False)
+
+
+def matchmaking_paused(env_id: str) -> bool:
+    """Whether matchmaking of ``env_id`` is paused."""
+    with session_scope() as session:
+        state = session.get(EnvState, env_id)
+        return bool(state and state.matchmaking_paused)

@@ -1,0 +1,89 @@
+"""The platform at a glance: workers, queues, matches, submissions, games, rating events."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import redis
+from rq import Queue, Worker
+from sqlalchemy import func
+from sqlmodel import select
+
+from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.db.models import (
+    EnvState,
+    Game,
+    Match,
+    MatchStatus,
+    RatingEvent,
+    Submission,
+    SubmissionStatus,
+)
+from rl_arena_app.db.session import session_scope
+
+
+def database_status() -> dict[str, Any]:
+    """Counts from the database, the source of truth."""
+    with session_scope() as session:
+        matches = dict(session.exec(
+            select(Match.status, func.count()).group_by(Match.status)).all())
+        submissions = dict(session.exec(
+            select(Submission.status, func.count()).group_by(Submission.status)).all())
+        games = session.exec(select(func.count()).select_from(Game)).one()
+        events = session.exec(select(func.count()).select_from(RatingEvent)).one()
+        paused = sorted(session.exec(
+            select(EnvState.env_id).where(EnvState.matchmaking_paused)).all())
+    return {
+        "matches": {s.value: matches.get(s.value, 0) for s in MatchStatus},
+        "submissions": {s.value: submissions.get(s.value, 0) for s in SubmissionStatus},
+        "games": games,
+        "rating_events": events,
+        "matchmaking_paused": paused,
+    }
+
+
+def _state(worker: Worker) -> str:
+    """RQ's state, or ``dead`` for a worker of this host whose process is gone (not yet expired)."""
+    if worker.hostname == socket.gethostname() and worker.pid:
+        try:
+            os.kill(worker.pid, 0)
+        except ProcessLookupError:
+            return "dead"
+        except PermissionError:
+            pass
+    return str(worker.get_state())
+
+
+def redis_status(connection: redis.Redis) -> dict[str, Any]:
+    """Workers, queue lengths and the active scheduler, from Redis."""
+    from jobs.queue import QUEUES
+    from jobs.scheduler import holder
+
+    workers = [{"name": w.name, "pid": w.pid, "state": _state(w), "hostname": w.hostname,
+                "queues": w.queue_names(), "current_job": w.get_current_job_id()}
+               for w in Worker.all(connection=connection)]
+    queues = {}
+    for name in QUEUES:
+        queue = Queue(name, connection=connection)
+        queues[name] = {"queued": queue.count,
+                        "started": queue.started_job_registry.count,
+                        "failed": queue.failed_job_registry.count,
+                        "scheduled": queue.scheduled_job_registry.count}
+    return {"redis": "up", "workers": sorted(workers, key=lambda w: w["name"]),
+            "queues": queues, "scheduler": holder(connection)}
+
+
+def platform_status() -> dict[str, Any]:
+    """Everything `rl-arena status` shows; Redis being down is reported, not raised."""
+    from jobs.queue import get_redis, redis_url
+
+    status: dict[str, Any]
+    try:
+        status = redis_status(get_redis())
+    except (InfrastructureError, redis.RedisError) as exc:
+        status = {"redis": f"down: {exc}", "workers": [], "queues": {}, "scheduler": None}
+    status["redis_url"] = redis_url()
+    status.update(database_status())
+    return status

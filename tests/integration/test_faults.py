@@ -1,0 +1,161 @@
+"""Faults: a worker killed mid-match, and a flushed Redis; the database heals the platform."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from rq import Queue
+from sqlmodel import func, select
+
+from jobs.scheduler import ArenaScheduler
+from rl_arena_app.arena import envs
+from rl_arena_app.db.models import Game, Match, MatchStatus, RatingEvent, SubmissionStatus
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.settings import get_settings
+from tests.integration.test_scheduler import connection, ready_submissions, spawn, stop
+
+ENV = "tictactoe"
+# Legal but slow: a match lasts a few seconds, long enough to kill its worker in the middle.
+SLOW_LEGAL = """\
+import time
+
+import numpy as np
+
+
+def act(observation, info):
+    time.sleep(0.25)
+    return int(np.flatnonzero(info["action_mask"])[0])
+"""
+
+
+def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.1):
+    """Poll ``predicate`` until it returns a truthy value."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll_s)
+    return value
+
+
+def match(match_id: int) -> Match:
+    with session_scope() as session:
+        return session.get(Match, match_id)
+
+
+def count(model, *where) -> int:
+    with session_scope() as session:
+        return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def built(path: Path, name: str, owner: str) -> int:
+    """A submitted, built and validated (ready) submission of ``path``."""
+    from jobs.sandbox.docker import DockerEngine
+    from rl_arena_app.services import submissions as subs
+
+    submission = subs.submit(str(path), env_id=ENV, name=name, owner_email=owner, enqueue=False)
+    subs.build_and_validate(submission.id)
+    DockerEngine.drain()  # the next engine's orphan sweep must not race these removals
+    row = subs.describe(submission.id)
+    assert row["status"] == SubmissionStatus.READY, row
+    return submission.id
+
+
+def orphans(engine) -> list[str]:
+    """Agent containers whose owning process (on this host) is dead."""
+    import socket
+
+    from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, _pid_alive
+
+    found = []
+    # The plain listing: no per-container inspect that races with concurrent removals.
+    for container in engine.client.api.containers(all=True, filters={"label": MANAGED_LABEL}):
+        host, _, pid = (container.get("Labels") or {}).get(OWNER_LABEL, ":").partition(":")
+        if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+            found.append(container["Names"][0])
+    return found
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_engine,
+                                                              monkeypatch, tmp_path):
+    from rl_arena_app.services.matches import matchmaking_tick, requeue_stale
+
+    monkeypatch.setenv("RL_ARENA_SANDBOX", "docker")
+    monkeypatch.setenv("RL_ARENA_MATCH_DEADLINE_S", "8")
+    get_settings.cache_clear()
+    agent = tmp_path / "agent.py"
+    agent.write_text(SLOW_LEGAL)
+    built(agent, "slow-a", "alice@example.org")
+    built(agent, "slow-b", "bob@example.org")
+    [match_id] = matchmaking_tick(ENV, seed=1)
+
+    first = spawn("worker", "--name", "doomed", log=tmp_path / "doomed.log")
+    try:
+        wait_for(lambda: match(match_id).status == MatchStatus.RUNNING, 120, "the match to start")
+        time.sleep(1.0)  # mid-match: containers up, moves being played
+        assert match(match_id).status == MatchStatus.RUNNING
+    finally:
+        stop(first, signal.SIGKILL)  # the worker and its work horse, without any cleanup
+    assert count(Game, Game.match_id == match_id) == 0
+
+    deadline = match(match_id).deadline
+    wait_for(lambda: requeue_stale() == [match_id], 30, f"the reaper after {deadline}", 0.5)
+    second = spawn("worker", "--burst", "--name", "rescuer", log=tmp_path / "rescuer.log")
+    try:
+        assert second.wait(180) == 0, (tmp_path / "rescuer.log").read_text()
+    finally:
+        stop(second)
+
+    final = match(match_id)
+    assert final.status == MatchStatus.FINISHED, (final, (tmp_path / "rescuer.log").read_text())
+    games = count(Game, Game.match_id == match_id)
+    assert games == envs.spec(ENV).games
+    assert count(Game) == games
+    assert count(RatingEvent) == 2 * games
+    # Running the stale job again changes nothing: the result is applied once.
+    from rl_arena_app.services.matches import play_match
+
+    play_match(match_id)
+    assert count(Game) == games and count(RatingEvent) == 2 * games
+    assert not orphans(docker_engine), "the rescuer's start sweeps the killed worker's containers"
+
+
+@pytest.mark.slow
+def test_redis_flush_requeues_pending_matches_and_rebuilds_leaderboards(platform, monkeypatch):
+    from rl_arena_app.services.leaderboard import leaderboard_key
+
+    monkeypatch.setenv("RL_ARENA_MATCHMAKING_INTERVAL_S", "0.5")
+    get_settings.cache_clear()
+    ready_submissions(ENV, 4)
+    redis = connection()
+    queue = Queue("matches", connection=redis)
+
+    def queued_in_db() -> int:
+        return count(Match, Match.status == MatchStatus.QUEUED)
+
+    scheduler = ArenaScheduler(connection=connection(), name="healer")
+    thread = threading.Thread(target=scheduler.serve, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: queued_in_db() == 2 and queue.count == 2, 30, "two queued matches")
+        board = redis.zrange(leaderboard_key(ENV), 0, -1, withscores=True)
+        assert len(board) == 4
+        ticks_before = scheduler.ticks
+
+        redis.flushall()
+        assert queue.count == 0 and not redis.exists(leaderboard_key(ENV))
+        wait_for(lambda: queue.count == 2 and redis.exists(leaderboard_key(ENV)), 30,
+                 "re-enqueued matches and a rebuilt leaderboard")
+        assert redis.zrange(leaderboard_key(ENV), 0, -1, withscores=True) == board
+        assert queued_in_db() == 2  # no duplicate matches were made
+        wait_for(lambda: scheduler.ticks > ticks_before + 1, 30, "ticks after the flush")
+        assert queue.count == 2
+    finally:
+        scheduler.stop()
+        thread.join(30)
+    assert not thread.is_alive()
