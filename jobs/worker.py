@@ -13,6 +13,7 @@ import redis
 from rq import Queue, Worker
 
 from jobs.queue import QUEUES, get_redis
+from jobs.sandbox.docker import pid_alive
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.settings import Settings, get_settings
 
@@ -90,23 +91,13 @@ def preload() -> list[str]:
     return missing
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clear_stale_name(name: str, connection: redis.Redis) -> None:
     """Forget a dead worker of this host that used ``name`` (a restarted child reuses it)."""
     existing = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name,
                                   connection=connection)
     if existing is None or existing.death_date is not None:
         return
-    if existing.hostname == socket.gethostname() and existing.pid and not _pid_alive(
+    if existing.hostname == socket.gethostname() and existing.pid and not pid_alive(
             existing.pid):
         log.info("forgetting dead worker %s (pid %s)", name, existing.pid)
         existing.register_death()
@@ -115,23 +106,14 @@ def clear_stale_name(name: str, connection: redis.Redis) -> None:
                    f"{existing.hostname}): choose another --name")
 
 
-def sweep_containers(settings: Settings, attempts: int = 3) -> None:
+def sweep_containers(settings: Settings) -> None:
     """Remove agent containers left behind by dead processes (a worker killed mid-match)."""
     if settings.sandbox != "docker":
         return
-    import docker.errors
-
     from jobs.sandbox.docker import DockerEngine
 
-    for attempt in range(1, attempts + 1):
-        try:
-            engine = DockerEngine(settings)  # its construction sweeps orphans
-        except docker.errors.NotFound:  # a container vanished while listed: sweep again
-            if attempt == attempts:
-                raise
-            continue
-        engine.client.close()  # no Docker connection may be shared with forked work horses
-        return
+    engine = DockerEngine(settings)  # its construction sweeps orphans
+    engine.client.close()  # no Docker connection may be shared with forked work horses
 
 
 def build_worker(name: str | None = None, settings: Settings | None = None) -> ArenaWorker:

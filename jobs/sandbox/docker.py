@@ -13,6 +13,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import docker
 import docker.errors
@@ -55,7 +56,16 @@ def owner_tag() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
+class ManagedContainer(NamedTuple):
+    """A platform container as listed by the engine."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -135,23 +145,29 @@ class DockerEngine:
         """Remove containers and socket folders left behind by dead processes on this host."""
         removed = []
         host = socket.gethostname()
-        containers = self.client.containers.list(all=True, filters={"label": MANAGED_LABEL})
-        for container in containers:
+        for container in self.managed_containers():
             owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
-            if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
-                with contextlib.suppress(docker.errors.NotFound):
-                    container.remove(force=True)
+            if owner_host == host and pid.isdigit() and not pid_alive(int(pid)):
+                # Another process may be removing it right now: gone or going is fine.
+                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                    self.client.api.remove_container(container.id, force=True)
                 removed.append(container.name)
         for folder in self.socket_root.glob("*-*"):
             pid = folder.name.split("-", 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
         return removed
 
-    def managed_containers(self, owner: str | None = None) -> list:
-        """Containers this platform started (optionally only this process's)."""
+    def managed_containers(self, owner: str | None = None) -> list[ManagedContainer]:
+        """Containers this platform started (optionally only this process's).
+
+        One listing call (no per-container inspect), so containers removed concurrently by
+        another thread or worker cannot make it fail.
+        """
         label = [MANAGED_LABEL] + ([f"{OWNER_LABEL}={owner}"] if owner else [])
-        return self.client.containers.list(all=True, filters={"label": label})
+        return [ManagedContainer(c["Id"], (c.get("Names") or ["?"])[0].lstrip("/"),
+                                 c.get("Labels") or {})
+                for c in self.client.api.containers(all=True, filters={"label": label})]
 
 
 class DockerSandbox(SocketSandbox):

@@ -68,13 +68,13 @@ def orphans(engine) -> list[str]:
     """Agent containers whose owning process (on this host) is dead."""
     import socket
 
-    from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, _pid_alive
+    from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, pid_alive
 
     found = []
     # The plain listing: no per-container inspect that races with concurrent removals.
     for container in engine.client.api.containers(all=True, filters={"label": MANAGED_LABEL}):
         host, _, pid = (container.get("Labels") or {}).get(OWNER_LABEL, ":").partition(":")
-        if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
             found.append(container["Names"][0])
     return found
 
