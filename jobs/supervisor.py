@@ -14,18 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
+from jobs.lifetime import terminate_with_parent
 from jobs.redis_server import EmbeddedRedis
-from jobs.worker import die_with_parent
 from rl_arena_app.settings import Settings, get_settings
 
 GRACE_S = 10.0  # a worker may finish its current match before it is killed
 MAX_BACKOFF_S = 30.0
 STABLE_S = 60.0  # a child that ran this long restarts without backoff
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the supervisor dies (Linux)."""
-    die_with_parent(signal.SIGTERM)
 
 
 @dataclass
@@ -68,7 +63,7 @@ class Supervisor:
         """Spawn ``child`` in its own session (Ctrl-C reaches the supervisor only)."""
         child.process = subprocess.Popen(
             child.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=terminate_with_parent)
         child.started_at = time.monotonic()
         child.reader = threading.Thread(target=self._pump, args=(child.name, child.process.stdout),
                                         daemon=True)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 import socket
 import sys
 
 import redis
 from rq import Queue, Worker
 
+from jobs.lifetime import die_with_parent
 from jobs.queue import QUEUES, get_redis
 from jobs.sandbox.docker import pid_alive
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
@@ -22,19 +21,6 @@ log = logging.getLogger("rl_arena.worker")
 # Imported once in the worker so every forked job (work horse) starts warm.
 PRELOAD = ("jobs.tasks", "rl_arena_app.arena.envs", "rl_arena_app.arena.referee",
            "rl_arena_app.services.matches", "rl_arena_app.services.submissions")
-
-
-_PR_SET_PDEATHSIG = 1
-try:  # loaded once here: a forked child should not dlopen
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
-except OSError:
-    _LIBC = None
-
-
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere)."""
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, sig)
 
 
 class ArenaWorker(Worker):
