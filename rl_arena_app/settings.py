@@ -83,11 +83,6 @@ class Settings(BaseSettings):
         return self.data_dir / "artifacts"
 
     @property
-    def replays_dir(self) -> Path:
-        """Where match replays are written."""
-        return self.data_dir / "replays"
-
-    @property
     def production(self) -> bool:
         """Whether insecure development conveniences must be refused."""
         return self.env == "production"

@@ -111,6 +111,33 @@ def matchmaking_resume(env_id: str) -> None:
     click.echo(f"matchmaking resumed in {env_id}")
 
 
+@click.group("env")
+def env_group() -> None:
+    """Enable or disable an environment for submissions and matches."""
+
+
+@env_group.command("disable")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def env_disable(env_id: str) -> None:
+    """Refuse new submissions and make no new matches in ENV (open matches still play)."""
+    from rl_arena_app.services.admin import set_env_enabled
+
+    set_env_enabled(env_id, False)
+    click.echo(f"{env_id} disabled")
+
+
+@env_group.command("enable")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def env_enable(env_id: str) -> None:
+    """Take submissions and make matches in ENV again."""
+    from rl_arena_app.services.admin import set_env_enabled
+
+    set_env_enabled(env_id, True)
+    click.echo(f"{env_id} enabled")
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @handles_errors
@@ -140,5 +167,5 @@ def render_status(data: dict[str, Any]) -> str:
 
 def register(main: click.Group, ratings: click.Group) -> None:
     """Add this module's commands to the CLI."""
-    for command in (up, worker, scheduler, db, matchmaking, status):
+    for command in (up, worker, scheduler, db, matchmaking, env_group, status):
         main.add_command(command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import Column, DateTime, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -96,6 +96,7 @@ class Submission(SQLModel, table=True):
     score_mean: float | None = None
     score_std: float | None = None
     waited_ticks: int = 0  # matchmaking ticks since its last match was made
+    validation_replay: str | None = Field(default=None, max_length=500)  # under the data dir
     created_at: datetime = _when(nullable=False, default=utcnow)
     updated_at: datetime = _when(nullable=False, default=utcnow)
 
@@ -165,6 +166,8 @@ class EnvState(SQLModel, table=True):
     __tablename__ = "env_state"
 
     env_id: str = Field(primary_key=True, max_length=100)
+    # Disabled: no new submissions and no new matches.
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     matchmaking_paused: bool = False
     tick: int = 0
     bt_refreshed_at: datetime | None = _when(nullable=True)

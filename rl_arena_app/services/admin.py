@@ -1,4 +1,4 @@
-"""Admin actions on the platform: pausing and resuming matchmaking per environment."""
+"""Admin actions per environment: enable or disable it, pause or resume its matchmaking."""
 
 from __future__ import annotations
 
@@ -38,3 +38,23 @@ def matchmaking_paused(env_id: str) -> bool:
     with session_scope() as session:
         state = session.get(EnvState, env_id)
         return bool(state and state.matchmaking_paused)
+
+
+def set_env_enabled(env_id: str, enabled: bool) -> EnvState:
+    """Enable or disable an env: a disabled one takes no submissions and makes no matches."""
+    envs.spec(env_id)
+    with session_scope() as session:
+        state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
+        state.enabled = enabled
+        session.add(state)
+    from rl_arena_app.services.events import publish
+
+    publish("env", env=env_id, enabled=enabled)
+    return state
+
+
+def env_enabled(env_id: str) -> bool:
+    """Whether ``env_id`` takes submissions and matches (envs are enabled unless disabled)."""
+    with session_scope() as session:
+        state = session.get(EnvState, env_id)
+        return state is None or state.enabled

@@ -1,12 +1,16 @@
-"""Content-addressed store of agent uploads: a canonical tar.gz named by the bundle's digest."""
+"""Content-addressed stores under the data dir: agent uploads and replays, named by digest."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
+import json
 import os
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rl_arena_app.arena.bundle import AgentBundle, load_bundle
 
@@ -28,20 +32,45 @@ def canonical_archive(bundle: AgentBundle) -> bytes:
     return buffer.getvalue()
 
 
+def _write_once(path: Path, data: bytes) -> None:
+    """Write ``data`` at ``path`` unless it is there (same name, same content), atomically."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)  # atomic: readers never see half a file
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def store_bundle(root: Path, bundle: AgentBundle) -> str:
     """Store the bundle (once per content) and return its digest."""
-    path = artifact_path(root, bundle.digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(canonical_archive(bundle))
-            os.replace(tmp, path)  # atomic: readers never see half a file
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    _write_once(artifact_path(root, bundle.digest), canonical_archive(bundle))
     return bundle.digest
+
+
+REPLAYS = "replays"
+
+
+def store_replay(data_dir: Path, replay: dict[str, Any]) -> str:
+    """Store a replay as gzip JSON named by its SHA-256; the path relative to ``data_dir``.
+
+    Relative, so the data dir can be mounted elsewhere (another container, a restored backup).
+    """
+    raw = json.dumps(replay, separators=(",", ":")).encode()
+    digest = hashlib.sha256(raw).hexdigest()
+    relative = Path(REPLAYS) / digest[:2] / f"{digest}.json.gz"
+    _write_once(data_dir / relative, gzip.compress(raw, mtime=0))
+    return relative.as_posix()
+
+
+def stored_file(data_dir: Path, relative: str) -> Path:
+    """The file of a stored path (relative to the data dir; absolute paths are kept)."""
+    return data_dir / relative
 
 
 def load_artifact(root: Path, digest: str, env_id: str) -> AgentBundle:

@@ -22,7 +22,6 @@ from sqlmodel import select
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.arena.referee import Limits
-from rl_arena_app.arena.replay import write_replay
 from rl_arena_app.arena.run import play
 from rl_arena_app.core.ratings import elo_update
 from rl_arena_app.db.models import (
@@ -36,13 +35,13 @@ from rl_arena_app.db.models import (
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events, leaderboard
-from rl_arena_app.services.artifacts import load_artifact
+from rl_arena_app.services.artifacts import load_artifact, store_replay, stored_file
 from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
 from rl_arena_app.services.matchmaking import matchmaking_tick
 from rl_arena_app.services.ratings import elo_config
 from rl_arena_app.settings import Settings, get_settings
 
-__all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_path",
+__all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_file",
            "requeue_pending", "requeue_stale"]
 
 _SYNC = {"synchronize_session": False}
@@ -55,9 +54,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def replay_path(match_id: int, settings: Settings | None = None) -> Path:
-    """Where a match's replay is written."""
-    return (settings or get_settings()).replays_dir / f"{match_id}.json.gz"
+def replay_file(match: Match, settings: Settings | None = None) -> Path | None:
+    """The replay file of a finished match (stored relative to the data dir)."""
+    if match.replay_path is None:
+        return None
+    return stored_file((settings or get_settings()).data_dir, match.replay_path)
 
 
 def _claim(match_id: int, settings: Settings) -> tuple[Match, Submission, Submission] | None:
@@ -109,8 +110,8 @@ def play_match(match_id: int) -> bool:
 
 
 def _play(match: Match, sub_a: Submission, sub_b: Submission,
-          settings: Settings) -> tuple[dict[str, Any], Path]:
-    """Run the duel in the configured sandbox and write its replay."""
+          settings: Settings) -> tuple[dict[str, Any], str]:
+    """Run the duel in the configured sandbox and store its replay."""
     from jobs.sandbox.factory import sandbox_factories
 
     env = envs.spec(match.env_id)
@@ -120,8 +121,7 @@ def _play(match: Match, sub_a: Submission, sub_b: Submission,
     refs = [f"submission:{sub_a.id}", f"submission:{sub_b.id}"]
     result = play(env, factories, refs, sandbox=settings.sandbox, seed=match.seed,
                   limits=Limits.for_env(env), games=settings.match_games or env.games)
-    path = write_replay(replay_path(match.id, settings), result.replay())
-    return result.summary(), path
+    return result.summary(), store_replay(settings.data_dir, result.replay())
 
 
 def game_score(game: dict[str, Any]) -> float:

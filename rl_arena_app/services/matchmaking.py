@@ -99,7 +99,7 @@ def matchmaking_tick(env_id: str, *, seed: int | None = None) -> list[int]:
     settings = get_settings()
     with session_scope() as session:
         state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
-        if state.matchmaking_paused:
+        if state.matchmaking_paused or not state.enabled:
             return []
         queued = session.exec(select(func.count()).select_from(Match)
                               .where(Match.status == MatchStatus.QUEUED)).one()

@@ -27,7 +27,12 @@ from rl_arena_app.arena.run import RunResult, play
 from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
-from rl_arena_app.services.artifacts import artifact_path, load_artifact, store_bundle
+from rl_arena_app.services.artifacts import (
+    artifact_path,
+    load_artifact,
+    store_bundle,
+    store_replay,
+)
 from rl_arena_app.services.users import ensure_user, normalize_email
 from rl_arena_app.settings import Settings, get_settings
 
@@ -69,6 +74,17 @@ def check_env(env_id: str) -> envs.EnvSpec:
         raise BadInput(f"{exc} (see `rl-arena envs`)") from None
 
 
+def check_env_open(env_id: str) -> envs.EnvSpec:
+    """The env's spec if it exists and takes submissions, else BadInput saying why."""
+    from rl_arena_app.services.admin import env_enabled
+
+    env = check_env(env_id)
+    if not env_enabled(env.id):
+        raise BadInput(f"environment {env.id} is disabled by the organisers and takes no "
+                       "submissions now: try again when it is enabled")
+    return env
+
+
 def submit(ref: str, *, env_id: str, name: str, owner_email: str,
            enqueue: bool = True) -> Submission:
     """Validate an upload, store it, create the submission and enqueue its build.
@@ -77,7 +93,7 @@ def submit(ref: str, *, env_id: str, name: str, owner_email: str,
     no rows behind.
     """
     settings = get_settings()
-    env = check_env(env_id)
+    env = check_env_open(env_id)
     check_name(name)
     normalize_email(owner_email)
     bundle = load_bundle(ref, env_id=env.id, limits=upload_limits(settings))
@@ -249,8 +265,8 @@ def _build_and_run(submission: Submission) -> dict[str, Any]:
         factories, refs = [*factories, *more], [*refs, VALIDATION_OPPONENT]
     result = play(env, factories, refs, sandbox=settings.sandbox, seed=env.seed,
                   limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
-    _write_replay(settings, submission.id, result)
-    return _verdict(result)
+    return {**_verdict(result),
+            "validation_replay": store_replay(settings.data_dir, result.replay())}
 
 
 def _progress(submission_id: int):
@@ -287,18 +303,6 @@ def _clip(text: str, limit: int, *, tail: bool = False) -> str:
     return "…" + text[-(limit - 1):] if tail else text[:limit - 1] + "…"
 
 
-def _write_replay(settings: Settings, submission_id: int, result: RunResult) -> Path:
-    """Keep the validation run's replay for the submitter."""
-    from rl_arena_app.arena.replay import write_replay
-
-    return write_replay(validation_replay_path(settings, submission_id), result.replay())
-
-
-def validation_replay_path(settings: Settings, submission_id: int) -> Path:
-    """Where a submission's validation replay is written."""
-    return settings.replays_dir / "validation" / f"submission-{submission_id}.json.gz"
-
-
 # -------------------------------------------------------------------------------- read side
 
 
@@ -309,6 +313,7 @@ def _row(submission: Submission, agent: Agent, owner: User) -> dict[str, Any]:
         "agent_id": agent.id, "owner": owner.email, "house": owner.is_house,
         "version": submission.version, "status": submission.status,
         "reason": submission.reason, "image": submission.image,
+        "validation_replay": submission.validation_replay,
         "artifact": submission.artifact_name, "sha256": submission.artifact_sha256,
         "rating": submission.rating, "initial_rating": submission.initial_rating,
         "games": submission.games, "score_mean": submission.score_mean,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import threading
 from datetime import timedelta
 from typing import Any
@@ -223,7 +225,11 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     assert match.status == MatchStatus.FINISHED and match.attempts == 1
     assert match.worker and match.started_at is not None
     assert match.points_a + match.points_b == 2
-    replay = read_replay(match.replay_path)
+    assert match.replay_path.startswith("replays/")  # content-addressed, relative to data dir
+    replay_file = matches.replay_file(match)
+    digest = hashlib.sha256(gzip.decompress(replay_file.read_bytes())).hexdigest()
+    assert replay_file.name == f"{digest}.json.gz"
+    replay = read_replay(replay_file)
     assert replay["seed"] == 7 and len(replay["games"]) == 2
     assert count(Game) == 2 and fetch(Submission, a).games == 2
     assert matches.play_match(match_id) is False  # a second run does nothing
@@ -280,7 +286,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     with session_scope() as session:
         games = session.exec(select(Game).where(Game.match_id == match_id)).all()
     assert len(games) == 2 and all(g.forfeit_player is None for g in games)
-    assert read_replay(match.replay_path)["env"] == "connect_four"
+    assert read_replay(matches.replay_file(match))["env"] == "connect_four"
     assert not docker_engine.managed_containers(owner=owner_tag())
 
 

@@ -102,6 +102,30 @@ def test_pause_stops_matchmaking_and_resume_restarts_it(fast):
     scheduler.release()
 
 
+def test_a_disabled_env_takes_no_submissions_and_makes_no_matches(fast, tmp_path):
+    from rl_arena_app.services.submissions import submit
+
+    ready_submissions(ENV, 4)
+    runner = CliRunner()
+    assert runner.invoke(main, ["env", "disable", ENV]).exit_code == 0
+    scheduler = ArenaScheduler(connection=connection(), name="solo")
+    assert scheduler.try_acquire()
+    assert scheduler.run_tick().get(ENV) == []
+    agent = tmp_path / "agent.py"
+    agent.write_text("def act(observation, info):\n    return 0\n")
+    result = runner.invoke(main, ["agent", "add", ENV, str(agent), "--name", "late",
+                                  "--owner", "late@example.com"])
+    assert result.exit_code == 2 and "disabled" in result.output
+    with session_scope() as session:
+        assert session.exec(select(func.count()).select_from(Submission)).one() == 4
+    assert runner.invoke(main, ["env", "enable", ENV]).exit_code == 0
+    assert scheduler.run_tick().get(ENV), "an enabled env with four ready submissions is paired"
+    assert submit(str(agent), env_id=ENV, name="late", owner_email="late@example.com",
+                  enqueue=False).version == 1
+    scheduler.release()
+    assert runner.invoke(main, ["env", "disable", "no-such-env"]).exit_code == 2
+
+
 def test_matchmaking_pause_of_unknown_or_solo_env_is_bad_input(platform):
     runner = CliRunner()
     result = runner.invoke(main, ["matchmaking", "pause", "no-such-env"])

@@ -13,6 +13,7 @@ from rq import Queue
 from sqlmodel import func, select
 
 from rl_arena_app.arena.outcomes import BadAgent, BadInput, InfrastructureError
+from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
@@ -103,7 +104,8 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
     assert done.image and done.image.startswith("rl-arena/agent:")
     assert done.reason is None and done.games == 0
-    assert subs.validation_replay_path(docker_platform, submission.id).is_file()
+    replay = read_replay(docker_platform.data_dir / done.validation_replay)
+    assert replay["env"] == "tictactoe" and replay["agents"][1]["ref"] == "builtin:random"
     assert statuses(submission.id) == ["queued", "building", "validating", "ready"]
 
 
