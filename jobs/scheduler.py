@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -176,8 +176,9 @@ class ArenaScheduler:
                           id="matchmaking", next_run_time=now)
         scheduler.add_job(self.run_reaper, "interval", seconds=s.reaper_interval_s,
                           id="reaper", next_run_time=now)
+        # Soon after start, so intervals are on the leaderboard without waiting a whole period.
         scheduler.add_job(self.run_bt_refresh, "interval", seconds=s.bt_refresh_s,
-                          id="bradley_terry")
+                          id="bradley_terry", next_run_time=now + timedelta(seconds=5))
         return scheduler
 
     def serve(self) -> None:

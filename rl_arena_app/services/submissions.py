@@ -231,12 +231,29 @@ def build_and_validate(submission_id: int) -> None:
     except BadInput as exc:
         fields = {"status": SubmissionStatus.FAILED, "reason": _clip(str(exc), 2000),
                   "log_tail": _clip(str(exc), LOG_TAIL_CHARS)}
-    except (InfrastructureError, KeyboardInterrupt):
-        _update(submission_id, status=SubmissionStatus.QUEUED)  # a retry starts over
+    except InfrastructureError as exc:
+        if _last_attempt():
+            _update(submission_id, status=SubmissionStatus.FAILED, log_tail=_clip(
+                str(exc), LOG_TAIL_CHARS), reason=_clip(
+                f"the platform could not build or run it (not your agent's fault): {exc}; "
+                "submit it again later", 2000))
+        else:
+            _update(submission_id, status=SubmissionStatus.QUEUED)  # a retry starts over
+        raise
+    except KeyboardInterrupt:
+        _update(submission_id, status=SubmissionStatus.QUEUED)
         raise
     submission = _update(submission_id, **fields)
     if submission.status == SubmissionStatus.READY:
         _enter_leaderboard(submission)
+
+
+def _last_attempt() -> bool:
+    """Whether this run is the RQ job's last attempt (no retries left); False outside RQ."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is not None and not job.retries_left
 
 
 def _enter_leaderboard(submission: Submission) -> None:

@@ -212,6 +212,30 @@ def test_infrastructure_error_leaves_the_submission_queued_for_a_retry(platform,
     assert builds_queue().count == 1
 
 
+def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
+        platform, monkeypatch):
+    from rq import SimpleWorker
+    from rq.job import Job
+
+    submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
+                             owner_email=OWNER)
+    queue = builds_queue()
+    job = Job.fetch(subs.build_job_id(submission.id), connection=queue.connection)
+    job.retries_left = 0  # as if the earlier attempts had failed already
+    job.save()
+
+    def docker_down(*args, **kwargs):
+        raise InfrastructureError("Docker engine not reachable")
+
+    monkeypatch.setattr("jobs.sandbox.factory.sandbox_factories", docker_down)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+    done = fetch(submission.id)
+    assert done.status == SubmissionStatus.FAILED
+    assert "not your agent's fault" in done.reason and "Docker engine" in done.reason
+    assert subs.requeue_unfinished() == []
+
+
 def test_inprocess_sandbox_validates_builtin_submissions(platform, monkeypatch):
     monkeypatch.setenv("RL_ARENA_SANDBOX", "inprocess")
     get_settings.cache_clear()
