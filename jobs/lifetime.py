@@ -1,8 +1,9 @@
-"""Tie a child process's life to its parent's (Linux PR_SET_PDEATHSIG)."""
+"""Process lifetimes: tie a child's life to its parent's, and tell whether a pid is alive."""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 
 _PR_SET_PDEATHSIG = 1
@@ -21,3 +22,14 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
 def terminate_with_parent() -> None:
     """For ``preexec_fn``: the child gets SIGTERM when its parent dies, even by SIGKILL."""
     die_with_parent(signal.SIGTERM)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

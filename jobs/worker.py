@@ -10,9 +10,8 @@ import sys
 import redis
 from rq import Queue, Worker
 
-from jobs.lifetime import die_with_parent
+from jobs.lifetime import die_with_parent, pid_alive
 from jobs.queue import QUEUES, get_redis
-from jobs.sandbox.docker import pid_alive
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.settings import Settings, get_settings
 

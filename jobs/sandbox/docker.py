@@ -20,6 +20,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.types import LogConfig, Ulimit
 
+from jobs.lifetime import pid_alive
 from rl_arena_app.arena.outcomes import AgentFault, InfrastructureError, Reason
 from rl_arena_app.settings import Settings, get_settings
 
@@ -62,17 +63,6 @@ class ManagedContainer(NamedTuple):
     id: str
     name: str
     labels: dict[str, str]
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_container(container: Container) -> None:

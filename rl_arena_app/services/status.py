@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from typing import Any
 
@@ -35,24 +34,24 @@ def database_status() -> dict[str, Any]:
         events = session.exec(select(func.count()).select_from(RatingEvent)).one()
         paused = sorted(session.exec(
             select(EnvState.env_id).where(EnvState.matchmaking_paused)).all())
+        disabled = sorted(session.exec(
+            select(EnvState.env_id).where(EnvState.enabled.is_(False))).all())
     return {
         "matches": {s.value: matches.get(s.value, 0) for s in MatchStatus},
         "submissions": {s.value: submissions.get(s.value, 0) for s in SubmissionStatus},
         "games": games,
         "rating_events": events,
         "matchmaking_paused": paused,
+        "envs_disabled": disabled,
     }
 
 
 def _state(worker: Worker) -> str:
     """RQ's state, or ``dead`` for a worker of this host whose process is gone (not yet expired)."""
-    if worker.hostname == socket.gethostname() and worker.pid:
-        try:
-            os.kill(worker.pid, 0)
-        except ProcessLookupError:
-            return "dead"
-        except PermissionError:
-            pass
+    from jobs.lifetime import pid_alive
+
+    if worker.hostname == socket.gethostname() and worker.pid and not pid_alive(worker.pid):
+        return "dead"
     return str(worker.get_state())
 
 

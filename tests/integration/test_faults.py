@@ -68,7 +68,8 @@ def orphans(engine) -> list[str]:
     """Agent containers whose owning process (on this host) is dead."""
     import socket
 
-    from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, pid_alive
+    from jobs.lifetime import pid_alive
+    from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL
 
     found = []
     # The plain listing: no per-container inspect that races with concurrent removals.
