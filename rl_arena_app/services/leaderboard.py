@@ -135,35 +135,36 @@ def _displayed(session: Session, ids: list[int], kind: str) -> list[tuple[Submis
 
 
 def _ids_from_redis(env_id: str, limit: int, session: Session, kind: str) -> list[Any] | None:
-    """Displayed rows in the sorted set's order; None when the set is empty or Redis is down."""
-    try:
-        connection = get_redis()
-        key = leaderboard_key(env_id)
-        if not connection.zcard(key):
-            return None
-        shown: list[Any] = []
-        start = 0
-        while len(shown) < limit:
-            members = connection.zrevrange(key, start, start + _CHUNK - 1)
-            if not members:
-                break
-            shown += _displayed(session, [int(m) for m in members], kind)
-            start += _CHUNK
-        return shown[:limit]
-    except (InfrastructureError, redis.RedisError) as exc:
-        log.warning("leaderboard %s read from the database: %s", env_id, exc)
+    """Displayed rows in the sorted set's order; None when the set is empty."""
+    connection = get_redis()
+    key = leaderboard_key(env_id)
+    if not connection.zcard(key):
         return None
+    shown: list[Any] = []
+    start = 0
+    while len(shown) < limit:
+        members = connection.zrevrange(key, start, start + _CHUNK - 1)
+        if not members:
+            break
+        shown += _displayed(session, [int(m) for m in members], kind)
+        start += _CHUNK
+    return shown[:limit]
 
 
 def leaderboard(env_id: str, limit: int = 100) -> list[dict[str, Any]]:
     """The env's leaderboard rows, best first (Redis order; the database when Redis is empty)."""
     kind = envs.spec(env_id).kind
+    redis_up = True
     with session_scope() as session:
-        shown = _ids_from_redis(env_id, limit, session, kind)
+        try:
+            shown = _ids_from_redis(env_id, limit, session, kind)
+        except (InfrastructureError, redis.RedisError) as exc:
+            log.warning("leaderboard %s read from the database: %s", env_id, exc)
+            shown, redis_up = None, False
         if shown is None:
             ranked = _ranked_submissions(session, env_id, kind)
             shown = _displayed(session, [s.id for s in ranked], kind)[:limit]
-            if ranked:
+            if ranked and redis_up:
                 _repopulate(env_id)
     return [_row(rank, *entry, kind) for rank, entry in enumerate(shown, start=1)]
 

@@ -85,10 +85,12 @@ def refresh_bradley_terry(env_id: str, *, seed: int = 0) -> int:
         subs = {s.id: s for s in lock_submissions(session, env_id)}
         for k, sub_id in enumerate(encoded.ids):
             sub = subs[sub_id]
-            sub.bt_rating = float(fit.rating[k])
-            sub.bt_low = float(fit.ci_low[k])
-            sub.bt_high = float(fit.ci_high[k])
-            sub.bt_rank_ub = int(fit.rank_ub[k])
+            if fit.games[k]:
+                sub.bt_rating = float(fit.rating[k])
+                sub.bt_low, sub.bt_high = float(fit.ci_low[k]), float(fit.ci_high[k])
+                sub.bt_rank_ub = int(fit.rank_ub[k])
+            else:  # no games: the prior's 1500 ± 0 would read as a measurement
+                sub.bt_rating = sub.bt_low = sub.bt_high = sub.bt_rank_ub = None
             session.add(sub)
         state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
         state.bt_refreshed_at = utcnow()

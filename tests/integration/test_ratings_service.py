@@ -85,7 +85,7 @@ def test_bradley_terry_refresh_stores_intervals(platform, monkeypatch):
         assert sub.bt_low <= sub.bt_rating <= sub.bt_high
         assert sub.bt_low < sub.bt_high
     assert s.bt_rank_ub == 1 and w.bt_rank_ub > 1
-    assert i.bt_rating is not None and i.games == 0
+    assert i.games == 0 and (i.bt_rating, i.bt_low, i.bt_high, i.bt_rank_ub) == (None,) * 4
     assert fetch(EnvState, "tictactoe").bt_refreshed_at is not None
 
 
@@ -99,6 +99,7 @@ def test_ratings_cli(platform):
     result = runner.invoke(main, ["ratings", "bt", "tictactoe"])
     assert result.exit_code == 0, result.output
     rows = json.loads(runner.invoke(main, ["leaderboard", "tictactoe", "--json"]).stdout)
-    assert all(r["bt_low"] is not None for r in rows)
+    assert any(r["games"] for r in rows)
+    assert all((r["bt_low"] is not None) == (r["games"] > 0) for r in rows)
     result = runner.invoke(main, ["ratings", "rebuild", "nope"])
     assert result.exit_code == 2 and "unknown environment" in result.output
