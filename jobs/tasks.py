@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+log = logging.getLogger("rl_arena.jobs")
+
 
 def build_submission(submission_id: int) -> None:
     """Build a submission's image and validate it (queued → building → validating → ready)."""
-    from rl_arena_app.services.submissions import build_and_validate
+    from rl_arena_app.services.submissions import build_and_validate, describe
 
+    started = time.perf_counter()
     build_and_validate(submission_id)
+    row = describe(submission_id)
+    log.info("submission %s (%s %s v%s): %s in %.1f s%s", submission_id, row["env"],
+             row["agent"], row["version"], row["status"], time.perf_counter() - started,
+             f" — {row['reason']}" if row["reason"] else "")
 
 
 def play_match(match_id: int) -> None:
     """Play a queued match in Docker and record its result exactly once."""
     from rl_arena_app.services.matches import play_match as play
 
-    play(match_id)
+    started = time.perf_counter()
+    if play(match_id):
+        log.info("match %s played and recorded in %.1f s", match_id,
+                 time.perf_counter() - started)
+    else:
+        log.info("match %s was not queued (already played or taken): nothing to do", match_id)

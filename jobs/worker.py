@@ -122,6 +122,7 @@ def run_worker(name: str | None = None, *, burst: bool = False) -> bool:
     log.info("worker %s on queues %s (pid %d)", worker.name, ", ".join(QUEUES), os.getpid())
     try:
         # with_scheduler: RQ's scheduler re-enqueues jobs whose Retry has a backoff interval.
-        return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        # RQ itself logs warnings and failures only; jobs.tasks logs one line per job.
+        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
     except redis.ConnectionError as exc:
         raise InfrastructureError(f"worker {worker.name} lost Redis: {exc}") from exc

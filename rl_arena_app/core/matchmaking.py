@@ -13,9 +13,9 @@ Rules applied by ``pair``:
 * Starving (``waited_ticks >= starvation_ticks``): the candidate takes the nearest available
   opponent at any distance, and the window rule is waived for any pair that includes it.
 * Owners: never two agents of the same owner, unless either side is a house agent.
-* Recent opponents: a pair where either side is among the other's last ``avoid_recent``
-  opponents is never made for two non-starving candidates; a starving candidate prefers any
-  other opponent (at any distance) and falls back to the nearest recent one only if none exists.
+* Recent opponents: a candidate avoids opponents where either side is among the other's last
+  ``avoid_recent`` opponents while another allowed opponent is available (inside its window, or
+  at any distance when starving); only when none is does it take the nearest recent one.
 * Priority: starving first, then provisional (``games < provisional_games``), then longest
   waiting, then a seeded random order. Each candidate in turn takes the nearest-rated allowed
   opponent still available (equal distances broken by the same seeded random keys).
@@ -205,7 +205,7 @@ class _Slots:
         r0, me, mine = cp.rating, cp.id, cp.recent_opponents[:n_recent]
         low_first = self.keys[p] & 1
         lo, hi = prev[p], nxt[p]
-        fallback = -1  # nearest recent opponent, for a starving candidate
+        fallback = -1  # nearest allowed recent opponent, taken only when no other is found
         while True:
             d_lo, d_hi = r0 - cands[lo].rating, cands[hi].rating - r0
             if d_lo < d_hi or (d_lo == d_hi and low_first):
@@ -225,7 +225,7 @@ class _Slots:
             if not starving and d > base + widen * cq.waited_ticks and cq.waited_ticks < starve:
                 continue
             if cq.id in mine or me in cq.recent_opponents[:n_recent]:
-                if starving and fallback < 0:
+                if fallback < 0:
                     fallback = q
                 continue
             return q

@@ -137,10 +137,13 @@ def test_only_the_last_avoid_recent_opponents_count() -> None:
                MatchmakingConfig(avoid_recent=0)) == [(1, 2)]
 
 
-def test_recent_opponent_is_no_match_unless_starving() -> None:
-    assert run([cand(1, 1500, recent_opponents=(2,)), cand(2, 1510)]) == []
-    assert run([cand(1, 1500, waited_ticks=9, recent_opponents=(2,)), cand(2, 1510)]) == []
-    assert run([cand(1, 1500, waited_ticks=10, recent_opponents=(2,)), cand(2, 1510)]) == [(1, 2)]
+def test_a_recent_opponent_is_taken_when_no_other_is_eligible() -> None:
+    assert run([cand(1, 1500, recent_opponents=(2,)), cand(2, 1510)]) == [(1, 2)]
+    # 3 is out of 1's window, so the recent 2 is the only eligible opponent.
+    assert run([cand(1, 1500, waited_ticks=1, recent_opponents=(2,)), cand(2, 1510),
+                cand(3, 1900)]) == [(1, 2)]
+    # Still no pair outside the windows: recency never widens them.
+    assert run([cand(1, 1500, recent_opponents=(2,)), cand(2, 1700)]) == []
 
 
 def test_starving_candidate_prefers_a_far_non_recent_opponent() -> None:
@@ -272,10 +275,9 @@ def owners_ok(a: Candidate, b: Candidate) -> bool:
 
 
 def fits(a: Candidate, b: Candidate, config: MatchmakingConfig) -> bool:
-    """Whether a non-starving pair is allowed: owners, mutual windows, not recent."""
+    """Whether a non-starving pair is allowed: owners and mutual windows."""
     d = abs(a.rating - b.rating)
-    return (owners_ok(a, b) and d <= window(a, config) and d <= window(b, config)
-            and not recent_pair(a, b, config))
+    return owners_ok(a, b) and d <= window(a, config) and d <= window(b, config)
 
 
 def may_play(c: Candidate, config: MatchmakingConfig, tick: int) -> bool:
@@ -332,9 +334,9 @@ def preference(a: Candidate, c: Candidate, config: MatchmakingConfig) -> tuple |
     if not owners_ok(a, c):
         return None
     d = abs(a.rating - c.rating)
-    if is_starving(a, config):  # any distance; a recent opponent only as a last resort
+    if is_starving(a, config) or fits(a, c, config):  # a recent opponent only as a last resort
         return (recent_pair(a, c, config), d)
-    return (False, d) if fits(a, c, config) else None
+    return None
 
 
 def check_rules(cands: list[Candidate], config: MatchmakingConfig, tick: int,
