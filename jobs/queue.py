@@ -14,6 +14,7 @@ from rl_arena_app.settings import Settings, get_settings
 BUILDS = "builds"
 MATCHES = "matches"
 QUEUES = (BUILDS, MATCHES)
+LOCK_KEY = "rl-arena:scheduler:lock"  # held by the active scheduler, valued with its name
 
 
 def redis_url(settings: Settings | None = None) -> str:
@@ -45,3 +46,9 @@ def get_queue(name: str, settings: Settings | None = None) -> Queue:
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
     return Queue(name, connection=get_redis(settings))
+
+
+def holder(connection: redis.Redis) -> str | None:
+    """Name of the active scheduler, if any."""
+    value = connection.get(LOCK_KEY)
+    return value.decode() if value else None

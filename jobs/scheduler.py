@@ -18,11 +18,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from redis.exceptions import LockError
 from redis.lock import Lock
 
-from jobs.queue import get_redis
+from jobs.queue import LOCK_KEY, get_redis, holder
 from rl_arena_app.arena import envs
 from rl_arena_app.settings import Settings, get_settings
 
-LOCK_KEY = "rl-arena:scheduler:lock"
 TICKS_KEY = "rl-arena:scheduler:ticks"  # hash: scheduler name -> ticks run
 WARM_KEY = "rl-arena:scheduler:warm"  # absent after a flush: leaderboards need a rebuild
 
@@ -198,9 +197,3 @@ class ArenaScheduler:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self.release()
-
-
-def holder(connection: redis.Redis) -> str | None:
-    """Name of the active scheduler, if any."""
-    value = connection.get(LOCK_KEY)
-    return value.decode() if value else None

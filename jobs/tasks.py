@@ -10,14 +10,14 @@ log = logging.getLogger("rl_arena.jobs")
 
 def build_submission(submission_id: int) -> None:
     """Build a submission's image and validate it (queued → building → validating → ready)."""
-    from rl_arena_app.services.submissions import build_and_validate, describe
+    from rl_arena_app.services.submissions import build_and_validate
 
     started = time.perf_counter()
-    build_and_validate(submission_id)
-    row = describe(submission_id)
-    log.info("submission %s (%s %s v%s): %s in %.1f s%s", submission_id, row["env"],
-             row["agent"], row["version"], row["status"], time.perf_counter() - started,
-             f" — {row['reason']}" if row["reason"] else "")
+    done = build_and_validate(submission_id)
+    if done is not None:
+        log.info("submission %s (%s v%s): %s in %.1f s%s", submission_id, done.env_id,
+                 done.version, done.status, time.perf_counter() - started,
+                 f" — {done.reason}" if done.reason else "")
 
 
 def play_match(match_id: int) -> None:

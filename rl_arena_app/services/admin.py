@@ -8,19 +8,24 @@ from rl_arena_app.db.models import EnvState
 from rl_arena_app.db.session import session_scope
 
 
-def set_matchmaking_paused(env_id: str, paused: bool) -> EnvState:
-    """Pause or resume matchmaking of a duel env; unknown or solo envs are bad input."""
-    spec = envs.spec(env_id)
-    if spec.kind != "duel":
-        raise BadInput(f"{env_id} is a solo environment: it has no matchmaking")
+def _set_env_state(env_id: str, event: str, **fields: bool) -> EnvState:
+    """Set fields of an env's state row (created on first use) and announce the change."""
     with session_scope() as session:
         state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
-        state.matchmaking_paused = paused
+        for key, value in fields.items():
+            setattr(state, key, value)
         session.add(state)
     from rl_arena_app.services.events import publish
 
-    publish("matchmaking", env=env_id, paused=paused)
+    publish(event, env=env_id, **fields)
     return state
+
+
+def set_matchmaking_paused(env_id: str, paused: bool) -> EnvState:
+    """Pause or resume matchmaking of a duel env; unknown or solo envs are bad input."""
+    if envs.spec(env_id).kind != "duel":
+        raise BadInput(f"{env_id} is a solo environment: it has no matchmaking")
+    return _set_env_state(env_id, "matchmaking", matchmaking_paused=paused)
 
 
 def pause_matchmaking(env_id: str) -> EnvState:
@@ -33,24 +38,10 @@ def resume_matchmaking(env_id: str) -> EnvState:
     return set_matchmaking_paused(env_id, False)
 
 
-def matchmaking_paused(env_id: str) -> bool:
-    """Whether matchmaking of ``env_id`` is paused."""
-    with session_scope() as session:
-        state = session.get(EnvState, env_id)
-        return bool(state and state.matchmaking_paused)
-
-
 def set_env_enabled(env_id: str, enabled: bool) -> EnvState:
     """Enable or disable an env: a disabled one takes no submissions and makes no matches."""
     envs.spec(env_id)
-    with session_scope() as session:
-        state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
-        state.enabled = enabled
-        session.add(state)
-    from rl_arena_app.services.events import publish
-
-    publish("env", env=env_id, enabled=enabled)
-    return state
+    return _set_env_state(env_id, "env", enabled=enabled)
 
 
 def env_enabled(env_id: str) -> bool:

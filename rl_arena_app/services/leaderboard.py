@@ -50,13 +50,6 @@ def update(env_id: str, scores: Mapping[int, float]) -> None:
         log.warning("leaderboard %s not updated: %s", env_id, exc)
 
 
-def remove(env_id: str, submission_ids: Iterable[int]) -> None:
-    """Drop submissions from the sorted set (e.g. when they are disabled)."""
-    members = [str(i) for i in submission_ids]
-    if members:
-        get_redis().zrem(leaderboard_key(env_id), *members)
-
-
 def _ranked_submissions(session: Session, env_id: str, kind: str) -> list[Submission]:
     """Every ready, scored submission of the env, best first (ties as Redis orders them)."""
     rows = session.exec(select(Submission).where(

@@ -57,8 +57,7 @@ def _state(worker: Worker) -> str:
 
 def redis_status(connection: redis.Redis) -> dict[str, Any]:
     """Workers, queue lengths and the active scheduler, from Redis."""
-    from jobs.queue import QUEUES
-    from jobs.scheduler import holder
+    from jobs.queue import QUEUES, holder
 
     workers = [{"name": w.name, "pid": w.pid, "state": _state(w), "hostname": w.hostname,
                 "queues": w.queue_names(), "current_job": w.get_current_job_id()}

@@ -216,15 +216,15 @@ def submission_bundle(submission: Submission, settings: Settings | None = None) 
     return bundle
 
 
-def build_and_validate(submission_id: int) -> None:
-    """Build a submission's image and validate it; safe to run twice."""
+def build_and_validate(submission_id: int) -> Submission | None:
+    """Build a submission's image and validate it; safe to run twice; the final submission."""
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
     if submission is None:
         log.warning("submission %s does not exist; nothing to build", submission_id)
-        return
+        return None
     if submission.status in FINAL:
-        return
+        return submission
     _update(submission_id, status=SubmissionStatus.BUILDING, reason=None, log_tail=None)
     try:
         fields = _build_and_run(submission)
@@ -246,6 +246,7 @@ def build_and_validate(submission_id: int) -> None:
     submission = _update(submission_id, **fields)
     if submission.status == SubmissionStatus.READY:
         _enter_leaderboard(submission)
+    return submission
 
 
 def _last_attempt() -> bool:
