@@ -34,13 +34,14 @@ def configure(data_dir: Path) -> None:
 def seed_agents(count: int) -> list[int]:
     """``count`` built and validated random agents of distinct owners."""
     from jobs.sandbox.docker import DockerEngine
+    from jobs.tasks import configured_runner
     from rl_arena_app.services import submissions as subs
 
     ids = []
     for n in range(count):
         submission = subs.submit("builtin:random", env_id=ENV, name=f"random{n}",
                                  owner_email=f"bench{n}@example.org", enqueue=False)
-        subs.build_and_validate(submission.id)
+        subs.build_and_validate(submission.id, configured_runner())
         DockerEngine.drain()  # the next engine's orphan sweep must not race these removals
         ids.append(submission.id)
     return ids
@@ -125,24 +126,24 @@ def end_to_end(match_ids: list[int], workers: int, log_dir: Path,
 def engine_alone(players: list[int], duels: int) -> dict[str, float]:
     """The same duels, sequential in this process: fresh containers each, no queue, no DB."""
     from jobs.sandbox.docker import DockerEngine
-    from jobs.sandbox.factory import sandbox_factories
+    from jobs.sandbox.factory import runner_for
     from rl_arena_app.arena import envs
     from rl_arena_app.arena.referee import Limits
     from rl_arena_app.arena.run import play
     from rl_arena_app.db.models import Submission
     from rl_arena_app.db.session import session_scope
-    from rl_arena_app.services.artifacts import load_artifact
+    from rl_arena_app.services.submissions import submission_bundle
     from rl_arena_app.settings import get_settings
 
     settings = get_settings()
     spec = envs.spec(ENV)
     with session_scope() as session:
         subs = [session.get(Submission, players[k]) for k in (0, 1)]
-    bundles = [load_artifact(settings.artifacts_dir, s.artifact_sha256, ENV) for s in subs]
+    bundles = [submission_bundle(s, settings) for s in subs]
+    runner = runner_for("docker", settings)
     started = time.perf_counter()
     for seed in range(duels):
-        factories, _ = sandbox_factories("docker", bundles, settings)
-        play(spec, factories, ["a", "b"], sandbox="docker", seed=seed,
+        play(spec, runner.prepare(bundles).factories, ["a", "b"], sandbox="docker", seed=seed,
              limits=Limits.for_env(spec), games=spec.games)
         DockerEngine.drain()  # as a worker's job does before it ends
     elapsed = time.perf_counter() - started

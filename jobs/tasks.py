@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 import time
 
+from jobs.sandbox.factory import runner_for
+from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.settings import get_settings
+
 log = logging.getLogger("rl_arena.jobs")
+
+
+def configured_runner() -> SandboxRunner:
+    """The sandbox runner the settings name (Docker unless configured otherwise)."""
+    return runner_for(get_settings().sandbox)
 
 
 def build_submission(submission_id: int) -> None:
@@ -13,7 +22,7 @@ def build_submission(submission_id: int) -> None:
     from rl_arena_app.services.submissions import build_and_validate
 
     started = time.perf_counter()
-    done = build_and_validate(submission_id)
+    done = build_and_validate(submission_id, configured_runner())
     if done is not None:
         log.info("submission %s (%s v%s): %s in %.1f s%s", submission_id, done.env_id,
                  done.version, done.status, time.perf_counter() - started,
@@ -25,7 +34,7 @@ def play_match(match_id: int) -> None:
     from rl_arena_app.services.matches import play_match as play
 
     started = time.perf_counter()
-    if play(match_id):
+    if play(match_id, configured_runner()):
         log.info("match %s played and recorded in %.1f s", match_id,
                  time.perf_counter() - started)
     else:

@@ -1,47 +1,93 @@
-"""Turn agent bundles into sandbox factories for the chosen sandbox kind."""
+"""Sandbox runners: turn agent bundles into sandbox factories for one kind of sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.outcomes import BadInput
-from rl_arena_app.arena.sandbox import SandboxFactory
+from rl_arena_app.arena.sandbox import PreparedAgents, Progress, SandboxRunner
 from rl_arena_app.settings import Settings, get_settings
 
 SandboxKind = Literal["docker", "process", "inprocess"]
 
 
-def sandbox_factories(
-    kind: SandboxKind,
-    bundles: Sequence[AgentBundle],
-    settings: Settings | None = None,
-    progress: Callable[[str], None] = lambda _: None,
-) -> tuple[list[SandboxFactory], list[str | None]]:
-    """Prepare each agent (build its image if needed); return factories and image names."""
-    settings = settings or get_settings()
-    if kind == "docker":
+@dataclass(frozen=True)
+class DockerRunner:
+    """Agents in locked-down containers; each bundle's image is built once, by content hash."""
+
+    settings: Settings
+    kind: str = "docker"
+
+    def prepare(self, bundles: Sequence[AgentBundle],
+                progress: Progress = lambda _: None) -> PreparedAgents:
+        """Build (or find) each agent's image."""
         from jobs.images.agent import ensure_agent_image
         from jobs.sandbox.docker import DockerEngine, DockerSandbox
 
+        settings = self.settings
         engine = DockerEngine(settings)
         images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
                                      settings.agent_python_version, progress,
                                      settings.data_dir / "wheels") for b in bundles]
-        return [partial(DockerSandbox, engine, image) for image in images], list(images)
-    if kind == "process":
+        return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
+                              list(images))
+
+
+@dataclass(frozen=True)
+class ProcessRunner:
+    """Agents as unprivileged local processes (development only)."""
+
+    settings: Settings
+    kind: str = "process"
+
+    def prepare(self, bundles: Sequence[AgentBundle],
+                progress: Progress = lambda _: None) -> PreparedAgents:
+        """Nothing to build: each agent gets a private folder when it launches."""
         from jobs.sandbox.process import ProcessSandbox
 
-        if settings.production:
-            raise BadInput("the process sandbox is refused in production mode "
-                           "(RL_ARENA_ENV=production): use --sandbox docker")
-        return [partial(ProcessSandbox, b, settings) for b in bundles], [None] * len(bundles)
-    if kind == "inprocess":
+        return PreparedAgents([partial(ProcessSandbox, b, self.settings) for b in bundles],
+                              [None] * len(bundles))
+
+
+@dataclass(frozen=True)
+class InProcessRunner:
+    """Built-in agents only, inside the referee's process (tests, benchmarks)."""
+
+    kind: str = "inprocess"
+
+    def prepare(self, bundles: Sequence[AgentBundle],
+                progress: Progress = lambda _: None) -> PreparedAgents:
+        """Refuse anything but built-in agents, before any game."""
         from jobs.sandbox.inprocess import InProcessSandbox
 
         for bundle in bundles:
-            InProcessSandbox(bundle)  # refuses anything but built-in agents, before any game
-        return [partial(InProcessSandbox, b) for b in bundles], [None] * len(bundles)
+            InProcessSandbox(bundle)
+        return PreparedAgents([partial(InProcessSandbox, b) for b in bundles],
+                              [None] * len(bundles))
+
+
+def runner_for(kind: SandboxKind | str, settings: Settings | None = None) -> SandboxRunner:
+    """The runner of a sandbox kind; the process sandbox is refused in production."""
+    settings = settings or get_settings()
+    if kind == "docker":
+        return DockerRunner(settings)
+    if kind == "process":
+        if settings.production:
+            raise BadInput("the process sandbox is refused in production mode "
+                           "(RL_ARENA_ENV=production): use --sandbox docker")
+        return ProcessRunner(settings)
+    if kind == "inprocess":
+        return InProcessRunner()
     raise BadInput(f"unknown sandbox {kind!r}: use docker, process or inprocess")
+
+
+def sandbox_factories(kind: SandboxKind, bundles: Sequence[AgentBundle],
+                      settings: Settings | None = None,
+                      progress: Progress = lambda _: None) -> tuple[list, list[str | None]]:
+    """Factories and images of ``bundles`` in a ``kind`` sandbox (``runner_for(kind).prepare``)."""
+    prepared = runner_for(kind, settings).prepare(bundles, progress)
+    return prepared.factories, prepared.images

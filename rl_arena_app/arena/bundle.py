@@ -27,6 +27,8 @@ BUILTIN_PREFIX = "builtin:"
 
 _MIB = 1024 * 1024
 _CHUNK = _MIB
+MAX_NAME_BYTES = 255  # a file or folder name (NAME_MAX of Linux file systems)
+MAX_PATH_BYTES = 1024  # a whole path inside the agent
 # Archives may hold folders and skipped junk besides files; cap all entries so a header flood
 # (millions of empty entries in a small .tgz) cannot keep us busy.
 _ENTRIES_PER_FILE = 4
@@ -35,6 +37,7 @@ _SKIP_FILES = frozenset({".DS_Store"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|://")
 _INLINE_COMMENT = re.compile(r"(^|\s)#.*$")
+_PIP_OPTION = re.compile(r" -")
 _PYPI_ONLY = "only PyPI requirements installable as binary wheels are allowed, e.g. numpy>=1.26"
 _FORMATS = "give a .py file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
 _TRIM = "remove data files, checkpoints and virtualenvs that the agent does not need"
@@ -103,15 +106,30 @@ def load_bundle(ref: str, *, env_id: str, limits: BundleLimits = DEFAULT_LIMITS)
         raise BadAgent(
             f"cannot read agent path {ref!r} ({exc.strerror}): check that it is readable"
         ) from exc
-    budget = _Budget(limits)
     if stat.S_ISDIR(st.st_mode):
-        return _finish(ref, _read_directory(path, ref, budget), set(), what="directory")
+        return _finish(ref, _read_directory(path, ref, _Budget(limits)), set(), what="directory")
     if not stat.S_ISREG(st.st_mode):
         raise BadAgent(f"agent path {ref!r} is not a regular file or directory: {_FORMATS}")
     kind = _kind(path.name)
     if kind is None:
         raise BadAgent(f"agent path {ref!r} has an unsupported file type: {_FORMATS}")
     data = _read_upload(path, ref, limits, st.st_size)
+    return bundle_from_bytes(data, ref=ref, kind=kind, limits=limits)
+
+
+def bundle_from_bytes(data: bytes, *, ref: str, kind: str | None = None,
+                      limits: BundleLimits = DEFAULT_LIMITS) -> AgentBundle:
+    """Read an uploaded file's bytes (a .py or an archive, by ``kind`` or ``ref``'s suffix).
+
+    ``ref`` names the upload in messages: give what the submitter called it, never a server path.
+    """
+    kind = kind or _kind(ref)
+    if kind is None:
+        raise BadAgent(f"agent upload {ref!r} has an unsupported file type: {_FORMATS}")
+    if len(data) > limits.max_upload_bytes:
+        raise BadAgent(
+            f"agent upload {ref!r} is larger than {_size(limits.max_upload_bytes)}: {_TRIM}")
+    budget = _Budget(limits)
     if kind == "py":
         budget.check_size(len(data))
         return _finish(ref, {AGENT_FILE: data}, set(), what="file")
@@ -134,6 +152,11 @@ def parse_requirements(text: str) -> list[str]:
         where = f"requirements.txt line {lineno} ({line!r})"
         if line.startswith("-"):
             raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
+        if _PIP_OPTION.search(line):
+            # pip reads every space-separated word starting with '-' as an option, even inside
+            # a quoted marker, and then refuses the whole file.
+            raise BadAgent(f"{where} has a word starting with '-' after a space, which pip reads "
+                           f"as an option: remove it; {_PYPI_ONLY}")
         if _URL.search(line) or _looks_like_path(line):
             raise BadAgent(f"{where} is a URL or local path: {_PYPI_ONLY}")
         try:
@@ -266,7 +289,15 @@ def _member_path(name: str, what: str) -> str | None:
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise BadAgent(f"{what} {name!r} has a '..' component: use paths inside the agent; {fix}")
-    return "/".join(parts) or None
+    path = "/".join(parts)
+    long_part = next((p for p in parts if len(p.encode()) > MAX_NAME_BYTES), None)
+    if long_part is not None:
+        raise BadAgent(f"{what} {long_part[:40]!r}… has a name longer than {MAX_NAME_BYTES} "
+                       "bytes, which no file system stores: shorten it")
+    if len(path.encode()) > MAX_PATH_BYTES:
+        raise BadAgent(f"{what} {path[:40]!r}… has a path longer than {MAX_PATH_BYTES} bytes: "
+                       "use shorter folder and file names")
+    return path or None
 
 
 def _skipped(path: str) -> bool:

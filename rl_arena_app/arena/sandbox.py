@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from rl_arena_app.arena.bundle import AgentBundle
 
 
 class Sandbox(Protocol):
@@ -28,3 +32,25 @@ class Sandbox(Protocol):
 
 
 SandboxFactory = Callable[[], Sandbox]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PreparedAgents:
+    """Agents ready to run: one sandbox factory per agent, and the image each runs in."""
+
+    factories: list[SandboxFactory]
+    images: list[str | None]
+
+
+class SandboxRunner(Protocol):
+    """Prepares agents for one kind of sandbox (building images when it needs them).
+
+    Services that play are handed a runner; jobs/sandbox implements one per sandbox kind.
+    """
+
+    kind: str
+
+    def prepare(self, bundles: Sequence[AgentBundle],
+                progress: Progress = lambda _: None) -> PreparedAgents:
+        """Make each bundle runnable (BadAgent: the agent's fault; InfrastructureError: ours)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.commands.common import handles_errors
+from rl_arena_app.commands.common import console, handles_errors, number, plain, table
 
 
 @click.group("agent")
@@ -47,18 +47,23 @@ def list_command(env_id: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, default=str))
         return
-    for row in rows:
-        click.echo(_line(row))
     if not rows:
         click.echo("no submissions yet: add one with `rl-arena agent add ENV PATH`")
+        return
+    grid = table("id>", "env", "agent", "owner", "status", "Elo / score>", "games>", "reason",
+                 caption="Elo for two-player games, mean return for solo tasks")
+    for row in rows:
+        grid.add_row(str(row["submission"]), row["env"], plain(f"{row['agent']} v{row['version']}"),
+                     plain(row["owner"]), row["status"], _strength(row), str(row["games"]),
+                     plain(row["reason"] or ""))
+    console().print(grid)
 
 
-def _line(row: dict[str, Any]) -> str:
-    """One submission as a table line."""
-    why = f"  ({row['reason']})" if row["reason"] else ""
-    label = f"{row['agent']} v{row['version']}"
-    return (f"{row['submission']:>5}  {row['env']:<14} {label:<24} {row['owner']:<28}"
-            f" {row['status']:<10} {row['rating']:7.1f}{why}")
+def _strength(row: dict[str, Any]) -> str:
+    """Elo for a duel submission, mean return for a solo one (nothing before it is scored)."""
+    if row["kind"] == "solo":
+        return number(row["score_mean"], 1)
+    return number(row["rating"])
 
 
 @agent.command("show")
@@ -73,12 +78,38 @@ def show(submission_id: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(row, default=str))
         return
-    for key, value in row.items():
-        if key != "log_tail" and value is not None:
-            click.echo(f"{key:>15}: {value}")
+    grid = table("", "")
+    for key, value in _details(row):
+        grid.add_row(key, plain(value))
+    out = console()
+    out.print(grid)
     if row["log_tail"]:
-        click.echo("log tail:")
-        click.echo(row["log_tail"])
+        out.print("log tail:", style="bold")
+        out.print(plain(row["log_tail"]))
+
+
+def _details(row: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The submission's fields for a person: rounded, labelled, only those that apply."""
+    strength: list[tuple[str, Any]]
+    if row["kind"] == "solo":
+        strength = [("mean return", _plus_minus(row["score_mean"], row["score_std"]))]
+    else:
+        strength = [("Elo", f"{number(row['rating'])} after {row['games']} rated game(s), "
+                            f"started at {number(row['initial_rating'])}")]
+    fields = [("submission", row["submission"]), ("agent", f"{row['agent']} v{row['version']}"),
+              ("environment", row["env"]), ("owner", row["owner"]), ("status", row["status"]),
+              ("reason", row["reason"]), *strength, ("uploaded as", row["artifact"]),
+              ("sha256", row["sha256"]), ("image", row["image"]),
+              ("validation replay", row["validation_replay"]),
+              ("created", row["created_at"]), ("updated", row["updated_at"])]
+    return [(k, v) for k, v in fields if v is not None]
+
+
+def _plus_minus(mean: float | None, std: float | None) -> str | None:
+    """``mean ± std`` with two decimals, or None before the submission is scored."""
+    if mean is None:
+        return None
+    return f"{mean:.2f} ± {std or 0.0:.2f} (standard deviation over the episodes)"
 
 
 def register(main: click.Group, ratings: click.Group) -> None:

@@ -9,6 +9,9 @@ from functools import wraps
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 
@@ -19,6 +22,32 @@ EXIT_INFRASTRUCTURE = 3
 def progress(message: str) -> None:
     """Progress of long steps, on stderr."""
     click.echo(f"rl-arena: {message}", err=True)
+
+
+def console() -> Console:
+    """Where tables go: stdout, wide enough for whole rows when it is not a terminal."""
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200, highlight=False,
+                   soft_wrap=False)
+
+
+def plain(value: Any) -> Text:
+    """A cell shown as is: never read as markup, control characters removed."""
+    return Text("-" if value is None else str(value))
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """A rounded number for display, or '-' when there is none."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def table(*columns: str, caption: str | None = None) -> Table:
+    """A table in the CLI's style; a column named with a trailing ``>`` is right-aligned."""
+    grid = Table(caption=caption, caption_justify="left", header_style="bold", box=None,
+                 pad_edge=False, show_edge=False)
+    for column in columns:
+        right = column.endswith(">")
+        grid.add_column(column.rstrip(">"), justify="right" if right else "left")
+    return grid
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -6,36 +6,39 @@ import json
 from typing import Any
 
 import click
+from rich.table import Table
 
-from rl_arena_app.commands.common import handles_errors, progress
-
-
-def _fmt(value: float | None, digits: int = 0) -> str:
-    """A rounded number, or '-' when there is none."""
-    return "-" if value is None else f"{value:.{digits}f}"
+from rl_arena_app.commands.common import console, handles_errors, number, plain, progress, table
+from rl_arena_app.settings import get_settings
 
 
-def render_table(rows: list[dict[str, Any]], kind: str) -> str:
-    """The leaderboard as a fixed-width table (ratings rounded for display only)."""
+def render_table(rows: list[dict[str, Any]], kind: str) -> Table | str:
+    """The leaderboard as a table (ratings rounded for display only), with what columns mean."""
     if not rows:
         return "no ranked submissions yet"
     if kind == "solo":
-        head = f"{'#':>3}  {'name':<24} {'owner':<28} {'sub':>5} {'v':>3} {'score':>10} {'std':>8}"
-        lines = [f"{r['rank']:>3}  {r['name'][:24]:<24} {r['owner'][:28]:<28} "
-                 f"{r['submission']:>5} {r['version']:>3} {_fmt(r['score_mean'], 2):>10} "
-                 f"{_fmt(r['score_std'], 2):>8}" for r in rows]
-        return "\n".join([head, *lines])
-    head = (f"{'#':>3}  {'name':<24} {'owner':<28} {'sub':>5} {'v':>3} {'elo':>6} {'games':>6} "
-            f"{'BT':>6} {'95% CI':>13} {'rank UB':>7}")
-    lines = []
+        grid = table("#>", "agent", "owner", "sub>", "v>", "mean return>", "± std>",
+                     caption="mean return over the environment's fixed seeds (higher is better)")
+        for r in rows:
+            grid.add_row(str(r["rank"]), plain(r["name"]), plain(r["owner"]),
+                         str(r["submission"]), str(r["version"]), number(r["score_mean"], 2),
+                         number(r["score_std"], 2))
+        return grid
+    threshold = get_settings().provisional_games
+    grid = table("#>", "agent", "owner", "sub>", "v>", "Elo>", "games>", "BT>", "95% interval>",
+                 "rank UB>", caption=(
+                     "BT: Bradley-Terry strength fitted on every game, with its 95% interval. "
+                     "rank UB: the best rank the agent could have given the intervals (1 + the "
+                     "agents whose interval lies wholly above its own). "
+                     f"? provisional: fewer than {threshold} rated games."))
     for r in rows:
-        ci = f"{_fmt(r['bt_low'])}..{_fmt(r['bt_high'])}" if r["bt_low"] is not None else "-"
-        mark = "?" if r["provisional"] else " "
-        lines.append(f"{r['rank']:>3}  {r['name'][:24]:<24} {r['owner'][:28]:<28} "
-                     f"{r['submission']:>5} {r['version']:>3} {_fmt(r['rating']):>6}{mark}"
-                     f"{r['games']:>6} {_fmt(r['bt_rating']):>6} {ci:>13} "
-                     f"{r['rank_ub'] if r['rank_ub'] is not None else '-':>7}")
-    return "\n".join([head, *lines, "? provisional (fewer rated games than the threshold)"])
+        interval = (f"{number(r['bt_low'])}..{number(r['bt_high'])}"
+                    if r["bt_low"] is not None else "-")
+        elo = number(r["rating"]) + ("?" if r["provisional"] else " ")
+        grid.add_row(str(r["rank"]), plain(r["name"]), plain(r["owner"]), str(r["submission"]),
+                     str(r["version"]), elo, str(r["games"]), number(r["bt_rating"]), interval,
+                     number(r["rank_ub"]))
+    return grid
 
 
 def register(main: click.Group, ratings: click.Group) -> None:
@@ -53,7 +56,10 @@ def register(main: click.Group, ratings: click.Group) -> None:
 
         kind = envs.spec(env_id).kind
         rows = leaderboard(env_id, limit=limit)
-        click.echo(json.dumps(rows) if as_json else render_table(rows, kind))
+        if as_json:
+            click.echo(json.dumps(rows))
+        else:
+            console().print(render_table(rows, kind))
 
     @ratings.command("rebuild")
     @click.argument("env_id", metavar="ENV")

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rl_arena_app.arena.bundle import AgentBundle, load_bundle
+from rl_arena_app.arena.bundle import AgentBundle, BundleLimits, bundle_from_bytes
+from rl_arena_app.arena.outcomes import BadInput
 
 
 def artifact_path(root: Path, digest: str) -> Path:
@@ -73,6 +74,16 @@ def stored_file(data_dir: Path, relative: str) -> Path:
     return data_dir / relative
 
 
-def load_artifact(root: Path, digest: str, env_id: str) -> AgentBundle:
-    """Load a stored artifact back into a bundle (through the same safety checks)."""
-    return load_bundle(str(artifact_path(root, digest)), env_id=env_id)
+# A stored artifact was checked against the upload limits when it was accepted: loading it again
+# must not refuse it under other limits (a canonical archive may be larger than the upload).
+STORED_LIMITS = BundleLimits(max_upload_bytes=2**40, max_total_bytes=2**40, max_files=10**6)
+
+
+def load_artifact(root: Path, digest: str, name: str) -> AgentBundle:
+    """Load a stored artifact back into a bundle; messages name it ``name``, never its path."""
+    try:
+        data = artifact_path(root, digest).read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"the stored code of {name!r} is missing from the artifact store: "
+                       "submit the agent again") from None
+    return bundle_from_bytes(data, ref=name, kind="tgz", limits=STORED_LIMITS)

@@ -23,6 +23,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import play
+from rl_arena_app.arena.sandbox import SandboxRunner
 from rl_arena_app.core.ratings import elo_update
 from rl_arena_app.db.models import (
     Game,
@@ -35,10 +36,11 @@ from rl_arena_app.db.models import (
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events, leaderboard
-from rl_arena_app.services.artifacts import load_artifact, store_replay, stored_file
+from rl_arena_app.services.artifacts import store_replay, stored_file
 from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
 from rl_arena_app.services.matchmaking import matchmaking_tick
 from rl_arena_app.services.ratings import elo_config
+from rl_arena_app.services.submissions import submission_bundle
 from rl_arena_app.settings import Settings, get_settings
 
 __all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_file",
@@ -90,7 +92,7 @@ def _release(match: Match, error: str, settings: Settings, *, retry: bool) -> No
             Match.attempts == match.attempts).values(**values).execution_options(**_SYNC))
 
 
-def play_match(match_id: int) -> bool:
+def play_match(match_id: int, runner: SandboxRunner) -> bool:
     """Play a queued match and record its result; False when there was nothing to play."""
     settings = get_settings()
     claimed = _claim(match_id, settings)
@@ -99,7 +101,7 @@ def play_match(match_id: int) -> bool:
         return False
     match, sub_a, sub_b = claimed
     try:
-        summary, path = _play(match, sub_a, sub_b, settings)
+        summary, path = _play(match, sub_a, sub_b, runner, settings)
     except InfrastructureError as exc:
         _release(match, f"infrastructure: {exc}", settings, retry=True)
         raise
@@ -109,17 +111,13 @@ def play_match(match_id: int) -> bool:
     return record_result(match_id, summary, path)
 
 
-def _play(match: Match, sub_a: Submission, sub_b: Submission,
+def _play(match: Match, sub_a: Submission, sub_b: Submission, runner: SandboxRunner,
           settings: Settings) -> tuple[dict[str, Any], str]:
-    """Run the duel in the configured sandbox and store its replay."""
-    from jobs.sandbox.factory import sandbox_factories
-
+    """Run the duel in the runner's sandboxes and store its replay."""
     env = envs.spec(match.env_id)
-    bundles = [load_artifact(settings.artifacts_dir, s.artifact_sha256, env.id)
-               for s in (sub_a, sub_b)]
-    factories, _ = sandbox_factories(settings.sandbox, bundles, settings)
+    prepared = runner.prepare([submission_bundle(s, settings) for s in (sub_a, sub_b)])
     refs = [f"submission:{sub_a.id}", f"submission:{sub_b.id}"]
-    result = play(env, factories, refs, sandbox=settings.sandbox, seed=match.seed,
+    result = play(env, prepared.factories, refs, sandbox=runner.kind, seed=match.seed,
                   limits=Limits.for_env(env), games=settings.match_games or env.games)
     return result.summary(), store_replay(settings.data_dir, result.replay())
 

@@ -9,8 +9,7 @@ from rl_arena_app.arena.baselines import available
 from rl_arena_app.db.models import Agent, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.submissions import submit
-from rl_arena_app.services.users import ensure_user
-from rl_arena_app.settings import get_settings
+from rl_arena_app.services.users import ensure_house
 
 
 def house_agents(env: envs.EnvSpec) -> list[str]:
@@ -22,9 +21,8 @@ def house_agents(env: envs.EnvSpec) -> list[str]:
 
 def seed_house_agents(*, enqueue: bool = True) -> list[int]:
     """Submit the missing house agents of every env; return the new submission ids."""
-    owner = get_settings().house_owner
     with session_scope() as session:
-        user = ensure_user(session, owner, name="House", house=True)
+        user = ensure_house(session)
         existing = set(session.exec(select(Agent.env_id, Agent.name)
                                     .join(User, User.id == Agent.owner_id)
                                     .where(User.id == user.id)).all())
@@ -32,7 +30,7 @@ def seed_house_agents(*, enqueue: bool = True) -> list[int]:
     for env in envs.list_envs():
         for name in house_agents(env):
             if (env.id, name) not in existing:
-                submission = submit(f"builtin:{name}", env_id=env.id, name=name,
-                                    owner_email=owner, enqueue=enqueue)
+                submission = submit(f"builtin:{name}", env_id=env.id, name=name, house=True,
+                                    enqueue=enqueue)
                 created.append(submission.id)
     return created

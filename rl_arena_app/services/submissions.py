@@ -11,7 +11,9 @@ from typing import Any
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import (
@@ -21,19 +23,20 @@ from rl_arena_app.arena.bundle import (
     BundleLimits,
     load_bundle,
 )
-from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.arena.outcomes import BadAgent, BadInput, InfrastructureError
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import RunResult, play
+from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
 from rl_arena_app.services.artifacts import (
-    artifact_path,
     load_artifact,
     store_bundle,
     store_replay,
 )
-from rl_arena_app.services.users import ensure_user, normalize_email
+from rl_arena_app.services.users import check_owner, ensure_house, ensure_user
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,9 @@ VALIDATION_OPPONENT = "builtin:random"
 FINAL = (SubmissionStatus.READY, SubmissionStatus.FAILED)
 UNFINISHED = (SubmissionStatus.QUEUED, SubmissionStatus.BUILDING, SubmissionStatus.VALIDATING)
 LOG_TAIL_CHARS = 4000
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_ARTIFACT_NAME = 255
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CREATE_ATTEMPTS = 8
 _MIB = 1024 * 1024
 
 
@@ -53,9 +58,9 @@ _MIB = 1024 * 1024
 
 def check_name(name: str) -> str:
     """An agent name as given, or BadInput saying what a name may contain."""
-    if not _NAME.match(name or ""):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BadInput(f"agent name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' "
-                       "or '-', e.g. --name my-agent")
+                       "or '-' (nothing else, no spaces or newlines), e.g. --name my-agent")
     return name
 
 
@@ -85,27 +90,26 @@ def check_env_open(env_id: str) -> envs.EnvSpec:
     return env
 
 
-def submit(ref: str, *, env_id: str, name: str, owner_email: str,
-           enqueue: bool = True) -> Submission:
+def submit(ref: str, *, env_id: str, name: str, owner_email: str | None = None,
+           house: bool = False, enqueue: bool = True) -> Submission:
     """Validate an upload, store it, create the submission and enqueue its build.
 
+    The owner is a person (``owner_email``) or, for the platform's own agents only, the house.
     Everything is checked before anything is stored: a refused upload leaves no artifact and
-    no rows behind.
+    no rows behind. An artifact is never deleted here: another submission may share its content.
     """
     settings = get_settings()
     env = check_env_open(env_id)
     check_name(name)
-    normalize_email(owner_email)
+    if house == (owner_email is not None):
+        raise ValueError("give either owner_email or house=True")
+    if owner_email is not None:
+        check_owner(owner_email)
     bundle = load_bundle(ref, env_id=env.id, limits=upload_limits(settings))
+    artifact_name = _artifact_name(bundle)
     queue = _builds_queue() if enqueue else None  # Redis down: refuse before storing
-    fresh = not artifact_path(settings.artifacts_dir, bundle.digest).exists()
     store_bundle(settings.artifacts_dir, bundle)
-    try:
-        submission = _create(bundle, env.id, name, owner_email, settings)
-    except BaseException:
-        if fresh:
-            artifact_path(settings.artifacts_dir, bundle.digest).unlink(missing_ok=True)
-        raise
+    submission = _create(bundle.digest, artifact_name, env.id, name, owner_email, settings)
     _announce(submission)
     if queue is not None:
         enqueue_build(submission.id)
@@ -113,17 +117,31 @@ def submit(ref: str, *, env_id: str, name: str, owner_email: str,
 
 
 def _artifact_name(bundle: AgentBundle) -> str:
-    """What the submitter gave: builtin:NAME or the upload's file name."""
+    """What the submitter gave: builtin:NAME or the upload's file name (no control characters)."""
     if bundle.builtin is not None:
         return f"{BUILTIN_PREFIX}{bundle.builtin}"
-    return Path(bundle.ref).name[:255] or "agent"
+    name = Path(bundle.ref).name
+    bad = first_control_character(name)
+    if bad is not None:
+        raise BadAgent(f"the file name {name!r} contains the control character "
+                       f"{describe_character(bad)}: rename the file")
+    if len(name) > MAX_ARTIFACT_NAME:
+        raise BadAgent(f"the file name {name[:40]!r}… is longer than {MAX_ARTIFACT_NAME} "
+                       "characters: rename the file")
+    return name or "agent"
 
 
-def _create(bundle: AgentBundle, env_id: str, name: str, owner_email: str,
+@retry(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(CREATE_ATTEMPTS),
+       wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
+def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email: str | None,
             settings: Settings) -> Submission:
-    """Create (or reuse) user and agent and add the next version, in one transaction."""
+    """Create (or reuse) owner and agent and add the next version, in one transaction.
+
+    Concurrent submits race on the unique owner email, agent name and version number: the loser's
+    transaction rolls back whole and is tried again, and then sees the winner's rows.
+    """
     with session_scope() as session:
-        owner = ensure_user(session, owner_email)
+        owner = ensure_house(session) if owner_email is None else ensure_user(session, owner_email)
         agent = session.exec(select(Agent).where(
             Agent.owner_id == owner.id, Agent.env_id == env_id, Agent.name == name)).first()
         if agent is None:
@@ -136,7 +154,7 @@ def _create(bundle: AgentBundle, env_id: str, name: str, owner_email: str,
         submission = Submission(
             agent_id=agent.id, env_id=env_id,
             version=1 if previous is None else previous.version + 1,
-            artifact_sha256=bundle.digest, artifact_name=_artifact_name(bundle),
+            artifact_sha256=digest, artifact_name=artifact_name,
             initial_rating=rating, rating=rating, games=0)
         session.add(submission)
         session.flush()
@@ -206,17 +224,14 @@ def _update(submission_id: int, **fields: Any) -> Submission:
 def submission_bundle(submission: Submission, settings: Settings | None = None) -> AgentBundle:
     """The submission's stored code as a bundle (built-ins keep their name for inprocess runs)."""
     settings = settings or get_settings()
-    if not artifact_path(settings.artifacts_dir, submission.artifact_sha256).exists():
-        raise BadInput(f"the artifact of submission {submission.id} is missing from the store: "
-                       "submit the agent again")
-    bundle = load_artifact(settings.artifacts_dir, submission.artifact_sha256, submission.env_id)
     name = submission.artifact_name
+    bundle = load_artifact(settings.artifacts_dir, submission.artifact_sha256, name)
     if name.startswith(BUILTIN_PREFIX):
         return AgentBundle(ref=name, files=bundle.files, builtin=name[len(BUILTIN_PREFIX):])
     return bundle
 
 
-def build_and_validate(submission_id: int) -> Submission | None:
+def build_and_validate(submission_id: int, runner: SandboxRunner) -> Submission | None:
     """Build a submission's image and validate it; safe to run twice; the final submission."""
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
@@ -227,7 +242,7 @@ def build_and_validate(submission_id: int) -> Submission | None:
         return submission
     _update(submission_id, status=SubmissionStatus.BUILDING, reason=None, log_tail=None)
     try:
-        fields = _build_and_run(submission)
+        fields = _build_and_run(submission, runner)
     except BadInput as exc:
         fields = {"status": SubmissionStatus.FAILED, "reason": _clip(str(exc), 2000),
                   "log_tail": _clip(str(exc), LOG_TAIL_CHARS)}
@@ -266,22 +281,20 @@ def _enter_leaderboard(submission: Submission) -> None:
         leaderboard.update(submission.env_id, {submission.id: score})
 
 
-def _build_and_run(submission: Submission) -> dict[str, Any]:
+def _build_and_run(submission: Submission, runner: SandboxRunner) -> dict[str, Any]:
     """Build the image, run the validation and return the submission's final fields."""
-    from jobs.sandbox.factory import sandbox_factories
-
     settings = get_settings()
     env = envs.spec(submission.env_id)
     bundle = submission_bundle(submission, settings)
     progress = _progress(submission.id)
-    factories, images = sandbox_factories(settings.sandbox, [bundle], settings, progress)
-    _update(submission.id, status=SubmissionStatus.VALIDATING, image=images[0])
-    refs = [f"submission:{submission.id}"]
+    prepared = runner.prepare([bundle], progress)
+    factories, refs = prepared.factories, [f"submission:{submission.id}"]
+    _update(submission.id, status=SubmissionStatus.VALIDATING, image=prepared.images[0])
     if env.kind == "duel":
         opponent = load_bundle(VALIDATION_OPPONENT, env_id=env.id)
-        more, _ = sandbox_factories(settings.sandbox, [opponent], settings, progress)
-        factories, refs = [*factories, *more], [*refs, VALIDATION_OPPONENT]
-    result = play(env, factories, refs, sandbox=settings.sandbox, seed=env.seed,
+        factories = [*factories, *runner.prepare([opponent], progress).factories]
+        refs = [*refs, VALIDATION_OPPONENT]
+    result = play(env, factories, refs, sandbox=runner.kind, seed=env.seed,
                   limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
     return {**_verdict(result),
             "validation_replay": store_replay(settings.data_dir, result.replay())}
@@ -327,7 +340,8 @@ def _clip(text: str, limit: int, *, tail: bool = False) -> str:
 def _row(submission: Submission, agent: Agent, owner: User) -> dict[str, Any]:
     """A submission as a plain dict for the CLI, API and UI."""
     return {
-        "submission": submission.id, "env": submission.env_id, "agent": agent.name,
+        "submission": submission.id, "env": submission.env_id,
+        "kind": envs.spec(submission.env_id).kind, "agent": agent.name,
         "agent_id": agent.id, "owner": owner.email, "house": owner.is_house,
         "version": submission.version, "status": submission.status,
         "reason": submission.reason, "image": submission.image,

@@ -12,6 +12,7 @@ from rq import Queue
 from sqlmodel import func, select
 
 from jobs.scheduler import ArenaScheduler
+from jobs.tasks import configured_runner
 from rl_arena_app.arena import envs
 from rl_arena_app.db.models import Game, Match, MatchStatus, RatingEvent, SubmissionStatus
 from rl_arena_app.db.session import session_scope
@@ -57,7 +58,7 @@ def built(path: Path, name: str, owner: str) -> int:
     from rl_arena_app.services import submissions as subs
 
     submission = subs.submit(str(path), env_id=ENV, name=name, owner_email=owner, enqueue=False)
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
     DockerEngine.drain()  # the next engine's orphan sweep must not race these removals
     row = subs.describe(submission.id)
     assert row["status"] == SubmissionStatus.READY, row
@@ -121,7 +122,7 @@ def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_e
     # Running the stale job again changes nothing: the result is applied once.
     from rl_arena_app.services.matches import play_match
 
-    play_match(match_id)
+    play_match(match_id, configured_runner())
     assert count(Game) == games and count(RatingEvent) == 2 * games
     assert not orphans(docker_engine), "the rescuer's start sweeps the killed worker's containers"
 

@@ -14,6 +14,7 @@ from rq.job import Job
 from sqlmodel import func, select
 
 from jobs.queue import get_queue, get_redis
+from jobs.tasks import configured_runner
 from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.db.models import (
@@ -220,7 +221,7 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
-    assert matches.play_match(match_id) is True
+    assert matches.play_match(match_id, configured_runner()) is True
     match = fetch(Match, match_id)
     assert match.status == MatchStatus.FINISHED and match.attempts == 1
     assert match.worker and match.started_at is not None
@@ -232,7 +233,7 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     replay = read_replay(replay_file)
     assert replay["seed"] == 7 and len(replay["games"]) == 2
     assert count(Game) == 2 and fetch(Submission, a).games == 2
-    assert matches.play_match(match_id) is False  # a second run does nothing
+    assert matches.play_match(match_id, configured_runner()) is False  # a second run does nothing
     assert count(Game) == 2
 
 
@@ -247,15 +248,15 @@ def test_infrastructure_errors_requeue_then_fail(process_sandbox, monkeypatch):
 
     monkeypatch.setattr(matches, "_play", broken)
     with pytest.raises(InfrastructureError):
-        matches.play_match(match_id)
+        matches.play_match(match_id, configured_runner())
     match = fetch(Match, match_id)
     assert (match.status, match.attempts, match.deadline) == (MatchStatus.QUEUED, 1, None)
     assert "docker went away" in match.error
     with pytest.raises(InfrastructureError):
-        matches.play_match(match_id)
+        matches.play_match(match_id, configured_runner())
     match = fetch(Match, match_id)
     assert (match.status, match.attempts) == (MatchStatus.FAILED, 2)
-    assert matches.play_match(match_id) is False
+    assert matches.play_match(match_id, configured_runner()) is False
     assert count(Game) == 0
 
 
@@ -278,7 +279,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     b = make_submission("bob@example.org", "b", "connect_four", agent_ref="lookahead")
     match_id = make_match(a, b, "connect_four", status=MatchStatus.QUEUED, attempts=0)
     try:
-        assert matches.play_match(match_id) is True
+        assert matches.play_match(match_id, configured_runner()) is True
     finally:
         docker_engine.drain()
     match = fetch(Match, match_id)
@@ -363,16 +364,18 @@ def test_tick_never_pairs_one_owner_unless_house(platform):
 
 
 def test_tick_avoids_recent_opponents(platform):
-    subs = [make_submission(f"u{k}@example.org", f"a{k}") for k in range(4)]
+    # Two tight pairs, all four within each other's window: nearest-rating pairing alone would
+    # make the same two pairs every tick; only the recent-opponent rule changes them.
+    a, b, c, d = (make_submission(f"u{k}@example.org", f"a{k}", rating=rating)
+                  for k, rating in enumerate((1500.0, 1510.0, 1560.0, 1570.0)))
     for _ in range(2):
         matches.matchmaking_tick("tictactoe")
         with session_scope() as session:  # finish every match
             for m in session.exec(select(Match)).all():
                 m.status = MatchStatus.FINISHED
-    first, second = all_matches()[:2], all_matches()[2:]
-    pairs = [{m.player_a_id, m.player_b_id} for m in first]
-    assert not any({m.player_a_id, m.player_b_id} in pairs for m in second)
-    assert len(second) == 2 and len(subs) == 4
+    pairs = [frozenset((m.player_a_id, m.player_b_id)) for m in all_matches()]
+    assert set(pairs[:2]) == {frozenset((a, b)), frozenset((c, d))}
+    assert len(pairs) == 4 and not set(pairs[2:]) & set(pairs[:2])
 
 
 # ------------------------------------------------------------------------------- requeue

@@ -235,18 +235,34 @@ def test_refused_in_production() -> None:
         ProcessSandbox(bundle, Settings(env="production", secret_key="s3cret"))
 
 
-def test_requirements_are_installed_once_and_importable(tmp_path: Path) -> None:
+def test_requirements_are_installed_once_and_importable(tmp_path: Path, monkeypatch) -> None:
+    from jobs.images import agent as agent_images
     from rl_arena_app.settings import Settings
 
+    installs: list[str] = []
+    real_install = agent_images.install_requirements
+
+    def counted(requirements: str, *args, **kwargs) -> None:  # a spy: pip still runs
+        installs.append(requirements)
+        real_install(requirements, *args, **kwargs)
+
+    monkeypatch.setattr(agent_images, "install_requirements", counted)
     settings = Settings(data_dir=tmp_path)
     agent = ("import six\n\ndef act(observation, info):\n"
              "    return int(info['action_mask'].argmax()) if six.PY3 else 99\n")
-    bundle = AgentBundle(ref="with-reqs", files={"agent.py": agent.encode(),
-                                                 "requirements.txt": b"six==1.16.0\n"})
     opponent = AgentBundle(ref="random", files={"agent.py": RANDOM.encode()})
-    result = play(envs.spec("tictactoe"),
-                  [lambda: ProcessSandbox(bundle, settings), lambda: ProcessSandbox(opponent)],
-                  ["with-reqs", "random"], sandbox="process", seed=0, limits=LIMITS, games=2)
-    assert forfeits(result) == [None, None]
+
+    def play_with(ref: str, source: str) -> RunResult:
+        bundle = AgentBundle(ref=ref, files={"agent.py": source.encode(),
+                                             "requirements.txt": b"six==1.16.0\n"})
+        return play(envs.spec("tictactoe"),
+                    [lambda: ProcessSandbox(bundle, settings), lambda: ProcessSandbox(opponent)],
+                    [ref, "random"], sandbox="process", seed=0, limits=LIMITS, games=2)
+
+    first = play_with("with-reqs", agent)
+    second = play_with("other-code-same-reqs", agent + "# another version\n")
+
+    assert forfeits(first) == forfeits(second) == [None, None]
+    assert installs == ["six==1.16.0\n"], "the second agent reuses the installed wheels"
     installed = list((tmp_path / "wheels").iterdir())
     assert len(installed) == 1 and (installed[0] / "six.py").exists()

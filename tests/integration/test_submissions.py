@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from click.testing import CliRunner
 from rq import Queue
 from sqlmodel import func, select
 
+from jobs.sandbox.factory import runner_for
+from jobs.tasks import configured_runner
 from rl_arena_app.arena.outcomes import BadAgent, BadInput, InfrastructureError
 from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.cli import main
@@ -35,6 +38,7 @@ def act(observation, info):
     return 0 if observation[2] + 0.5 * observation[3] < 0 else 1
 """
 OWNER = "alice@example.org"
+UNREACHABLE_DOCKER = "unix:///nonexistent/docker.sock"  # a real client error, nothing patched
 
 
 def write(path: Path, text: str) -> str:
@@ -98,7 +102,7 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
     job = builds_queue().fetch_job(subs.build_job_id(submission.id))
     assert job.func_name == "jobs.tasks.build_submission" and job.args == (submission.id,)
 
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
@@ -113,11 +117,11 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
 def test_building_twice_does_nothing_the_second_time(docker_platform):
     submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER, enqueue=False)
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
     first = fetch(submission.id)
     assert first.status == SubmissionStatus.READY
 
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
 
     again = fetch(submission.id)
     assert again.updated_at == first.updated_at and again.image == first.image
@@ -148,7 +152,7 @@ def test_broken_duel_agent_fails_with_reason_and_log_tail(docker_platform, tmp_p
     submission = subs.submit(write(tmp_path / "agent.py", source), env_id="tictactoe",
                              name="broken", owner_email=OWNER)
 
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.FAILED
@@ -167,7 +171,7 @@ def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
     submission = subs.submit(write(tmp_path / "balance.py", BALANCE), env_id="CartPole-v1",
                              name="balance", owner_email=OWNER, enqueue=False)
 
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
@@ -184,11 +188,8 @@ def test_bad_requirements_at_build_fail_the_submission(platform, monkeypatch):
     submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER, enqueue=False)
 
-    def no_wheels(*args, **kwargs):
-        raise BadAgent("requirements.txt cannot be installed as binary wheels: no such-pkg")
-
-    monkeypatch.setattr("jobs.sandbox.factory.sandbox_factories", no_wheels)
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, FailingRunner(
+        BadAgent("requirements.txt cannot be installed as binary wheels: no such-pkg")))
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.FAILED
@@ -199,12 +200,9 @@ def test_infrastructure_error_leaves_the_submission_queued_for_a_retry(platform,
     submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER, enqueue=False)
 
-    def docker_down(*args, **kwargs):
-        raise InfrastructureError("Docker engine not reachable")
-
-    monkeypatch.setattr("jobs.sandbox.factory.sandbox_factories", docker_down)
-    with pytest.raises(InfrastructureError):
-        subs.build_and_validate(submission.id)
+    monkeypatch.setenv("DOCKER_HOST", UNREACHABLE_DOCKER)
+    with pytest.raises(InfrastructureError, match="Docker engine not reachable"):
+        subs.build_and_validate(submission.id, runner_for("docker"))
 
     assert fetch(submission.id).status == SubmissionStatus.QUEUED
     assert subs.requeue_unfinished() == [submission.id]
@@ -224,10 +222,9 @@ def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
     job.retries_left = 0  # as if the earlier attempts had failed already
     job.save()
 
-    def docker_down(*args, **kwargs):
-        raise InfrastructureError("Docker engine not reachable")
-
-    monkeypatch.setattr("jobs.sandbox.factory.sandbox_factories", docker_down)
+    monkeypatch.setenv("RL_ARENA_SANDBOX", "docker")
+    monkeypatch.setenv("DOCKER_HOST", UNREACHABLE_DOCKER)
+    get_settings.cache_clear()
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
     done = fetch(submission.id)
@@ -241,9 +238,20 @@ def test_inprocess_sandbox_validates_builtin_submissions(platform, monkeypatch):
     get_settings.cache_clear()
     submission = subs.submit("builtin:minimax", env_id="tictactoe", name="minimax",
                              owner_email=OWNER, enqueue=False)
-    subs.build_and_validate(submission.id)
+    subs.build_and_validate(submission.id, configured_runner())
     assert fetch(submission.id).status == SubmissionStatus.READY
     assert on_leaderboard("tictactoe", submission.id) == fetch(submission.id).rating
+
+
+@dataclass(frozen=True)
+class FailingRunner:
+    """A runner whose preparation fails: what the services do with each kind of failure."""
+
+    error: Exception
+    kind: str = "docker"
+
+    def prepare(self, bundles, progress=None):
+        raise self.error
 
 
 def on_leaderboard(env_id: str, submission_id: int) -> float | None:

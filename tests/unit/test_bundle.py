@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
 import tarfile
+import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -386,15 +389,45 @@ def test_symlinked_folder_inside_directory_is_refused(tmp_path: Path) -> None:
     refused(root, "contains a symlink 'etc'")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
 def test_unreadable_file_is_refused(tmp_path: Path) -> None:
-    src = tmp_path / "agent.py"
-    src.write_bytes(AGENT)
-    src.chmod(0)
+    """As a user without read permission; root reads anything, so as root drop to nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="rl-arena-unreadable-"))  # traversable by nobody
     try:
-        refused(src, "cannot read")
+        folder.chmod(0o755)
+        src = folder / "agent.py"
+        src.write_bytes(AGENT)
+        src.chmod(0)
+        message = as_nobody(lambda: str(refused(src, "cannot read")))
+        assert "check that it is readable" in message
     finally:
-        src.chmod(0o644)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def as_nobody(check: Callable[[], str]) -> str:
+    """Run ``check`` in a forked child as uid/gid 65534 when root (else here); its result."""
+    if os.geteuid() != 0:
+        return check()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, run the check, report, never return
+        os.close(read)
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write, check().encode())
+            code = 0
+        except BaseException as exc:  # reported to the parent as the failure
+            os.write(write, f"{type(exc).__name__}: {exc}".encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        output = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    return output
 
 
 def test_empty_builtin_name_is_refused() -> None:
