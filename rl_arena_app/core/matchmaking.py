@@ -12,6 +12,8 @@ Rules applied by ``pair``:
   bounds included. A pair needs each side inside the other's window.
 * Starving (``waited_ticks >= starvation_ticks``): the candidate takes the nearest available
   opponent at any distance, and the window rule is waived for any pair that includes it.
+* Unrated (no rated games yet): its rating is only the starting prior, so windows are waived
+  for it as for a starving candidate: a new submission gets its first match at once.
 * Owners: never two agents of the same owner, unless either side is a house agent.
 * Recent opponents: a candidate avoids opponents where either side is among the other's last
   ``avoid_recent`` opponents while another allowed opponent is available (inside its window, or
@@ -38,7 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
-__all__ = ["Candidate", "MatchmakingConfig", "eligible", "is_starving", "pair", "window"]
+__all__ = ["Candidate", "MatchmakingConfig", "eligible", "is_starving", "pair",
+           "takes_any_distance", "window"]
 
 _INF = math.inf
 
@@ -91,6 +94,11 @@ def window(candidate: Candidate, config: MatchmakingConfig) -> float:
 def is_starving(candidate: Candidate, config: MatchmakingConfig) -> bool:
     """Whether the candidate has waited long enough to take any opponent at any distance."""
     return candidate.waited_ticks >= config.starvation_ticks
+
+
+def takes_any_distance(candidate: Candidate, config: MatchmakingConfig) -> bool:
+    """Whether windows are waived for the candidate: it is starving, or not rated yet."""
+    return is_starving(candidate, config) or candidate.games == 0
 
 
 def eligible(
@@ -200,7 +208,7 @@ class _Slots:
         cands, prev, nxt = self.cands, self.prev, self.next
         base, widen, n_recent = cfg.base_window, cfg.widen_per_tick, cfg.avoid_recent
         starve = cfg.starvation_ticks
-        starving = cp.waited_ticks >= starve
+        starving = cp.waited_ticks >= starve or cp.games == 0  # windows waived
         limit = _INF if starving else min(base + widen * cp.waited_ticks, cfg.max_window)
         r0, me, mine = cp.rating, cp.id, cp.recent_opponents[:n_recent]
         low_first = self.keys[p] & 1
@@ -222,7 +230,8 @@ class _Slots:
                     lo = self._past_run(q, 0)
                 continue
             # d <= limit <= max_window here, so only the opponent's widened window can fail.
-            if not starving and d > base + widen * cq.waited_ticks and cq.waited_ticks < starve:
+            if (not starving and d > base + widen * cq.waited_ticks and cq.waited_ticks < starve
+                    and cq.games):
                 continue
             if cq.id in mine or me in cq.recent_opponents[:n_recent]:
                 if fallback < 0:

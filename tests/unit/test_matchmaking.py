@@ -15,6 +15,7 @@ from rl_arena_app.core.matchmaking import (
     MatchmakingConfig,
     eligible,
     is_starving,
+    takes_any_distance,
     pair,
     window,
 )
@@ -89,6 +90,15 @@ def test_starving_candidate_gets_the_nearest_opponent_at_any_distance() -> None:
     assert run([starving, cand(2, 4000), cand(3, 5000)]) == [(1, 2)]
     assert run([starving, cand(2, 0), cand(3, 5000)]) == [(1, 2)]
     assert run([dataclasses.replace(starving, waited_ticks=9), cand(2, 4000)]) == []
+
+
+def test_an_unrated_candidate_is_matched_at_any_distance() -> None:
+    """A new submission's 1500 is only a prior: windows do not keep it waiting."""
+    newcomer = cand(1, 1500, games=0)
+    assert takes_any_distance(newcomer, CFG) and not is_starving(newcomer, CFG)
+    assert run([newcomer, cand(2, 1900), cand(3, 2400)]) == [(1, 2)]
+    settled = dataclasses.replace(newcomer, games=1)
+    assert run([settled, cand(2, 1900), cand(3, 2400)]) == []
 
 
 def test_starving_candidates_choose_first() -> None:
@@ -275,9 +285,11 @@ def owners_ok(a: Candidate, b: Candidate) -> bool:
 
 
 def fits(a: Candidate, b: Candidate, config: MatchmakingConfig) -> bool:
-    """Whether a non-starving pair is allowed: owners and mutual windows."""
+    """Whether a pair is allowed by owners and windows (each side's waived when it is starving
+    or unrated)."""
     d = abs(a.rating - b.rating)
-    return owners_ok(a, b) and d <= window(a, config) and d <= window(b, config)
+    return owners_ok(a, b) and all(d <= window(x, config) or takes_any_distance(x, config)
+                                   for x in (a, b))
 
 
 def may_play(c: Candidate, config: MatchmakingConfig, tick: int) -> bool:
@@ -334,7 +346,7 @@ def preference(a: Candidate, c: Candidate, config: MatchmakingConfig) -> tuple |
     if not owners_ok(a, c):
         return None
     d = abs(a.rating - c.rating)
-    if is_starving(a, config) or fits(a, c, config):  # a recent opponent only as a last resort
+    if takes_any_distance(a, config) or fits(a, c, config):  # recent ones only as a last resort
         return (recent_pair(a, c, config), d)
     return None
 
@@ -353,7 +365,7 @@ def check_rules(cands: list[Candidate], config: MatchmakingConfig, tick: int,
         a, b = by_id[a_id], by_id[b_id]
         assert a_id in free and b_id in free  # caps, cooldown, daily cap; not used before
         assert owners_ok(a, b)
-        if not (is_starving(a, config) or is_starving(b, config)):
+        if not (takes_any_distance(a, config) or takes_any_distance(b, config)):
             assert fits(a, b, config)
         assert previous is None or priority(a, config) >= previous, "chosen out of priority"
         previous = priority(a, config)
