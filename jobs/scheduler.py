@@ -2,14 +2,21 @@
 
 Only one scheduler is active at a time: it holds a Redis lock (TTL three matchmaking intervals)
 renewed on every tick. Others wait and take over when the holder dies or loses the lock.
+
+Besides its fixed timers, the active scheduler follows the live events: a submission that becomes
+ready gets a matchmaking tick of its env at once, and an env's new games refresh its
+Bradley-Terry estimates soon after them (debounced: a burst of results makes one refresh, at most
+``bt_max_delay_s`` after the first of them).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +30,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.settings import Settings, get_settings
 
 TICKS_KEY = "rl-arena:scheduler:ticks"  # hash: scheduler name -> ticks run
+READY_TICK_DELAY_S = 0.2  # a burst of ready submissions (e.g. the seed) makes one tick
 WARM_KEY = "rl-arena:scheduler:warm"  # absent after a flush: leaderboards need a rebuild
 
 log = logging.getLogger("rl_arena.scheduler")
@@ -63,6 +71,9 @@ class ArenaScheduler:
         self.ticks = 0
         self._scheduler: BlockingScheduler | None = None
         self._stopping = threading.Event()
+        # One matchmaking tick at a time: periodic and event-driven ticks share the env's rows.
+        self._matchmaking = threading.Lock()
+        self._bt_pending_since: dict[str, float] = {}
 
     # ------------------------------------------------------------------ the lock
 
@@ -139,7 +150,8 @@ class ArenaScheduler:
             if requeued:
                 log.info("%s: re-enqueued %d match(es) missing from Redis", self.name,
                          len(requeued))
-        made = for_each_env("matchmaking", duel_envs(), matchmaking_tick)
+        with self._matchmaking:
+            made = for_each_env("matchmaking", duel_envs(), matchmaking_tick)
         summary = ", ".join(f"{env} +{len(ids)}" for env, ids in made.items())
         log.info("%s: tick %d: %s", self.name, self.ticks, summary or "no env")
         return made
@@ -155,14 +167,73 @@ class ArenaScheduler:
             log.info("%s: reaper re-enqueued stale match(es) %s", self.name, ids)
         return ids
 
-    def run_bt_refresh(self) -> None:
-        """Refit Bradley-Terry ratings of every duel env."""
+    def run_bt_refresh(self, env_ids: list[str] | None = None) -> None:
+        """Refit Bradley-Terry ratings of the given duel envs (default: all of them)."""
         if not self.lock.owned():
             return
         from rl_arena_app.services.ratings import refresh_bradley_terry
 
-        for_each_env("Bradley-Terry refresh", duel_envs(), refresh_bradley_terry)
-        log.info("%s: Bradley-Terry ratings refreshed", self.name)
+        env_ids = duel_envs() if env_ids is None else env_ids
+        for env_id in env_ids:
+            self._bt_pending_since.pop(env_id, None)
+        for_each_env("Bradley-Terry refresh", env_ids, refresh_bradley_terry)
+        log.info("%s: Bradley-Terry ratings refreshed (%s)", self.name, ", ".join(env_ids))
+
+    def run_env_tick(self, env_id: str) -> list[int] | None:
+        """A matchmaking tick of one env (a submission there just became ready)."""
+        if not self.lock.owned():
+            return None
+        from rl_arena_app.services.matches import matchmaking_tick
+
+        with self._matchmaking:
+            made = for_each_env("matchmaking", [env_id], matchmaking_tick)
+        log.info("%s: tick of %s for a new submission: +%d", self.name, env_id,
+                 len(made.get(env_id, [])))
+        return made.get(env_id)
+
+    # ------------------------------------------------------------------ live events
+
+    def on_event(self, event: dict) -> None:
+        """React to a live event: tick an env with a new ready submission, refresh BT soon."""
+        scheduler = self._scheduler
+        env_id = event.get("env") or event.get("env_id")
+        if scheduler is None or not scheduler.running or env_id not in duel_envs():
+            return
+        now = time.monotonic()
+        if event.get("kind") == "submission_status" and event.get("status") == "ready":
+            self._schedule(scheduler, f"ready-tick:{env_id}", READY_TICK_DELAY_S,
+                           self.run_env_tick, env_id)
+        elif event.get("kind") == "match_finished":
+            first = self._bt_pending_since.setdefault(env_id, now)
+            delay = min(self.settings.bt_debounce_s,
+                        max(first + self.settings.bt_max_delay_s - now, 0.0))
+            self._schedule(scheduler, f"bt:{env_id}", delay, self.run_bt_refresh, [env_id])
+
+    @staticmethod
+    def _schedule(scheduler: BlockingScheduler, job_id: str, delay_s: float,
+                  func: Callable, *args: object) -> None:
+        """Run ``func`` once after ``delay_s``; scheduling it again moves it (debounce)."""
+        when = datetime.now(UTC) + timedelta(seconds=delay_s)
+        scheduler.add_job(func, "date", run_date=when, args=args, id=job_id,
+                          replace_existing=True)
+
+    def listen(self) -> None:
+        """Follow the live events until stopped (reconnecting when Redis goes away)."""
+        from rl_arena_app.services.events import CHANNEL
+
+        while not self._stopping.is_set():
+            try:
+                pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(CHANNEL)
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self.on_event(json.loads(message["data"]))
+            except redis.ConnectionError as exc:
+                log.warning("%s: event listener lost Redis (%s); retrying", self.name, exc)
+                self._stopping.wait(2.0)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("%s: ignored a malformed live event: %s", self.name, exc)
 
     # ------------------------------------------------------------------ the process
 
@@ -182,6 +253,7 @@ class ArenaScheduler:
 
     def serve(self) -> None:
         """Wait for the lock, run the jobs until it is lost, and wait again; until stopped."""
+        threading.Thread(target=self.listen, name="events", daemon=True).start()
         try:
             while self.wait_for_lock():
                 self.warm_up()

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     daily_cap: int | None = None
     cooldown_ticks: int = 0
     reaper_interval_s: float = 30.0
-    bt_refresh_s: float = 300.0
+    bt_refresh_s: float = 300.0  # every env, whatever happened
+    bt_debounce_s: float = 2.0  # an env's new games refresh it this long after the last one...
+    bt_max_delay_s: float = 30.0  # ...but no later than this after the first
 
     # Ratings
     elo_start: float = 1500.0
