@@ -14,6 +14,28 @@ from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
 
 AGENTS_DIR = Path(__file__).parent / "agents"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker that allows a test to skip in CI."""
+    config.addinivalue_line("markers", "may_skip_in_ci(reason): this test may skip in CI, "
+                            "because of the reason given")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """In CI (CI set) a skip is a failure unless the test is marked ``may_skip_in_ci``."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (IN_CI and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    if item.get_closest_marker("may_skip_in_ci") is not None:
+        return
+    reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+    report.outcome = "failed"
+    report.longrepr = (f"skipped in CI ({reason}): CI must run every test; mark it "
+                       "@pytest.mark.may_skip_in_ci(reason=...) if it truly cannot run there")
 
 
 def bundle_from_source(source: str, ref: str = "test-agent") -> AgentBundle:
