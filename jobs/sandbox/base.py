@@ -10,7 +10,7 @@ from typing import Any
 
 from jobs.sandbox.channel import Channel, ChannelClosed
 from rl_arena_app.arena import protocol
-from rl_arena_app.arena.outcomes import AgentFault, Reason
+from rl_arena_app.arena.outcomes import AgentFault, Reason, move_timeout
 
 HARNESS_FAULTS = {"crash": Reason.CRASH, "resource_limit": Reason.RESOURCE_LIMIT,
                   "illegal_action": Reason.ILLEGAL_ACTION}
@@ -64,18 +64,23 @@ class SocketSandbox(ABC):
     def act(
         self, observation: Any, info: dict[str, Any], reset: dict[str, Any] | None, timeout_s: float
     ) -> tuple[Any, float]:
-        """Send an observation, wait for the action within `timeout_s`."""
+        """Send an observation, wait for the action until `timeout_s` has passed.
+
+        The time returned runs from just before the observation's first byte is sent (encoding
+        it is the referee's work, not counted) to when the answer has been read and decoded;
+        the referee refuses an answer whose time exceeds `timeout_s`.
+        """
         assert self.channel is not None, "wait_ready() first"
         message: dict[str, Any] = {"t": "act", "obs": observation, "info": info}
         if reset is not None:
             message["reset"] = reset
+        line = protocol.encode(message)
         started = time.perf_counter()
         try:
-            self.channel.send(message, timeout_s)
+            self.channel.send_line(line, timeout_s)
             reply = self.channel.receive(timeout_s - (time.perf_counter() - started))
         except TimeoutError:
-            raise AgentFault(Reason.TIMEOUT, f"no action within {timeout_s:.3f}s "
-                             "(move limit plus what was left of the time bank)") from None
+            raise move_timeout(timeout_s) from None
         except ChannelClosed:
             raise self._post_mortem() from None
         elapsed = time.perf_counter() - started

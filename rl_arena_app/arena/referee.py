@@ -12,7 +12,7 @@ import numpy as np
 
 from rl_arena_app.arena.envs import EnvSpec, Game
 from rl_arena_app.arena.games import IllegalAction
-from rl_arena_app.arena.outcomes import AgentFault, Reason
+from rl_arena_app.arena.outcomes import AgentFault, Reason, move_timeout
 from rl_arena_app.arena.sandbox import Sandbox, SandboxFactory
 
 
@@ -122,6 +122,7 @@ class Seat:
     def launch(self) -> None:
         """Start a fresh sandbox (not waiting for it)."""
         self.sandbox = self.factory()
+        self.images.append(self.sandbox.image)  # known now, even if the agent never starts
         self._launched_at = time.monotonic()
         try:
             self.sandbox.launch()
@@ -135,7 +136,6 @@ class Seat:
         left = self.limits.startup_timeout_s - (time.monotonic() - self._launched_at)
         try:
             self.sandbox.wait_ready(max(left, 0.0))
-            self.images.append(self.sandbox.image)
         except AgentFault as fault:
             if fault.reason == Reason.TIMEOUT:
                 fault = AgentFault(Reason.TIMEOUT, f"agent did not start within "
@@ -203,7 +203,17 @@ def play_game(
                 reset = _reset_info(env, game, seat_index, record.agent_seeds[seat_index], limits)
             assert seat.sandbox is not None
             raw, elapsed = seat.sandbox.act(observation, info, reset, time_left)
-            banks[seat_index] -= max(0.0, elapsed - limits.move_timeout_s)
+            # "Received after the deadline", precisely: the sandbox's clock starts just before the
+            # observation's first byte is sent and stops once the answer has been read whole (or
+            # returned, in process); an answer is late when that span exceeds `time_left`. The
+            # referee judges this itself, whatever a sandbox's waiting let through (a kernel
+            # socket timeout fires up to a timer bucket late: 32 ms around 1 s). The referee's
+            # own share (sending, waking up for the answer) counts against the agent, so an
+            # agent keeps a few milliseconds in hand.
+            if elapsed > time_left:
+                raise move_timeout(time_left, late_by_s=elapsed - time_left)
+            overage = max(0.0, elapsed - limits.move_timeout_s)
+            banks[seat_index] = max(0.0, banks[seat_index] - overage)  # rounding stays >= 0
             try:
                 action = game.parse_action(raw)
             except IllegalAction as exc:

@@ -20,13 +20,12 @@ LIMITS = Limits(move_timeout_s=0.1, time_bank_s=0.15, startup_timeout_s=1.0)
 class Scripted:
     """A stand-in sandbox: plays the first legal move, or misbehaves as told."""
 
-    image = None
-
     def __init__(self, log: dict[str, Any], *, fail_start: AgentFault | None = None,
                  fault_at: int | None = None, fault: AgentFault | None = None,
-                 action: Any = None, elapsed: float = 0.0) -> None:
+                 action: Any = None, elapsed: float = 0.0, late_by: float | None = None,
+                 image: str | None = None) -> None:
         self.log, self.fail_start, self.fault_at, self.fault = log, fail_start, fault_at, fault
-        self.action, self.elapsed = action, elapsed
+        self.action, self.elapsed, self.late_by, self.image = action, elapsed, late_by, image
 
     def launch(self) -> None:
         self.log["launches"] = self.log.get("launches", 0) + 1
@@ -37,6 +36,7 @@ class Scripted:
 
     def act(self, observation, info, reset, timeout_s):
         self.log.setdefault("timeouts", []).append(round(timeout_s, 6))
+        self.log.setdefault("time_left", []).append(info["time_left_s"])
         self.log.setdefault("players", []).append(info["player"])
         self.log["moves"] = self.log.get("moves", 0) + 1  # counted across restarts
         if self.fault_at is not None and self.log["moves"] == self.fault_at:
@@ -44,10 +44,12 @@ class Scripted:
             raise self.fault
         if self.elapsed > timeout_s:
             raise AgentFault(Reason.TIMEOUT, "too slow")
+        # A sandbox that lets an answer through and reports the time it measured.
+        elapsed = self.elapsed if self.late_by is None else timeout_s + self.late_by
         if self.action is not None:
-            return self.action, self.elapsed
+            return self.action, elapsed
         mask = info.get("action_mask")
-        return (int(np.flatnonzero(mask)[0]) if mask is not None else 0), self.elapsed
+        return (int(np.flatnonzero(mask)[0]) if mask is not None else 0), elapsed
 
     def close(self) -> None:
         self.log["closes"] = self.log.get("closes", 0) + 1
@@ -129,6 +131,37 @@ def test_overage_is_drawn_from_the_time_bank_until_it_runs_out():
     assert logs[0]["timeouts"][:4] == [0.25, 0.2, 0.15, 0.1]
     game = summary["games"][0]
     assert game["forfeit"]["agent"] == 0 and game["forfeit"]["reason"] == "timeout"
+
+
+def test_an_answer_measured_just_past_the_time_left_is_a_timeout():
+    # The sandbox hands back an answer it measured 1 µs past the time the agent had.
+    summary, logs = run("tictactoe", {"late_by": 1e-6}, {}, games=4)
+    for game in summary["games"]:
+        assert game["forfeit"]["agent"] == 0 and game["forfeit"]["reason"] == "timeout", game
+        assert game["forfeit"]["detail"] == (
+            "no action within 0.250s (move limit plus what was left of the time bank): "
+            "the answer came 0.001 ms late")
+    assert logs[0]["time_left"] == [0.25] * 4, "one answer per game, each refused"
+    assert logs[0]["launches"] == 1, "an answer read late leaves the channel in step: kept"
+
+
+def test_an_answer_at_the_time_left_spends_the_whole_bank_and_no_more():
+    # 0.1 + 0.2 is 0.30000000000000004 in floats: drawing the overage could leave the bank at
+    # -3e-17 and the next move with less than its limit.
+    limits = Limits(move_timeout_s=0.1, time_bank_s=0.2, startup_timeout_s=1.0)
+    summary, logs = run("tictactoe", {"late_by": 0.0}, {}, games=1, limits=limits)
+    assert summary["games"][0]["forfeit"] is None
+    first, *rest = logs[0]["time_left"]
+    assert first == 0.1 + 0.2
+    assert rest and all(left == 0.1 for left in rest), logs[0]["time_left"]
+
+
+def test_the_image_is_reported_for_an_agent_that_never_starts():
+    fault = AgentFault(Reason.CRASH, "ValueError: boom at import")
+    summary, _ = run("tictactoe", {"image": "rl-arena/agent:a"},
+                     {"fail_start": fault, "image": "rl-arena/agent:b"})
+    assert [a["image"] for a in summary["agents"]] == ["rl-arena/agent:a", "rl-arena/agent:b"]
+    assert {g["forfeit"]["agent"] for g in summary["games"]} == {1}
 
 
 def test_solo_forfeit_scores_the_worst_return():

@@ -11,6 +11,7 @@ import errno
 import io
 import os
 import random
+import re
 import socket
 import sys
 import traceback
@@ -18,6 +19,7 @@ import types
 
 DETAIL_CHARS = 1500
 OUTPUT_TAIL_CHARS = 2000
+HARNESS_FILE = os.path.abspath(__file__)
 
 
 class TailWriter(io.TextIOBase):
@@ -66,9 +68,52 @@ def failure_kind(exc: BaseException) -> str:
     return "crash"
 
 
-def describe(exc: BaseException, output: TailWriter) -> str:
-    """Traceback tail (and the agent's last output) a submitter can act on."""
-    text = "".join(traceback.format_exception(exc))
+class SourceNames:
+    """Names source files as a submitter knows them, never by where they lie on the host: the
+    agent's relative to its folder (`utils/helpers.py`), libraries by their package-relative path
+    (`<site-packages>/numpy/core/fromnumeric.py`, `<stdlib>/json/decoder.py`)."""
+
+    def __init__(self, agent_dir: str, deps: list[str]) -> None:
+        labels = {}
+        for path in filter(None, sys.path):
+            packages = path in deps or os.path.basename(path) in ("site-packages", "dist-packages")
+            labels[os.path.abspath(path)] = "<site-packages>/" if packages else "<stdlib>/"
+        labels[os.path.dirname(HARNESS_FILE)] = "<harness>/"
+        labels[agent_dir] = ""
+        self._labels = labels
+        # Longest first, so site-packages wins over the lib folder that holds it.
+        roots = sorted(labels, key=len, reverse=True)
+        self._pattern = re.compile("(" + "|".join(map(re.escape, roots)) + ")/")
+
+    def __call__(self, filename: str) -> str:
+        """The name to show for a source file."""
+        found = self._pattern.match(filename)  # `<frozen ...>`, `<string>`: kept as they are
+        return filename if found is None else self._labels[found[1]] + filename[found.end():]
+
+
+def _for_submitter(report: traceback.TracebackException, names: SourceNames) -> None:
+    """Rename the files of a report and of the ones chained to it; drop the harness's own frames
+    (loading, serving) that lead to the agent's code."""
+    pending: list[traceback.TracebackException | None] = [report]
+    while pending:
+        part = pending.pop()
+        if part is None:
+            continue
+        while part.stack and os.path.abspath(part.stack[0].filename) == HARNESS_FILE:
+            del part.stack[0]
+        for frame in part.stack:
+            frame.filename = names(frame.filename)
+        if getattr(part, "filename", None):  # where a SyntaxError is
+            part.filename = names(part.filename)
+        pending += [part.__cause__, part.__context__, *(getattr(part, "exceptions", None) or [])]
+
+
+def describe(exc: BaseException, output: TailWriter, names: SourceNames) -> str:
+    """Traceback tail (and the agent's last output) a submitter can act on, as Python prints it
+    but with files named by `names`."""
+    report = traceback.TracebackException.from_exception(exc)  # reads the source lines now
+    _for_submitter(report, names)
+    text = "".join(report.format())
     if output.text.strip():
         text += "\n--- agent output (tail) ---\n" + output.text
     return text[-DETAIL_CHARS:]
@@ -110,16 +155,20 @@ def seed_globals(seed: int) -> None:
         numpy.random.seed(seed % 2**32)
 
 
-def serve(channel: Channel, agent_dir: str) -> None:
+def serve(channel: Channel, agent_dir: str, names: SourceNames) -> None:
     """Load the agent, then answer act requests until the referee says bye."""
     output = TailWriter()
     sys.stdout = sys.stderr = output
+
+    def error(exc: BaseException) -> dict:
+        return {"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output, names)}
+
     main_pid = os.getpid()
     try:
         with open(os.path.join(agent_dir, "agent.py"), encoding="utf-8") as fh:
             act, reset = load_agent(fh.read(), os.path.join(agent_dir, "agent.py"))
     except BaseException as exc:  # anything the agent's import does is the agent's fault
-        channel.send({"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output)})
+        channel.send(error(exc))
         return
     channel.send({"t": "ready", "v": channel.protocol.PROTOCOL_VERSION})
     static_info: dict = {}
@@ -137,7 +186,7 @@ def serve(channel: Channel, agent_dir: str) -> None:
         except BaseException as exc:
             if os.getpid() != main_pid:
                 os._exit(1)  # a child forked by the agent must never talk on the channel
-            channel.send({"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output)})
+            channel.send(error(exc))
             continue
         if os.getpid() != main_pid:
             os._exit(0)
@@ -171,8 +220,10 @@ def main() -> None:
     parser.add_argument("--agent-dir", default="/agent")
     parser.add_argument("--deps", action="append", default=[])
     args = parser.parse_args()
+    agent_dir = os.path.abspath(args.agent_dir)
+    deps = [os.path.abspath(d) for d in args.deps]
     # The agent's own wheels come first, so its numpy wins over the image's.
-    for path in reversed([args.agent_dir, *args.deps]):
+    for path in reversed([agent_dir, *deps]):
         sys.path.insert(0, path)
     protocol = load_protocol()
 
@@ -181,8 +232,8 @@ def main() -> None:
         sock.connect(args.connect)
     else:
         sock = socket.socket(fileno=args.fd)
-    os.chdir(args.agent_dir)
-    serve(Channel(sock, protocol), args.agent_dir)
+    os.chdir(agent_dir)
+    serve(Channel(sock, protocol), agent_dir, SourceNames(agent_dir, deps))
 
 
 if __name__ == "__main__":
