@@ -1,0 +1,350 @@
+"""What a submitter needs to write an agent: the EnvDoc record of an environment, rendered.
+
+The records are data (the web dashboard lays them out itself); `render_env` and
+`render_document` turn them into the Markdown of docs/ENVIRONMENTS.md and `rl-arena envs show`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rl_arena_app.arena.starters import starter_path
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rl_arena_app.arena.envs import EnvSpec
+
+DOCS_PATH = "docs/ENVIRONMENTS.md"
+REGENERATE = f"rl-arena envs docs -o {DOCS_PATH}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a documentation table: an observation component, an action or an info key."""
+
+    key: str
+    name: str
+    values: str = ""
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class Board:
+    """How a board game's observation is laid out; tests check it against the real game."""
+
+    rows: int
+    cols: int
+    own_plane: int  # the plane holding the pieces of the player to move
+    bottom_row: int | None = None  # where pieces land first, for games with gravity
+    piece: str = "piece"  # what the game calls a player's token
+
+
+def plane_entries(board: Board) -> tuple[Entry, Entry]:
+    """The two observation planes of a board game, in plane order, from its layout."""
+    piece = board.piece
+    own = Entry(f"observation[:, :, {board.own_plane}]", f"your {piece}s", "0 or 1",
+                f"1 where the player to move (you) has a {piece}")
+    other = Entry(f"observation[:, :, {1 - board.own_plane}]", f"opponent's {piece}s", "0 or 1",
+                  f"1 where your opponent has a {piece}; 0 in both planes is an empty cell")
+    return (own, other) if board.own_plane == 0 else (other, own)
+
+
+@dataclass(frozen=True)
+class EnvDoc:
+    """The observation, action, info, reward and ending of one environment, for submitters."""
+
+    summary: str
+    observation: str
+    observation_shape: tuple[int, ...]
+    observation_dtype: str
+    components: tuple[Entry, ...]
+    action: str
+    actions: tuple[Entry, ...]
+    info: tuple[Entry, ...]
+    reward: str
+    episode_end: str
+    max_steps: int
+    starter: str  # file name under rl_arena_app/arena/starters/
+    starter_about: str
+    board: Board | None = None
+    solved_return: float | None = None  # Gymnasium's reward threshold
+    example_actions: tuple[int, ...] = ()
+    tips: tuple[str, ...] = ()
+
+
+def _common_info(player: str, step: str) -> tuple[Entry, ...]:
+    """Info keys every environment sends: per move, then fixed for the game (also in reset)."""
+    return (
+        Entry("player", "your seat", "int", player),
+        Entry("step", "moves so far", "int", step),
+        Entry("time_left_s", "time for this move", "float, seconds",
+              "The move limit plus what is left of your time bank; answer within it."),
+        Entry("seed", "your seed", "int",
+              "Derived from the run's seed, different every game or episode; Python's `random` and "
+              "`numpy.random` are already seeded with it. Seed your own generators from it to "
+              "make runs replay identically."),
+        Entry("env", "environment id", "str", "This environment's id."),
+        Entry("action_space", "the action space", "dict",
+              '`{"type": "discrete", "n": N}`: actions are the integers 0 .. N-1.'),
+        Entry("move_timeout_s", "move limit", "float, seconds", "Seconds allowed per move."),
+        Entry("time_bank_s", "time bank", "float, seconds",
+              "Overage seconds per game or episode, spent by moves slower than the move limit."),
+    )
+
+
+DUEL_INFO = (
+    Entry("action_mask", "legal actions", "numpy int8 array, one per action",
+          "`action_mask[a] == 1` when action `a` is legal now; any other action forfeits."),
+    *_common_info("0 if you move first in this game, 1 if second; seats alternate between the "
+                  "games of a match.",
+                  "Moves played so far in this game by both players (0 on the first move)."),
+)
+SOLO_INFO = _common_info("Always 0.", "Steps taken so far in this episode (0 on the first).")
+
+# The fixed part of info: what reset(info) gets, at the start of every game or episode.
+RESET_KEYS = ("seed", "env", "player", "action_space", "move_timeout_s", "time_bank_s")
+
+CONTRACT = f"""\
+Your `agent.py` defines `act(observation, info)` returning an action, or a class `Agent`
+with `act(self, observation, info)` and an optional `reset(self, info)`. The referee calls
+`reset` before the first move of every game or episode, with the fixed part of `info`
+({", ".join(f"`{key}`" for key in RESET_KEYS)}); `act` gets all of `info` on every move.
+One agent process plays all the games or episodes of a run (a match, or the validation of a
+submission), so module and instance state carries over between them.
+
+The `observation` arrives as a numpy array with the dtype and shape given below. Return a
+Python `int` (a numpy integer is fine too); `True`, `1.0`, a string or an out-of-range or
+illegal action forfeits the game (`illegal_action`). Your agent is never sent a reward: what
+counts is the outcome the referee records. Python 3.11 and numpy are always available."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """The observation and mask the player to move gets after some actions from reset(seed=0)."""
+
+    actions: tuple[int, ...]
+    player: int
+    observation: np.ndarray
+    action_mask: np.ndarray | None
+
+
+def doc_of(spec: EnvSpec) -> EnvDoc:
+    """The spec's documentation; a registered env without one is a programming error."""
+    if spec.doc is None:
+        raise LookupError(f"environment {spec.id!r} has no documentation (EnvSpec.doc)")
+    return spec.doc
+
+
+def starter_source(spec: EnvSpec) -> str:
+    """The source of the environment's starter agent."""
+    return starter_path(doc_of(spec).starter).read_text(encoding="utf-8")
+
+
+def play_command(spec: EnvSpec, agent: str = "agent.py") -> str:
+    """The command that tries an agent locally, against builtin:random in duels."""
+    opponent = " builtin:random" if spec.kind == "duel" else ""
+    return f"rl-arena play {spec.id} {agent}{opponent} --sandbox process"
+
+
+def starter_command(spec: EnvSpec) -> str:
+    """The command that writes the environment's starter agent to agent.py."""
+    return f"rl-arena envs starter {spec.id} -o agent.py"
+
+
+def limits(spec: EnvSpec) -> tuple[Entry, ...]:
+    """The time rules and run sizes of an environment, as table rows."""
+    unit = "game" if spec.kind == "duel" else "episode"
+    rows = [
+        Entry("move_timeout_s", "move limit", f"{spec.move_timeout_s:g} s",
+              "Time for one move."),
+        Entry("time_bank_s", "time bank", f"{spec.time_bank_s:g} s per {unit}",
+              "Spent by moves slower than the move limit; a move past both forfeits (timeout)."),
+        Entry("startup_timeout_s", "start-up", f"{spec.startup_timeout_s:g} s",
+              "Time to import agent.py and create the agent."),
+    ]
+    if spec.kind == "duel":
+        rows.append(Entry("games", "games per match", str(spec.games),
+                          "Seats alternate, so each agent moves first equally often."))
+    else:
+        rows.append(Entry("episodes", "scored episodes", str(spec.episodes),
+                          f"On fixed seeds derived from seed {spec.seed}."))
+    return tuple(rows)
+
+
+def scoring(spec: EnvSpec) -> str:
+    """How the arena scores and ranks submissions of this environment."""
+    if spec.kind == "duel":
+        return (f"Each game scores 1 for a win, ½ for a draw and 0 for a loss or a forfeit. A new "
+                f"submission first plays {spec.games} validation games against `builtin:random` "
+                f"and must not forfeit any; then matchmaking pairs it with other submissions in "
+                f"matches of {spec.games} games, and the leaderboard ranks Elo ratings (with "
+                f"Bradley-Terry ratings and intervals beside them).")
+    return (f"A new submission plays {spec.episodes} episodes on fixed seeds; its score on the "
+            f"leaderboard is the mean return. A forfeited episode scores {spec.worst_return:g}, "
+            f"and any forfeit fails the submission.")
+
+
+def example(spec: EnvSpec) -> Example:
+    """Play the documented example actions from reset(seed=0) on the real environment."""
+    game = spec.factory()
+    game.reset(0)
+    actions = doc_of(spec).example_actions
+    for action in actions:
+        game.observe()  # the mask that parse_action checks the action against
+        game.step(game.parse_action(action))
+    player = game.to_move()
+    if player is None:
+        raise ValueError(f"{spec.id}: the example actions {actions} end the game")
+    observation, extra = game.observe()
+    return Example(actions, player, np.asarray(observation), extra.get("action_mask"))
+
+
+def as_json(spec: EnvSpec) -> dict[str, Any]:
+    """Everything documented about an environment as plain JSON (the CLI's and web's shape)."""
+    doc = doc_of(spec)
+    shown = example(spec)
+    return {
+        "id": spec.id, "kind": spec.kind, "version": spec.version,
+        "description": spec.description, "doc": dataclasses.asdict(doc),
+        "limits": [dataclasses.asdict(row) for row in limits(spec)],
+        "scoring": scoring(spec), "starter": doc.starter,
+        "starter_command": starter_command(spec), "play_command": play_command(spec),
+        "example": {"actions": list(shown.actions), "player": shown.player,
+                    "observation": shown.observation.tolist(),
+                    "action_mask": None if shown.action_mask is None
+                    else shown.action_mask.tolist()},
+    }
+
+
+# ----------------------------------------------------------------------------- Markdown
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _layout(board: Board) -> str:
+    """The sentence that says which plane is whose and which row is the bottom."""
+    other = 1 - board.own_plane
+    text = (f"`observation[row, col, {board.own_plane}]` is 1 where the player to move — you, "
+            f"whichever seat you play — has a {board.piece}, `observation[row, col, {other}]` "
+            f"where your opponent has one.")
+    if board.bottom_row is not None:
+        top = board.rows - 1 - board.bottom_row
+        text += (f" Row {board.bottom_row} is the bottom row, where {board.piece}s land first; "
+                 f"row {top} is the top; column 0 is the leftmost.")
+    return text
+
+
+def _board_example(shown: Example, board: Board) -> str:
+    """Both planes of an example observation, side by side, rows in observation order."""
+    moves = ", ".join(map(str, shown.actions))
+    planes = [board.own_plane, 1 - board.own_plane]
+    heads = [f"[:, :, {p}] {'yours' if p == board.own_plane else 'theirs'}" for p in planes]
+    width = max(2 * board.cols, *map(len, heads)) + 3
+    lines = ["       " + "".join(h.ljust(width) for h in heads).rstrip()]
+    for r in range(board.rows):
+        cells = [" ".join(str(int(v)) for v in shown.observation[r, :, p]) for p in planes]
+        mark = "  bottom" if r == board.bottom_row else ""
+        lines.append(f"row {r}  " + "".join(c.ljust(width) for c in cells).rstrip() + mark)
+    mask = " ".join(str(int(v)) for v in np.asarray(shown.action_mask).ravel())
+    lines.append(f'info["action_mask"] = [{mask}]')
+    return (f"After the actions {moves} from `reset(seed=0)`, seat {shown.player} is to move and "
+            f"receives:\n\n```text\n" + "\n".join(lines) + "\n```")
+
+
+def _vector_example(shown: Example) -> str:
+    """An example observation vector."""
+    values = ", ".join(f"{float(v):.4f}" for v in shown.observation.ravel())
+    return (f"The first observation after `reset(seed=0)` (rounded):\n\n"
+            f"```text\nobservation = [{values}]\n```")
+
+
+def _example_section(spec: EnvSpec) -> str:
+    """The example observation, computed from the real environment."""
+    shown = example(spec)
+    board = doc_of(spec).board
+    return _board_example(shown, board) if board else _vector_example(shown)
+
+
+def render_env(spec: EnvSpec, level: int = 2) -> str:
+    """One environment's documentation as Markdown, its title at heading `level`."""
+    doc = doc_of(spec)
+    h, hh = "#" * level, "#" * (level + 1)
+    kind = ("Duel: two agents take turns" if spec.kind == "duel"
+            else "Solo: one agent, scored on its episode returns")
+    observation = doc.observation + (f" {_layout(doc.board)}" if doc.board else "")
+    parts = [
+        f"{h} {spec.id}",
+        f"{spec.description} {kind}; version `{spec.version}`.",
+        doc.summary,
+        f"{hh} Observation",
+        f"{observation}\n\nA numpy array of shape `{doc.observation_shape}`, "
+        f"dtype `{doc.observation_dtype}`.",
+        _table(["Index", "Name", "Values", "Meaning"],
+               [(f"`{e.key}`", e.name, e.values, e.meaning) for e in doc.components]),
+        f"{hh} Action",
+        doc.action,
+        _table(["Action", "Meaning"],
+               [(f"`{e.key}`", e.name + (f": {e.meaning}" if e.meaning else ""))
+                for e in doc.actions]),
+        f"{hh} Info",
+        "`info` is a dict with these keys (numpy arrays restored):",
+        _table(["Key", "Values", "Meaning"], [(f"`{e.key}`", e.values, e.meaning)
+                                              for e in doc.info]),
+        f"{hh} Reward and scoring",
+        doc.reward + (f" Gymnasium's reward threshold for solving the task is "
+                      f"{doc.solved_return:g}." if doc.solved_return is not None else ""),
+        scoring(spec),
+        f"{hh} End of {'a game' if spec.kind == 'duel' else 'an episode'}",
+        doc.episode_end,
+        f"{hh} Time limits",
+        _table(["Rule", "Value", "Meaning"], [(e.name, e.values, e.meaning)
+                                              for e in limits(spec)]),
+        f"{hh} Example",
+        _example_section(spec),
+    ]
+    if doc.tips:
+        parts += [f"{hh} Pitfalls", "\n".join(f"- {tip}" for tip in doc.tips)]
+    parts += [
+        f"{hh} Starter agent",
+        f"{doc.starter_about} Write it to `agent.py` and play it locally:",
+        f"```bash\n{starter_command(spec)}\n{play_command(spec)}\n```",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _index(specs: Sequence[EnvSpec]) -> str:
+    """A table of all environments with links to their sections."""
+    rows = []
+    for spec in specs:
+        doc = doc_of(spec)
+        rows.append((f"[{spec.id}](#{spec.id.lower()})", spec.kind,
+                     f"`{doc.observation_dtype}` `{doc.observation_shape}`",
+                     str(len(doc.actions)), f"`{starter_command(spec)}`"))
+    return _table(["Environment", "Kind", "Observation", "Actions", "Starter agent"], rows)
+
+
+def render_document(specs: Sequence[EnvSpec]) -> str:
+    """The whole of docs/ENVIRONMENTS.md."""
+    head = (f"<!-- Generated from the EnvSpecs in rl_arena_app/arena/envs.py: do not edit; "
+            f"regenerate with `{REGENERATE}`. -->\n\n"
+            f"# Environments\n\n"
+            f"What each environment sends your agent, what it expects back and how it is "
+            f"scored. `rl-arena envs show ENV` prints one section in the terminal; "
+            f"`rl-arena envs starter ENV -o agent.py` writes a starter agent to begin from.\n\n"
+            f"## Writing an agent\n\n{CONTRACT}\n\n{_index(specs)}\n")
+    return "\n".join([head, *(render_env(spec) for spec in specs)])

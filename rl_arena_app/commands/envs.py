@@ -1,0 +1,137 @@
+"""`rl-arena envs ...`: the environments, how to write an agent for each, and starter agents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.commands.common import handles_errors, progress
+
+OUTPUT = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group("envs", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout.")
+@click.pass_context
+@handles_errors
+def envs_group(ctx: click.Context, as_json: bool) -> None:
+    """List the environments; show, starter and docs help write an agent."""
+    if ctx.invoked_subcommand is not None:
+        if as_json:
+            raise BadInput(f"--json belongs after the subcommand: "
+                           f"rl-arena envs {ctx.invoked_subcommand} ... --json")
+        return
+    rows = _rows()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:<16} {row['kind']:<5} {row['description']}  "
+                   f"[{', '.join(row['builtins'])}]")
+
+
+def _rows() -> list[dict]:
+    """One JSON-ready row per registered environment."""
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.baselines import available
+    from rl_arena_app.arena.env_docs import doc_of
+
+    rows = []
+    for spec in envs.list_envs():
+        doc = doc_of(spec)
+        rows.append({"id": spec.id, "kind": spec.kind, "version": spec.version,
+                     "description": spec.description,
+                     "builtins": [f"builtin:{n}" for n in available(spec.id)],
+                     "observation_shape": list(doc.observation_shape),
+                     "observation_dtype": doc.observation_dtype, "actions": len(doc.actions),
+                     "starter": doc.starter})
+    return rows
+
+
+@envs_group.command("show")
+@click.argument("env_id", metavar="ENV")
+@click.option("--json", "as_json", is_flag=True, help="Print the documentation as one JSON object.")
+@handles_errors
+def show(env_id: str, as_json: bool) -> None:
+    """How to write an agent for ENV.
+
+    Observation, action, info, reward and scoring, limits, an example and the starter agent.
+    """
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.env_docs import as_json as doc_json
+    from rl_arena_app.arena.env_docs import render_env
+
+    spec = envs.spec(env_id)
+    if as_json:
+        click.echo(json.dumps(doc_json(spec)))
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(render_env(spec, level=1)))
+
+
+@envs_group.command("starter")
+@click.argument("env_id", metavar="ENV")
+@click.option("-o", "--output", type=OUTPUT, default=None,
+              help="Write the agent to this file (default: stdout).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@handles_errors
+def starter(env_id: str, output: Path | None, force: bool) -> None:
+    """Write a starter agent.py for ENV.
+
+    Short, commented and better than random: a place to begin. Without -o it goes to stdout.
+    """
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.env_docs import play_command, starter_source
+
+    spec = envs.spec(env_id)
+    source = starter_source(spec)
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    write_text(output, source, force=force)
+    progress(f"wrote the {spec.id} starter agent to {output}; try it: "
+             f"{play_command(spec, str(output))}")
+
+
+@envs_group.command("docs")
+@click.option("-o", "--output", type=OUTPUT, default=None,
+              help="Write the Markdown to this file, e.g. docs/ENVIRONMENTS.md (default: stdout).")
+@handles_errors
+def docs(output: Path | None) -> None:
+    """Render docs/ENVIRONMENTS.md from the specs.
+
+    The documentation of every environment, as `show` prints each one.
+    """
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.env_docs import render_document
+
+    text = render_document(envs.list_envs())
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_text(output, text, force=True)
+    progress(f"wrote {output}")
+
+
+def write_text(path: Path, text: str, *, force: bool) -> None:
+    """Write a UTF-8 file; an existing file (unless forced) or a failed write is bad input."""
+    if path.exists() and not force:
+        raise BadInput(f"{path} exists: pass --force to overwrite it, or choose another -o file")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def register(main: click.Group, ratings: click.Group) -> None:
+    """Add this module's commands to the CLI."""
+    main.add_command(envs_group)
+
+
+if __name__ == "__main__":  # `python -m rl_arena_app.commands.envs docs -o docs/ENVIRONMENTS.md`
+    envs_group()
