@@ -1,4 +1,4 @@
-"""Ratings benchmark: Elo replay and a bootstrapped Bradley-Terry fit, with a machine baseline.
+"""Ratings benchmark: Elo replay and Bradley-Terry fits (Laplace and bootstrap intervals).
 
 Prints one JSON object. Usage: .venv/bin/python bench/ratings_bench.py
 [--games 1000000] [--players 1000] [--bootstrap 100] [--runs 3]
@@ -46,12 +46,27 @@ def random_games(
     return a, b, score, true
 
 
+def bt_measure(a: np.ndarray, b: np.ndarray, score: np.ndarray, players: int,
+               truth: np.ndarray, bootstrap: int) -> dict[str, float | bool]:
+    """Time one Bradley-Terry fit; report its accuracy and interval width."""
+    started = time.perf_counter()
+    fit = fit_bradley_terry(a, b, score, players, bootstrap=bootstrap, seed=0)
+    elapsed = time.perf_counter() - started
+    return {
+        "fit_s": round(elapsed, 3),
+        "converged": fit.converged,
+        "corr_with_truth": round(float(np.corrcoef(fit.rating, truth)[0, 1]), 4),
+        "mean_ci_width": round(float(np.mean(fit.ci_high - fit.ci_low)), 2),
+    }
+
+
 def main() -> None:
     """Run the benchmarks and print the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--games", type=int, default=1_000_000)
     parser.add_argument("--players", type=int, default=1000)
-    parser.add_argument("--bootstrap", type=int, default=100)
+    parser.add_argument("--bootstrap", type=int, default=100,
+                        help="rounds of the parametric-bootstrap fit (the other uses Laplace)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
@@ -71,9 +86,10 @@ def main() -> None:
     replay_elo(games)
     elo_dict_s = time.perf_counter() - started
 
-    started = time.perf_counter()
-    fit = fit_bradley_terry(a, b, score, args.players, bootstrap=args.bootstrap, seed=0)
-    bt_s = time.perf_counter() - started
+    # No coverage here: 10% draws regardless of strength compress the scores, so the hidden
+    # ratings are not the Bradley-Terry model's (tests/unit/test_ratings.py checks coverage).
+    laplace = bt_measure(a, b, score, args.players, true, 0)
+    boot = bt_measure(a, b, score, args.players, true, args.bootstrap)
 
     report = {
         "machine": {
@@ -90,14 +106,11 @@ def main() -> None:
         "elo_target_s": ELO_TARGET_S,
         "elo_within_target": elo_s <= ELO_TARGET_S,
         "elo_over_baseline": round(elo_s / base, 2),
-        "bt_bootstrap_rounds": args.bootstrap,
-        "bt_fit_s": round(bt_s, 3),
         "bt_target_s": BT_TARGET_S,
-        "bt_within_target": bt_s <= BT_TARGET_S,
-        "bt_over_baseline": round(bt_s / base, 1),
-        "bt_converged": fit.converged,
-        "bt_corr_with_truth": round(float(np.corrcoef(fit.rating, true)[0, 1]), 4),
-        "bt_mean_ci_width": round(float(np.mean(fit.ci_high - fit.ci_low)), 2),
+        "bt_laplace": {**laplace, "over_baseline": round(laplace["fit_s"] / base, 1)},
+        "bt_bootstrap": {**boot, "rounds": args.bootstrap,
+                         "over_baseline": round(boot["fit_s"] / base, 1)},
+        "bt_within_target": max(laplace["fit_s"], boot["fit_s"]) <= BT_TARGET_S,
     }
     print(json.dumps(report))
 

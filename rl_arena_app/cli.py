@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.arena.outcomes import BadInput, fault_summary
 from rl_arena_app.commands.common import handles_errors, progress
 
 
@@ -81,15 +81,16 @@ def render_summary(summary: dict[str, Any]) -> str:
     names = [a["ref"] for a in summary["agents"]]
     lines = [f"{summary['env']} ({summary['sandbox']} sandbox, seed {summary['seed']})"]
     for i, game in enumerate(summary.get("games", [])):
-        if game["forfeit"]:
-            f = game["forfeit"]
-            last_line = (f["detail"].strip().splitlines() or [""])[-1]
-            what = f"{names[f['agent']]} forfeits ({f['reason']}: {last_line})"
+        forfeit = game["forfeit"]
+        if forfeit:
+            what = f"{names[forfeit['agent']]} forfeits ({forfeit['reason']})"
         elif game["winner"] is None:
             what = "draw"
         else:
             what = f"{names[game['winner']]} wins"
         lines.append(f"  game {i + 1}: {names[game['first']]} first, {what}, {game['steps']} moves")
+        if forfeit:  # where and why, as Python shows it
+            lines += [f"      {line}" for line in fault_summary(forfeit["detail"]).splitlines()]
     if "points" in summary:
         lines.append("  points: " + ", ".join(
             f"{n} {p:g}" for n, p in zip(names, summary["points"], strict=True)))
@@ -103,23 +104,6 @@ def render_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@main.command("envs")
-@click.option("--json", "as_json", is_flag=True)
-def list_envs_command(as_json: bool) -> None:
-    """List the registered environments."""
-    from rl_arena_app.arena import envs
-    from rl_arena_app.arena.baselines import available
-
-    rows = [{"id": s.id, "kind": s.kind, "version": s.version, "description": s.description,
-             "builtins": [f"builtin:{n}" for n in available(s.id)]} for s in envs.list_envs()]
-    if as_json:
-        click.echo(json.dumps(rows))
-        return
-    for row in rows:
-        click.echo(f"{row['id']:<16} {row['kind']:<5} {row['description']}  "
-                   f"[{', '.join(row['builtins'])}]")
-
-
 @main.group()
 def ratings() -> None:
     """Rating tools for organisers."""
@@ -129,15 +113,24 @@ def ratings() -> None:
 @click.argument("csv_path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False,
                                                                 path_type=Path))
 @click.option("--method", type=click.Choice(["elo", "bt"]), default="elo", show_default=True)
-@click.option("--bootstrap", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Bootstrap rounds for Bradley-Terry intervals.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Bradley-Terry intervals: 0 for the Laplace approximation, N >= 10 for a "
+                   "parametric bootstrap of N rounds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @handles_errors
 def ratings_fit(csv_path: Path, method: str, bootstrap: int, seed: int, as_json: bool) -> None:
     """Fit ratings from a CSV of games with columns a,b,score_a (1 win, 0.5 draw, 0 loss)."""
-    from rl_arena_app.core.ratings import encode_games, fit_bradley_terry, replay_elo_arrays
+    from rl_arena_app.core.ratings import (
+        MIN_BOOTSTRAP,
+        encode_games,
+        fit_bradley_terry,
+        replay_elo_arrays,
+    )
 
+    if 0 < bootstrap < MIN_BOOTSTRAP:
+        raise BadInput(f"--bootstrap {bootstrap} is too few rounds to measure a spread: give 0 "
+                       f"(Laplace intervals) or at least {MIN_BOOTSTRAP}")
     games = encode_games(read_games_csv(csv_path))
     n = len(games.ids)
     if method == "elo":
@@ -161,27 +154,122 @@ def ratings_fit(csv_path: Path, method: str, bootstrap: int, seed: int, as_json:
                    f"{row['games']} games")
 
 
-def read_games_csv(path: Path) -> list[tuple[str, str, float]]:
-    """Rows (a, b, score_a) of a games CSV; a malformed row is bad input naming its line."""
-    import csv
+_GAMES_COLUMNS = ("a", "b", "score_a")
+_MAX_ID_CHARS = 200
 
-    games = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or not {"a", "b", "score_a"} <= set(reader.fieldnames):
-            raise BadInput(f"{path}: the header must name the columns a,b,score_a")
+
+def read_games_csv(path: Path) -> list[tuple[str, str, float]]:
+    """Rows (a, b, score_a) of a UTF-8 games CSV; bad input names the file and line.
+
+    The first non-blank row is the header; it must name a, b and score_a (other columns are
+    ignored). Blank rows are skipped and spaces around a field are dropped.
+    """
+    import csv
+    import io
+
+    text = _games_csv_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    columns: tuple[int, dict[str, int]] | None = None  # header width, positions of a,b,score_a
+    games: list[tuple[str, str, float]] = []
+    seen_ids: set[str] = set()
+    line = 1
+    try:
         for row in reader:
-            try:
-                score = float(row["score_a"])
-            except (TypeError, ValueError):
-                score = -1.0
-            if score not in (0.0, 0.5, 1.0) or not row["a"] or not row["b"]:
-                raise BadInput(f"{path}:{reader.line_num}: expected a,b,score_a with score_a "
-                               f"1, 0.5 or 0, got {row}")
-            games.append((row["a"], row["b"], score))
+            fields = [field.strip() for field in row]
+            if any(fields):
+                where = f"{path}:{line}"
+                if columns is None:
+                    columns = _games_csv_header(fields, where)
+                else:
+                    games.append(_games_csv_row(fields, columns, seen_ids, where))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        limit = csv.field_size_limit()
+        why = (f"a field is longer than {limit} characters (ids are at most {_MAX_ID_CHARS})"
+               if "field limit" in str(exc) else f"not a CSV row ({exc})")
+        raise BadInput(f"{path}:{line}: {why}; fix or remove that row") from None
+    if columns is None:
+        raise BadInput(f"{path}:1: the file is empty; start it with the header a,b,score_a")
     if not games:
-        raise BadInput(f"{path}: no games")
+        raise BadInput(f"{path}:{line}: no games after the header; add rows a,b,score_a")
     return games
+
+
+def _games_csv_text(path: Path) -> str:
+    """The file decoded as UTF-8 (a BOM is dropped); unreadable or other encodings are bad input."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{path}:1: cannot read the file ({exc.strerror}); check it and its "
+                       "permissions") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadInput(f"{path}:1: the file is UTF-16; save it as UTF-8 (CSV UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BadInput(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
+                       "file as UTF-8") from None
+
+
+def _games_csv_header(fields: list[str], where: str) -> tuple[int, dict[str, int]]:
+    """The header's width and the positions of a, b and score_a in it."""
+    missing = [name for name in _GAMES_COLUMNS if name not in fields]
+    if missing:
+        raise BadInput(f"{where}: the first row must be the header a,b,score_a (more columns may "
+                       f"follow); missing {','.join(missing)} in {_shown(','.join(fields))}")
+    twice = [name for name in _GAMES_COLUMNS if fields.count(name) > 1]
+    if twice:
+        raise BadInput(f"{where}: the header names {','.join(twice)} more than once; keep one")
+    return len(fields), {name: fields.index(name) for name in _GAMES_COLUMNS}
+
+
+def _games_csv_row(fields: list[str], columns: tuple[int, dict[str, int]], seen_ids: set[str],
+                   where: str) -> tuple[str, str, float]:
+    """One game (a, b, score_a) from a data row."""
+    width, at = columns
+    if any("\n" in field or "\r" in field for field in fields):
+        raise BadInput(f"{where}: a field runs over several lines; close the quote it opens "
+                       "(or remove the stray \")")
+    if len(fields) != width:
+        raise BadInput(f"{where}: expected {width} fields like the header, got {len(fields)}; "
+                       "write a,b,score_a (quote ids that contain commas)")
+    a, b, raw_score = fields[at["a"]], fields[at["b"]], fields[at["score_a"]]
+    for column, pid in (("a", a), ("b", b)):
+        if pid not in seen_ids:
+            _check_player_id(column, pid, where)
+            seen_ids.add(pid)
+    if a == b:
+        raise BadInput(f"{where}: {_shown(a)} plays itself; a and b must be different players")
+    try:
+        score = float(raw_score)
+    except ValueError:
+        score = -1.0
+    if score not in (0.0, 0.5, 1.0):
+        raise BadInput(f"{where}: score_a must be 1 (a wins), 0.5 (draw) or 0 (b wins), got "
+                       f"{_shown(raw_score)}")
+    return a, b, score
+
+
+def _check_player_id(column: str, pid: str, where: str) -> None:
+    """Refuse an empty, overlong or unprintable player id."""
+    import unicodedata
+
+    if not pid:
+        raise BadInput(f"{where}: the {column} id is empty; name both players")
+    if len(pid) > _MAX_ID_CHARS:
+        raise BadInput(f"{where}: the {column} id is {len(pid)} characters long; ids are at "
+                       f"most {_MAX_ID_CHARS}; shorten it")
+    bad = next((ch for ch in pid if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")),
+               None)
+    if bad is not None:
+        raise BadInput(f"{where}: the {column} id {_shown(pid)} holds the control character "
+                       f"U+{ord(bad):04X}; ids must be printable")
+
+
+def _shown(value: str) -> str:
+    """A value for an error line: escaped, and cut after 40 characters."""
+    return repr(value[:40]) + ("..." if len(value) > 40 else "")
 
 
 @main.group()
@@ -221,10 +309,10 @@ def sweep() -> None:
 
 
 def _register_platform_commands() -> None:
-    """Add the platform's commands (agents, standings, operations), each in its own module."""
-    from rl_arena_app.commands import agents, ops, standings
+    """Add the platform's commands (agents, envs, standings, operations), one module each."""
+    from rl_arena_app.commands import agents, envs, ops, standings
 
-    for module in (agents, ops, standings):
+    for module in (agents, envs, ops, standings):
         module.register(main, ratings)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
+from rl_arena_app.core import ratings
 from rl_arena_app.core.ratings import (
     DEFAULT_ELO,
     EloConfig,
@@ -359,6 +361,107 @@ def test_bt_anchor_and_validation() -> None:
         fit_bradley_terry([0], [1], [0.3], 3)
     with pytest.raises(ValueError):
         fit_bradley_terry([0], [1], [1.0], 3, prior_games=0.0)
+
+
+def _perfect_records(wins: int, seed: int = 0):
+    """A league: 0 wins all its ``wins`` games, 5 loses all, 1..4 mix; 6 has one game."""
+    rng = np.random.default_rng(seed)
+    weak = rng.integers(1, 5, (3, wins))
+    a_mid = rng.integers(1, 5, 4 * wins)
+    b_mid = (a_mid - 1 + rng.integers(1, 4, 4 * wins)) % 4 + 1
+    a = np.concatenate([np.zeros(wins, int), a_mid, np.full(wins, 5), [6]])
+    b = np.concatenate([weak[0], b_mid, weak[1], [1]])
+    s = np.concatenate([np.ones(wins), rng.choice([0.0, 0.5, 1.0], 4 * wins),
+                        np.zeros(wins), [1.0]])
+    return a, b, s
+
+
+@pytest.mark.parametrize("bootstrap", [0, 100])
+def test_bt_perfect_records_and_single_games_are_not_certain(bootstrap: int) -> None:
+    # The old percentile bootstrap gave the 22-0 player an interval like 1826..1826.
+    fit = fit_bradley_terry(*_perfect_records(22), 7, bootstrap=bootstrap)
+    width = fit.ci_high - fit.ci_low
+    for player in (0, 5, 6):  # all wins, all losses, one game
+        assert width[player] > 150.0
+        assert fit.ci_low[player] < fit.rating[player] < fit.ci_high[player]
+    assert np.all(width > 0.0)
+    assert fit.rating[0] == fit.rating.max() and fit.rating[5] == fit.rating.min()
+
+
+@pytest.mark.parametrize("bootstrap", [0, 100])
+def test_bt_perfect_record_raises_its_lower_bound_as_wins_grow(bootstrap: int) -> None:
+    fits = [fit_bradley_terry(*_perfect_records(wins), 7, bootstrap=bootstrap)
+            for wins in (22, 88, 352)]
+    lows = [fit.ci_low[0] for fit in fits]
+    highs = [fit.ci_high[5] for fit in fits]
+    assert lows[0] < lows[1] < lows[2]  # more wins: surely stronger
+    assert highs[0] > highs[1] > highs[2]  # more losses: surely weaker
+    # A perfect record only bounds strength from one side: the width stays open, never 0.
+    assert all(fit.ci_high[0] - fit.ci_low[0] > 150.0 for fit in fits)
+
+
+@pytest.mark.parametrize("bootstrap", [0, 100])
+def test_bt_interval_widths_shrink_as_games_grow(bootstrap: int) -> None:
+    rng = np.random.default_rng(12)
+    true = rng.normal(1500.0, 200.0, 8)
+    a, b, s = _simulate(rng, true, 8000, draws=0.1)
+    widths = []
+    for games in (4, 40, 400, 4000):  # the first has players with 0 or 1 game
+        fit = fit_bradley_terry(a[:games], b[:games], s[:games], 8, bootstrap=bootstrap)
+        assert np.all(fit.ci_low < fit.rating) and np.all(fit.rating < fit.ci_high)
+        widths.append(fit.ci_high - fit.ci_low)
+    for fewer, more in itertools.pairwise(widths):
+        assert np.all(more < fewer)
+    assert widths[-1].mean() < 0.5 * widths[-2].mean()  # 10x the games: about 1/sqrt(10)
+
+
+def _league(seed: int, players: int = 60, games_each: int = 40):
+    """Random pairings in a league of true ratings ~ N(1500, 200^2); the truth centred."""
+    rng = np.random.default_rng(seed)
+    true = rng.normal(1500.0, 200.0, players)
+    a, b, s = _simulate(rng, true, players * games_each // 2)
+    return a, b, s, _centred(true)
+
+
+@pytest.mark.parametrize("bootstrap", [0, 100])
+def test_bt_95_percent_intervals_cover_the_truth_about_95_percent(bootstrap: int) -> None:
+    covered = []
+    for seed in range(6):
+        a, b, s, truth = _league(seed)
+        fit = fit_bradley_terry(a, b, s, len(truth), bootstrap=bootstrap, seed=seed)
+        covered.extend((fit.ci_low <= truth) & (truth <= fit.ci_high))
+    assert len(covered) == 360
+    assert 0.90 <= np.mean(covered) <= 0.99  # 0.955 (Laplace) and 0.958 over 100 leagues
+
+
+def test_bt_large_league_approximation_matches_the_exact_laplace(monkeypatch) -> None:
+    a, b, s, _ = _league(20, players=120, games_each=60)
+    exact = fit_bradley_terry(a, b, s, 120, bootstrap=0)
+    # Pretend 120 players is a large league: the MM fit and the Neumann-series covariance.
+    monkeypatch.setattr(ratings, "_NEWTON_MAX_PLAYERS", 60)
+    approx = fit_bradley_terry(a, b, s, 120, bootstrap=0)
+    anchored = fit_bradley_terry(a, b, s, 120, bootstrap=0, anchor=7)
+    monkeypatch.undo()
+    exact_anchored = fit_bradley_terry(a, b, s, 120, bootstrap=0, anchor=7)
+    ratio = (approx.ci_high - approx.ci_low) / (exact.ci_high - exact.ci_low)
+    assert np.abs(approx.rating - exact.rating).max() < 0.01
+    assert np.all((ratio > 0.98) & (ratio < 1.02))
+    others = np.arange(120) != 7
+    ratio = ((anchored.ci_high - anchored.ci_low)[others]
+             / (exact_anchored.ci_high - exact_anchored.ci_low)[others])
+    assert np.all((ratio > 0.98) & (ratio < 1.02))
+
+
+def test_bt_anchor_is_exact_and_bootstrap_needs_rounds() -> None:
+    a, b, s, _ = _league(21, players=10)
+    fit = fit_bradley_terry(a, b, s, 10, anchor=3)
+    width = fit.ci_high - fit.ci_low
+    assert width[3] == pytest.approx(0.0, abs=1e-6)  # the anchor defines the scale
+    assert np.all(np.delete(width, 3) > 0.0)
+    for rounds in (-1, 1, 9):
+        with pytest.raises(ValueError, match="bootstrap"):
+            fit_bradley_terry(a, b, s, 10, bootstrap=rounds)
+    assert fit_bradley_terry(a, b, s, 10, bootstrap=10).bootstrap == 10
 
 
 def test_ratings_module_is_pure() -> None:
