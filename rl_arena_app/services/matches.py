@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,25 +22,25 @@ from sqlmodel import select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
-from rl_arena_app.arena.referee import Limits
+from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import play
 from rl_arena_app.arena.sandbox import SandboxRunner
 from rl_arena_app.core.ratings import elo_update
 from rl_arena_app.db.models import (
+    Agent,
     Game,
     Match,
     MatchStatus,
     RatingEvent,
     Submission,
-    SubmissionStatus,
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events, leaderboard
+from rl_arena_app.services import events
 from rl_arena_app.services.artifacts import store_replay, stored_file
 from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
 from rl_arena_app.services.matchmaking import matchmaking_tick
-from rl_arena_app.services.ratings import elo_config
+from rl_arena_app.services.ratings import count_result, elo_config
 from rl_arena_app.services.submissions import submission_bundle
 from rl_arena_app.settings import Settings, get_settings
 
@@ -101,30 +102,30 @@ def play_match(match_id: int, runner: SandboxRunner) -> bool:
         return False
     match, sub_a, sub_b = claimed
     try:
-        summary, path = _play(match, sub_a, sub_b, runner, settings)
+        games, path = _play(match, sub_a, sub_b, runner, settings)
     except InfrastructureError as exc:
         _release(match, f"infrastructure: {exc}", settings, retry=True)
         raise
     except BadInput as exc:  # e.g. a missing artifact: playing again cannot help
         _release(match, f"cannot play: {exc}", settings, retry=False)
         raise
-    return record_result(match_id, summary, path)
+    return record_result(match_id, games, path)
 
 
 def _play(match: Match, sub_a: Submission, sub_b: Submission, runner: SandboxRunner,
-          settings: Settings) -> tuple[dict[str, Any], str]:
+          settings: Settings) -> tuple[list[GameRecord], str]:
     """Run the duel in the runner's sandboxes and store its replay."""
     env = envs.spec(match.env_id)
     prepared = runner.prepare([submission_bundle(s, settings) for s in (sub_a, sub_b)])
     refs = [f"submission:{sub_a.id}", f"submission:{sub_b.id}"]
     result = play(env, prepared.factories, refs, sandbox=runner.kind, seed=match.seed,
                   limits=Limits.for_env(env), games=settings.match_games or env.games)
-    return result.summary(), store_replay(settings.data_dir, result.replay())
+    return result.games, store_replay(settings.data_dir, result.replay())
 
 
-def game_score(game: dict[str, Any]) -> float:
-    """Player a's score in one summarised game: the winner (a forfeit's opponent) takes it."""
-    winner = game["winner"]
+def game_score(game: GameRecord) -> float:
+    """Player a's (agent 0's) score in one game: the winner (a forfeit's opponent) takes it."""
+    winner = game.winner
     if winner is None:
         return 0.5  # a draw, or both agents unable to play
     if winner not in (0, 1):
@@ -132,9 +133,11 @@ def game_score(game: dict[str, Any]) -> float:
     return 1.0 if winner == 0 else 0.0
 
 
-def record_result(match_id: int, summary: dict[str, Any], replay: str | Path | None) -> bool:
-    """Apply a played match once: games, Elo per game, rating events; False if already done."""
-    games = summary["games"]
+def record_result(match_id: int, games: Sequence[GameRecord], replay: str | Path | None) -> bool:
+    """Apply a played match once: games, Elo per game, rating events; False if already done.
+
+    ``games`` are the referee's records, agent 0 being player a.
+    """
     scores = [game_score(g) for g in games]
     now = utcnow()
     with session_scope() as session:
@@ -158,17 +161,11 @@ def record_result(match_id: int, summary: dict[str, Any], replay: str | Path | N
 
 
 def _rate_games(session, match: Match, a: Submission, b: Submission,
-                games: list[dict[str, Any]], scores: list[float], now) -> None:
+                games: Sequence[GameRecord], scores: list[float], now) -> None:
     """Insert the games in order, apply Elo per game and write both sides' rating events."""
     config = elo_config()
-    for index, (g, score) in enumerate(zip(games, scores, strict=True)):
-        forfeit = g.get("forfeit") or {}
-        game = Game(match_id=match.id, index=index, env_id=match.env_id,
-                    player_a_id=a.id, player_b_id=b.id, first=g["first"],
-                    outcome=g["outcome"], score_a=score, forfeit_player=forfeit.get("agent"),
-                    forfeit_reason=forfeit.get("reason"),
-                    forfeit_detail=(forfeit.get("detail") or "")[-2000:] or None,
-                    steps=g.get("steps", 0), duration_s=g.get("duration_s", 0.0), played_at=now)
+    for index, (record, score) in enumerate(zip(games, scores, strict=True)):
+        game = _game_row(match, index, record, score, now)
         session.add(game)
         session.flush()  # the game's id orders the rating history
         ra, rb = elo_update(a.rating, b.rating, score, a.games, b.games, config)
@@ -178,17 +175,38 @@ def _rate_games(session, match: Match, a: Submission, b: Submission,
                                 at=now))
         a.rating, b.rating = ra, rb
         a.games, b.games = a.games + 1, b.games + 1
+        count_result(a, score)
+        count_result(b, 1.0 - score)
     a.updated_at = b.updated_at = now
     session.add_all([a, b])
 
 
+def _game_row(match: Match, index: int, record: GameRecord, score: float, now) -> Game:
+    """The database row of one game of ``match`` (agent 0 is player a)."""
+    forfeit = record.forfeit
+    outcome = "forfeit" if forfeit else "draw" if record.winner is None else "win"
+    return Game(match_id=match.id, index=index, env_id=match.env_id,
+                player_a_id=match.player_a_id, player_b_id=match.player_b_id,
+                first=record.seat_agents[0], outcome=outcome, score_a=score,
+                forfeit_player=forfeit.agent if forfeit else None,
+                forfeit_reason=str(forfeit.reason) if forfeit else None,
+                forfeit_detail=(forfeit.detail[-2000:] or None) if forfeit else None,
+                steps=len(record.steps), duration_s=record.duration_s, played_at=now)
+
+
 def _after_commit(env_id: str, match_id: int, a_id: int, b_id: int, scores: list[float]) -> None:
-    """Refresh the Redis leaderboard from the committed ratings and publish the live event."""
+    """Publish the live event of a recorded match (names, points, Elo before and after)."""
     with session_scope() as session:
-        subs = session.exec(select(Submission).where(Submission.id.in_([a_id, b_id]))).all()
-    ratings = {s.id: s.rating for s in subs}
-    leaderboard.update(env_id, {s.id: s.rating for s in subs
-                                if s.status == SubmissionStatus.READY})
+        rows = {s.id: (s, agent) for s, agent in session.exec(
+            select(Submission, Agent).join(Agent, Agent.id == Submission.agent_id)
+            .where(Submission.id.in_([a_id, b_id]))).all()}
+        first_events = {e.submission_id: e.before for e in session.exec(
+            select(RatingEvent).join(Game, Game.id == RatingEvent.game_id)
+            .where(Game.match_id == match_id).order_by(RatingEvent.id)).all()[:2]}
+    (sub_a, agent_a), (sub_b, agent_b) = rows[a_id], rows[b_id]
     events.publish("match_finished", match_id=match_id, env=env_id, player_a=a_id,
                    player_b=b_id, points_a=sum(scores), points_b=len(scores) - sum(scores),
-                   rating_a=ratings.get(a_id), rating_b=ratings.get(b_id))
+                   rating_a=sub_a.rating, rating_b=sub_b.rating,
+                   rating_a_before=first_events.get(a_id), rating_b_before=first_events.get(b_id),
+                   agent_a=agent_a.id, agent_b=agent_b.id, name_a=agent_a.name,
+                   name_b=agent_b.name, version_a=sub_a.version, version_b=sub_b.version)

@@ -25,11 +25,11 @@ from rl_arena_app.db.models import (
     Match,
     MatchStatus,
     Submission,
-    SubmissionStatus,
     User,
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.leaderboard import current_versions
 from rl_arena_app.services.match_queue import enqueue_match
 from rl_arena_app.settings import Settings, get_settings
 
@@ -72,12 +72,15 @@ def _games_today(session: Session, env_id: str) -> dict[int, int]:
 
 
 def candidates(session: Session, env_id: str, tick: int, settings: Settings) -> list[Candidate]:
-    """Every ready submission of the env as a matchmaking candidate."""
+    """Every agent's current (latest ready) version in the env as a matchmaking candidate.
+
+    Superseded versions keep their rating but play no more: their code is not the agent's now.
+    """
     rows = session.exec(
         select(Submission.id, Submission.rating, Submission.games, Submission.waited_ticks,
                User.id, User.is_house)
         .join(Agent, Agent.id == Submission.agent_id).join(User, User.id == Agent.owner_id)
-        .where(Submission.env_id == env_id, Submission.status == SubmissionStatus.READY)).all()
+        .where(*current_versions(env_id))).all()
     recent, open_counts = _recent_and_open(session, env_id)
     today = _games_today(session, env_id) if settings.daily_cap is not None else {}
     cooldown = settings.cooldown_ticks
@@ -119,7 +122,7 @@ def matchmaking_tick(env_id: str, *, seed: int | None = None) -> list[int]:
         matched = {i for p in pairs for i in p}
         idle = [c.id for c in pool if c.open_matches == 0 and c.id not in matched]
         _set_waiting(session, matched, idle)
-        state.tick = tick + 1
+        state.tick, state.last_tick_at = tick + 1, utcnow()
         session.add(state)
         session.flush()
         ids = [m.id for m in matches]

@@ -6,8 +6,15 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.core.ratings import EloConfig, encode_games, fit_bradley_terry, replay_elo
+from rl_arena_app.core.ratings import (
+    EloConfig,
+    encode_games,
+    fit_bradley_terry,
+    rank_upper_bound,
+    replay_elo,
+)
 from rl_arena_app.db.models import (
+    BTEstimate,
     EnvState,
     Game,
     RatingEvent,
@@ -16,7 +23,8 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events, leaderboard
+from rl_arena_app.services import events
+from rl_arena_app.services.leaderboard import current_versions
 from rl_arena_app.settings import Settings, get_settings
 
 
@@ -34,8 +42,19 @@ def lock_submissions(session: Session, env_id: str) -> list[Submission]:
                              .execution_options(populate_existing=True)).all())
 
 
+def count_result(submission: Submission, score: float) -> None:
+    """Add one game's result (1 win, 0.5 draw, 0 loss or forfeit) to the counters."""
+    if score == 1.0:
+        submission.wins += 1
+    elif score == 0.5:
+        submission.draws += 1
+    else:
+        submission.losses += 1
+
+
 def rebuild_ratings(env_id: str) -> int:
-    """Recompute every rating and rating event of a duel env from its games; return games."""
+    """Recompute every rating, rating event and win/draw/loss count of a duel env from its games;
+    return the number of games."""
     envs.spec(env_id)
     with session_scope() as session:
         # Lock the submission rows (PostgreSQL), then take the write lock (SQLite), then read:
@@ -50,10 +69,15 @@ def rebuild_ratings(env_id: str) -> int:
                              .order_by(Game.id)).all()
         result = replay_elo([(g.player_a_id, g.player_b_id, g.score_a) for g in games],
                             elo_config(), initial={s.id: s.initial_rating for s in subs})
+        by_id = {sub.id: sub for sub in subs}
         for sub in subs:
             sub.rating = result.ratings.get(sub.id, sub.initial_rating)
             sub.games = result.games.get(sub.id, 0)
-            session.add(sub)
+            sub.wins = sub.draws = sub.losses = 0
+        for game in games:
+            count_result(by_id[game.player_a_id], game.score_a)
+            count_result(by_id[game.player_b_id], 1.0 - game.score_a)
+        session.add_all(subs)
         rows = []
         for game, ev in zip(games, result.events, strict=True):
             rows.append({"submission_id": game.player_a_id, "game_id": game.id,
@@ -62,38 +86,58 @@ def rebuild_ratings(env_id: str) -> int:
                          "before": ev.b_before, "after": ev.b_after, "at": game.played_at})
         if rows:
             session.exec(insert(RatingEvent), params=rows)
-    if envs.spec(env_id).kind == "duel":
-        leaderboard.rebuild_leaderboard(env_id)
     events.publish("ratings_rebuilt", env=env_id, games=len(games))
     return len(games)
 
 
 def refresh_bradley_terry(env_id: str, *, seed: int = 0) -> int:
-    """Fit Bradley-Terry (bootstrap intervals, Rank(UB)) over the env's games; return players."""
+    """Fit Bradley-Terry over the env's games (estimates, 95% intervals, Rank(UB) among the
+    shown versions); keep a history row for each submission whose estimate changed; return the
+    number of submissions fitted."""
     envs.spec(env_id)
     settings = get_settings()
+    now = utcnow()
     with session_scope() as session:
         games = session.exec(select(Game.player_a_id, Game.player_b_id, Game.score_a)
                              .where(Game.env_id == env_id).order_by(Game.id)).all()
         ready = session.exec(select(Submission.id).where(
             Submission.env_id == env_id, Submission.status == SubmissionStatus.READY)
             .order_by(Submission.id)).all()
+        shown = set(session.exec(select(Submission.id).where(*current_versions(env_id))).all())
         encoded = encode_games(((a, b, s) for a, b, s in games), known=ready)
         fit = fit_bradley_terry(encoded.a_idx, encoded.b_idx, encoded.score, len(encoded.ids),
                                 bootstrap=settings.bt_bootstrap, seed=seed,
                                 min_games=settings.provisional_games)
+        rated = [k for k, sub_id in enumerate(encoded.ids) if fit.games[k]]
+        ranked = [k for k in rated if encoded.ids[k] in shown]
+        rank_ub = dict(zip(ranked, rank_upper_bound(fit.ci_low[ranked], fit.ci_high[ranked]),
+                           strict=True))
         subs = {s.id: s for s in lock_submissions(session, env_id)}
         for k, sub_id in enumerate(encoded.ids):
             sub = subs[sub_id]
             if fit.games[k]:
-                sub.bt_rating = float(fit.rating[k])
-                sub.bt_low, sub.bt_high = float(fit.ci_low[k]), float(fit.ci_high[k])
-                sub.bt_rank_ub = int(fit.rank_ub[k])
-            else:  # no games: the prior's 1500 ± 0 would read as a measurement
+                estimate = (float(fit.rating[k]), float(fit.ci_low[k]), float(fit.ci_high[k]))
+                rank = int(rank_ub[k]) if k in rank_ub else None
+                if _moved(sub, estimate, rank):
+                    session.add(BTEstimate(submission_id=sub.id, env_id=env_id,
+                                           rating=estimate[0], low=estimate[1],
+                                           high=estimate[2], rank_ub=rank or 0,
+                                           games=int(fit.games[k]), at=now))
+                sub.bt_rating, sub.bt_low, sub.bt_high = estimate
+                sub.bt_rank_ub = rank
+            else:  # no games: the prior's 1500 would read as a measurement
                 sub.bt_rating = sub.bt_low = sub.bt_high = sub.bt_rank_ub = None
             session.add(sub)
         state = session.get(EnvState, env_id) or EnvState(env_id=env_id)
-        state.bt_refreshed_at = utcnow()
+        state.bt_refreshed_at = now
         session.add(state)
     events.publish("bt_refreshed", env=env_id, players=len(encoded.ids), games=len(games))
     return len(encoded.ids)
+
+
+def _moved(sub: Submission, estimate: tuple[float, float, float], rank: int | None) -> bool:
+    """Whether a fit changed a submission's estimate (by a hundredth of a point or more)."""
+    before = (sub.bt_rating, sub.bt_low, sub.bt_high)
+    if None in before or rank != sub.bt_rank_ub:
+        return True
+    return any(abs(new - old) >= 0.01 for new, old in zip(estimate, before, strict=True))

@@ -23,12 +23,25 @@ from rl_arena_app.arena.bundle import (
     BundleLimits,
     load_bundle,
 )
-from rl_arena_app.arena.outcomes import BadAgent, BadInput, InfrastructureError
+from rl_arena_app.arena.outcomes import (
+    BadAgent,
+    BadInput,
+    InfrastructureError,
+    fault_line,
+    fault_summary,
+)
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import RunResult, play
 from rl_arena_app.arena.sandbox import SandboxRunner
 from rl_arena_app.core.text import describe_character, first_control_character
-from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User, utcnow
+from rl_arena_app.db.models import (
+    Agent,
+    Submission,
+    SubmissionEvent,
+    SubmissionStatus,
+    User,
+    utcnow,
+)
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
 from rl_arena_app.services.artifacts import (
@@ -158,6 +171,8 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
             initial_rating=rating, rating=rating, games=0)
         session.add(submission)
         session.flush()
+        session.add(SubmissionEvent(submission_id=submission.id, status=submission.status,
+                                    at=submission.created_at))
     return submission
 
 
@@ -205,20 +220,28 @@ def requeue_unfinished() -> list[int]:
 
 def _announce(submission: Submission) -> None:
     """Publish the submission's status as a live event (after commit)."""
+    with session_scope() as session:
+        agent = session.get(Agent, submission.agent_id)
     events.publish("submission_status", submission_id=submission.id, status=submission.status,
-                   env_id=submission.env_id, reason=submission.reason)
+                   env_id=submission.env_id, reason=submission.reason, agent_id=agent.id,
+                   name=agent.name, version=submission.version)
 
 
 def _update(submission_id: int, **fields: Any) -> Submission:
-    """Set fields on a submission, commit, then announce its status."""
+    """Set fields on a submission and record a status change on its timeline; commit, announce."""
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
+        moved = "status" in fields and fields["status"] != submission.status
         for key, value in fields.items():
             setattr(submission, key, value)
         submission.updated_at = utcnow()
         session.add(submission)
+        if moved:
+            session.add(SubmissionEvent(submission_id=submission_id, status=submission.status,
+                                        reason=submission.reason, at=submission.updated_at))
     _announce(submission)
     return submission
+
 
 
 def submission_bundle(submission: Submission, settings: Settings | None = None) -> AgentBundle:
@@ -258,10 +281,7 @@ def build_and_validate(submission_id: int, runner: SandboxRunner) -> Submission 
     except KeyboardInterrupt:
         _update(submission_id, status=SubmissionStatus.QUEUED)
         raise
-    submission = _update(submission_id, **fields)
-    if submission.status == SubmissionStatus.READY:
-        _enter_leaderboard(submission)
-    return submission
+    return _update(submission_id, **fields)
 
 
 def _last_attempt() -> bool:
@@ -270,15 +290,6 @@ def _last_attempt() -> bool:
 
     job = get_current_job()
     return job is not None and not job.retries_left
-
-
-def _enter_leaderboard(submission: Submission) -> None:
-    """Show a newly ready submission on its env's leaderboard (Elo, or score for solo tasks)."""
-    from rl_arena_app.services import leaderboard
-
-    score = leaderboard.score_of(submission, envs.spec(submission.env_id).kind)
-    if score is not None:
-        leaderboard.update(submission.env_id, {submission.id: score})
 
 
 def _build_and_run(submission: Submission, runner: SandboxRunner) -> dict[str, Any]:
@@ -314,16 +325,17 @@ def _verdict(result: RunResult) -> dict[str, Any]:
         fields["score_std"] = statistics.pstdev(returns)
     forfeit = next((g for g in result.games if g.forfeit and g.forfeit.agent == 0), None)
     if forfeit is not None:
+        detail = forfeit.forfeit.detail
+        log = f"{fault_summary(detail)}\n\n--- full detail ---\n{detail}"
         fields.update(status=SubmissionStatus.FAILED, reason=_reason(result, forfeit),
-                      log_tail=_clip(forfeit.forfeit.detail, LOG_TAIL_CHARS, tail=True))
+                      log_tail=_clip(log, LOG_TAIL_CHARS, tail=True))
     return fields
 
 
 def _reason(result: RunResult, game: GameRecord) -> str:
-    """E.g. 'validation game 1: timeout — no action within 1.0 s'."""
+    """E.g. "validation game 1: crash — SyntaxError: expected ':' (agent.py, line 4)"."""
     what = "game" if result.env.kind == "duel" else "episode"
-    lines = game.forfeit.detail.strip().splitlines()
-    detail = lines[-1].strip() if lines else ""
+    detail = fault_line(game.forfeit.detail)
     return _clip(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
 
 

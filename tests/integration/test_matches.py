@@ -15,7 +15,8 @@ from sqlmodel import func, select
 
 from jobs.queue import get_queue, get_redis
 from jobs.tasks import configured_runner
-from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.arena.outcomes import InfrastructureError, Reason
+from rl_arena_app.arena.referee import Forfeit, GameRecord
 from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.db.models import (
     Agent,
@@ -76,19 +77,22 @@ def make_match(a: int, b: int, env_id: str = "tictactoe", *, status: str = Match
         return match.id
 
 
-def duel_summary(*winners: int | None, forfeits: dict[int, int] | None = None) -> dict:
-    """A duel summary: winners per game (agent index, None for a draw); forfeits game → agent."""
+def duel_games(*winners: int | None, forfeits: dict[int, int] | None = None) -> list[GameRecord]:
+    """The referee's records of a duel: winners per game (agent index, None for a draw) and
+    forfeits (game → agent); seats alternate, agent 0 moving first in game 0."""
     forfeits = forfeits or {}
     games = []
     for k, winner in enumerate(winners):
-        forfeit = None
+        seats = [k % 2, 1 - k % 2]
+        record = GameRecord(k, seed=k, seat_agents=seats, agent_seeds=[0, 0],
+                            steps=[{}] * 5, duration_s=0.01)
         if k in forfeits:
-            forfeit = {"agent": forfeits[k], "reason": "illegal_action", "detail": "bad move"}
-            winner = 1 - forfeits[k]
-        games.append({"first": k % 2, "outcome": "forfeit" if forfeit else
-                      "draw" if winner is None else "win", "winner": winner,
-                      "forfeit": forfeit, "steps": 5, "duration_s": 0.01})
-    return {"games": games}
+            record.forfeit = Forfeit(forfeits[k], Reason.ILLEGAL_ACTION, "bad move")
+        else:
+            record.returns = [0.0, 0.0] if winner is None else [
+                1.0 if agent == winner else -1.0 for agent in seats]
+        games.append(record)
+    return games
 
 
 def fetch(model, key) -> Any:
@@ -120,7 +124,7 @@ def test_record_result_applies_elo_by_hand(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b", rating=1600.0)
     match_id = make_match(a, b)
-    assert matches.record_result(match_id, duel_summary(0), "/tmp/r.json.gz") is True
+    assert matches.record_result(match_id, duel_games(0), "/tmp/r.json.gz") is True
     expected = 1 / (1 + 10 ** ((1600 - 1500) / 400))
     sa, sb = fetch(Submission, a), fetch(Submission, b)
     assert sa.rating == 1500 + 40 * (1 - expected)
@@ -136,9 +140,8 @@ def test_record_result_applies_elo_by_hand(platform):
     assert (game.score_a, game.outcome, game.index) == (1.0, "win", 0)
     assert [(e.submission_id, e.game_id, e.before, e.after) for e in evs] == [
         (a, game.id, 1500.0, sa.rating), (b, game.id, 1600.0, sb.rating)]
-    board = get_redis().zrevrange(leaderboard.leaderboard_key("tictactoe"), 0, -1,
-                                  withscores=True)
-    assert board == [(str(b).encode(), sb.rating), (str(a).encode(), sa.rating)]
+    board = leaderboard.leaderboard_page("tictactoe").rows
+    assert [(r.submission_id, r.elo) for r in board] == [(b, sb.rating), (a, sa.rating)]
     finished = [e for e in events.recent() if e["kind"] == "match_finished"]
     assert finished[0]["match_id"] == match_id
 
@@ -147,9 +150,9 @@ def test_each_side_uses_its_own_k(platform):
     a = make_submission("alice@example.org", "a", games=25)  # K 24
     b = make_submission("bob@example.org", "b")  # K 40
     match_id = make_match(a, b)
-    matches.record_result(match_id, duel_summary(None), None)  # a draw between equals
+    matches.record_result(match_id, duel_games(None), None)  # a draw between equals
     assert fetch(Submission, a).rating == 1500.0
-    matches.record_result(make_match(a, b), duel_summary(1), None)
+    matches.record_result(make_match(a, b), duel_games(1), None)
     sa, sb = fetch(Submission, a), fetch(Submission, b)
     assert 1500 - sa.rating == pytest.approx((sb.rating - 1500) * 24 / 40)
 
@@ -158,7 +161,7 @@ def test_forfeit_is_a_loss_for_the_offender(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b)
-    matches.record_result(match_id, duel_summary(None, None, forfeits={0: 0, 1: 1}), None)
+    matches.record_result(match_id, duel_games(None, None, forfeits={0: 0, 1: 1}), None)
     with session_scope() as session:
         games = session.exec(select(Game).order_by(Game.index)).all()
     assert [(g.score_a, g.forfeit_player, g.forfeit_reason) for g in games] == [
@@ -170,9 +173,9 @@ def test_record_result_applies_once_sequentially(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b)
-    assert matches.record_result(match_id, duel_summary(0, 1), None)
+    assert matches.record_result(match_id, duel_games(0, 1), None)
     rating = fetch(Submission, a).rating
-    assert not matches.record_result(match_id, duel_summary(0, 0), None)
+    assert not matches.record_result(match_id, duel_games(0, 0), None)
     assert fetch(Submission, a).rating == rating
     assert count(Game) == 2 and count(RatingEvent) == 4
 
@@ -181,7 +184,7 @@ def test_record_result_needs_a_running_match(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
-    assert not matches.record_result(match_id, duel_summary(0), None)
+    assert not matches.record_result(match_id, duel_games(0), None)
     assert count(Game) == 0 and fetch(Match, match_id).status == MatchStatus.QUEUED
 
 
@@ -196,7 +199,7 @@ def test_record_result_applies_once_concurrently(platform):
         def record(match_id: int = match_id, barrier: threading.Barrier = barrier,
                    results: list[bool] = results) -> None:
             barrier.wait()
-            results.append(matches.record_result(match_id, duel_summary(0, None), None))
+            results.append(matches.record_result(match_id, duel_games(0, None), None))
 
         threads = [threading.Thread(target=record) for _ in range(2)]
         for t in threads:
@@ -434,5 +437,5 @@ def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
     match = fetch(Match, match_id)
     assert (match.status, match.attempts) == (MatchStatus.FINISHED, 2)
     # The "dead" worker comes back with its own result: nothing more is applied.
-    assert matches.record_result(match_id, duel_summary(0, 0), None) is False
+    assert matches.record_result(match_id, duel_games(0, 0), None) is False
     assert count(Game) == 2 and count(RatingEvent) == 4

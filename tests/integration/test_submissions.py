@@ -255,11 +255,11 @@ class FailingRunner:
 
 
 def on_leaderboard(env_id: str, submission_id: int) -> float | None:
-    """The submission's score in the env's Redis sorted set (None when absent)."""
-    from jobs.queue import get_redis
-    from rl_arena_app.services.leaderboard import leaderboard_key
+    """The submission's score on the env's leaderboard (None when absent)."""
+    from rl_arena_app.services.leaderboard import leaderboard_page
 
-    return get_redis().zscore(leaderboard_key(env_id), str(submission_id))
+    rows = leaderboard_page(env_id, limit=200).rows
+    return next((r.score for r in rows if r.submission_id == submission_id), None)
 
 
 # -------------------------------------------------------------------------- refused uploads

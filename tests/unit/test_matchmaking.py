@@ -15,8 +15,8 @@ from rl_arena_app.core.matchmaking import (
     MatchmakingConfig,
     eligible,
     is_starving,
-    takes_any_distance,
     pair,
+    takes_any_distance,
     window,
 )
 

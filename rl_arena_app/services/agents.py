@@ -1,0 +1,156 @@
+"""Agents as people see them: every version with its timeline, records, rating history."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlmodel import Session, or_, select
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.outcomes import NotFound
+from rl_arena_app.core.ratings import expected_score
+from rl_arena_app.db.models import (
+    Agent,
+    BTEstimate,
+    Game,
+    RatingEvent,
+    Submission,
+    SubmissionEvent,
+    SubmissionStatus,
+    User,
+)
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.match_views import agent_ref, match_page
+from rl_arena_app.services.read_models import (
+    AgentRef,
+    AgentView,
+    BTPoint,
+    ForfeitCount,
+    OpponentRecord,
+    RatingHistory,
+    RatingPoint,
+    StatusChange,
+    VersionView,
+)
+
+RECENT_MATCHES = 10
+
+
+def _agent(session: Session, agent_id: int) -> tuple[Agent, User]:
+    """The agent and its owner; NotFound for an unknown id."""
+    row = session.exec(select(Agent, User).join(User, User.id == Agent.owner_id)
+                       .where(Agent.id == agent_id)).first()
+    if row is None:
+        raise NotFound(f"no agent {agent_id}: see the leaderboards for the agents playing")
+    return row
+
+
+def agent_view(agent_id: int) -> AgentView:
+    """An agent with every version, its record against each opponent and its recent matches."""
+    with session_scope() as session:
+        agent, owner = _agent(session, agent_id)
+        subs = list(session.exec(select(Submission).where(Submission.agent_id == agent_id)
+                                 .order_by(Submission.version.desc())).all())
+        timelines = _timelines(session, [s.id for s in subs])
+        versions = [_version(s, timelines.get(s.id, [])) for s in subs]
+        opponents, forfeits = _records(session, {s.id for s in subs})
+    ready = [v for v in versions if v.status == SubmissionStatus.READY]
+    return AgentView(
+        agent_id=agent.id, name=agent.name, env_id=agent.env_id,
+        kind=envs.spec(agent.env_id).kind, owner_name=owner.name, house=owner.is_house,
+        created_at=agent.created_at, current=ready[0] if ready else None, versions=versions,
+        opponents=opponents, forfeits=forfeits,
+        recent_matches=match_page(agent_id=agent_id, limit=RECENT_MATCHES).matches)
+
+
+def _timelines(session: Session, ids: list[int]) -> dict[int, list[StatusChange]]:
+    """Each submission's status changes, oldest first."""
+    found: dict[int, list[StatusChange]] = defaultdict(list)
+    for event in session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id
+                                                            .in_(ids)).order_by(SubmissionEvent.id)):
+        found[event.submission_id].append(StatusChange(event.status, event.at, event.reason))
+    return found
+
+
+def _version(sub: Submission, timeline: list[StatusChange]) -> VersionView:
+    return VersionView(
+        submission_id=sub.id, version=sub.version, status=sub.status, reason=sub.reason,
+        log_tail=sub.log_tail, artifact_name=sub.artifact_name, sha256=sub.artifact_sha256,
+        image=sub.image, created_at=sub.created_at, updated_at=sub.updated_at, elo=sub.rating,
+        initial_elo=sub.initial_rating, games=sub.games, wins=sub.wins, draws=sub.draws,
+        losses=sub.losses, bt_rating=sub.bt_rating, bt_low=sub.bt_low, bt_high=sub.bt_high,
+        score_mean=sub.score_mean, score_std=sub.score_std,
+        has_validation_replay=sub.validation_replay is not None, timeline=timeline)
+
+
+@dataclass
+class _Tally:
+    """A running record against one opponent agent."""
+
+    opponent: AgentRef
+    games: int = 0
+    wins: int = 0
+    draws: int = 0
+    expected: float = 0.0
+    actual: float = 0.0
+
+
+def _records(session: Session, mine: set[int]) -> tuple[list[OpponentRecord],
+                                                      list[ForfeitCount]]:
+    """Results against each opponent agent (most games first) and forfeits by reason."""
+    games = session.exec(select(Game).where(or_(Game.player_a_id.in_(mine),
+                                                Game.player_b_id.in_(mine)))).all()
+    befores = {(e.game_id, e.submission_id): e.before for e in session.exec(
+        select(RatingEvent).where(RatingEvent.game_id.in_([g.id for g in games])))}
+    opponents = _opponent_refs(session, {g.player_b_id if g.player_a_id in mine
+                                         else g.player_a_id for g in games})
+    tallies: dict[int, _Tally] = {}
+    forfeits: Counter[str] = Counter()
+    for game in games:
+        if game.player_a_id in mine:
+            side, me, other, score = 0, game.player_a_id, game.player_b_id, game.score_a
+        else:
+            side, me, other, score = 1, game.player_b_id, game.player_a_id, 1.0 - game.score_a
+        ref = opponents[other]
+        tally = tallies.setdefault(ref.agent_id, _Tally(ref))
+        tally.games += 1
+        tally.wins += score == 1.0
+        tally.draws += score == 0.5
+        tally.actual += score
+        if (game.id, me) in befores and (game.id, other) in befores:
+            tally.expected += expected_score(befores[game.id, me], befores[game.id, other])
+        if game.forfeit_player == side and game.forfeit_reason:
+            forfeits[game.forfeit_reason] += 1
+    records = [OpponentRecord(opponent=t.opponent, games=t.games, wins=t.wins, draws=t.draws,
+                              losses=t.games - t.wins - t.draws, expected_score=t.expected,
+                              actual_score=t.actual)
+               for t in sorted(tallies.values(), key=lambda t: (-t.games, t.opponent.name))]
+    return records, [ForfeitCount(reason, count) for reason, count in forfeits.most_common()]
+
+
+def _opponent_refs(session: Session, ids: set[int]) -> dict[int, AgentRef]:
+    """Submission id → that agent version as a link."""
+    rows = session.exec(select(Submission, Agent, User).join(Agent, Agent.id == Submission.agent_id)
+                        .join(User, User.id == Agent.owner_id)
+                        .where(Submission.id.in_(ids))).all()
+    return {sub.id: agent_ref(sub, agent, owner) for sub, agent, owner in rows}
+
+
+def rating_history(agent_id: int) -> RatingHistory:
+    """Every Elo change of the agent across its versions, and its Bradley-Terry estimates."""
+    with session_scope() as session:
+        _agent(session, agent_id)
+        versions = dict(session.exec(select(Submission.id, Submission.version)
+                                     .where(Submission.agent_id == agent_id)).all())
+        ids = list(versions)
+        events = session.exec(select(RatingEvent).where(RatingEvent.submission_id.in_(ids))
+                              .order_by(RatingEvent.game_id)).all()
+        estimates = session.exec(select(BTEstimate).where(BTEstimate.submission_id.in_(ids))
+                                 .order_by(BTEstimate.at, BTEstimate.id)).all()
+    elo = [RatingPoint(game_id=e.game_id, game_number=n, submission_id=e.submission_id,
+                       version=versions[e.submission_id], at=e.at, before=e.before, after=e.after)
+           for n, e in enumerate(events, start=1)]
+    bt = [BTPoint(submission_id=b.submission_id, version=versions[b.submission_id], at=b.at,
+                  rating=b.rating, low=b.low, high=b.high) for b in estimates]
+    return RatingHistory(agent_id=agent_id, elo=elo, bradley_terry=bt)
