@@ -9,12 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
-from jobs.lifetime import terminate_with_parent
+from jobs.lifetime import become_subreaper, end_strays, reap_strays, terminate_with_parent
 from jobs.redis_server import EmbeddedRedis
 from rl_arena_app.settings import Settings, get_settings
 
@@ -40,12 +40,13 @@ class Supervisor:
     """Starts the children, restarts the ones that die, and stops everything on request."""
 
     def __init__(self, env: dict[str, str], echo: Callable[[str], None] = print,
-                 grace_s: float = GRACE_S) -> None:
+                 grace_s: float = GRACE_S, stopping: threading.Event | None = None) -> None:
         self.env = env
         self.echo = echo
         self.grace_s = grace_s
         self.children: list[Child] = []
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
+        self.adopting = False  # whether this process adopts the orphans of its children
         self._out_lock = threading.Lock()
 
     def add(self, name: str, *args: str) -> Child:
@@ -79,22 +80,36 @@ class Supervisor:
         """Restart children that died, with exponential backoff for those that die quickly."""
         now = time.monotonic()
         for child in self.children:
-            process = child.process
-            if process is not None and process.poll() is None:
+            if child.process is not None and child.process.poll() is None:
                 continue
-            if process is not None:
-                ran = now - child.started_at
-                child.restarts = 0 if ran > STABLE_S else child.restarts + 1
-                delay = min(MAX_BACKOFF_S, 2.0 ** child.restarts - 1) if child.restarts else 0
-                self.line("up", f"{child.name} exited with {process.returncode} after "
-                                f"{ran:.0f}s; restarting in {delay:.0f}s")
-                child.process = None
-                child.next_start = now + delay
+            if child.process is not None:
+                self._exited(child, now)
             if now >= child.next_start and not self.stopping.is_set():
                 self.start(child)
+        if self.adopting:  # e.g. the work horse of a killed worker, dead by now
+            reap_strays(own={c.process.pid for c in self.children if c.process is not None})
+
+    def _exited(self, child: Child, now: float) -> None:
+        """Note a child's exit, schedule its restart and end what it left (RQ's scheduler)."""
+        process = child.process
+        assert process is not None
+        ran = now - child.started_at
+        child.restarts = 0 if ran > STABLE_S else child.restarts + 1
+        delay = min(MAX_BACKOFF_S, 2.0 ** child.restarts - 1) if child.restarts else 0
+        self.line("up", f"{child.name} exited with {process.returncode} after "
+                        f"{ran:.0f}s; restarting in {delay:.0f}s")
+        child.process = None
+        child.next_start = now + delay
+        if self.adopting:
+            self._end_strays(session=process.pid)  # each child leads a session of its own
 
     def run(self, poll_s: float = 0.5, watch: Callable[[], None] | None = None) -> None:
-        """Supervise until ``stopping`` is set, then stop every child; ``watch`` runs each poll."""
+        """Supervise until ``stopping`` is set, then stop every child; ``watch`` runs each poll.
+
+        This process adopts what the children leave behind, so nothing outlives the stop.
+        """
+        become_subreaper()
+        self.adopting = True
         try:
             for child in self.children:
                 if not self.stopping.is_set():
@@ -107,8 +122,11 @@ class Supervisor:
             self.stop_all()
 
     def stop_all(self) -> None:
-        """SIGTERM every child (warm shutdown), SIGKILL their process groups after the grace."""
+        """SIGTERM every child (warm shutdown) and SIGKILL the process group of those still
+        running after the grace; then end and reap what they left behind (work horses)."""
         running = [c for c in self.children if c.process and c.process.poll() is None]
+        if running:
+            self.line("up", "stopping")
         for child in running:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.process.pid, signal.SIGTERM)
@@ -118,13 +136,21 @@ class Supervisor:
                 child.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.line("up", f"{child.name} did not stop in {self.grace_s:.0f}s: killing it")
-        for child in self.children:  # the group holds RQ work horses too
-            if child.process is not None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
+                    os.killpg(child.process.pid, signal.SIGKILL)  # not yet reaped: still its group
                 child.process.wait()
-                if child.reader is not None:
-                    child.reader.join(2)
+        for child in self.children:
+            if child.reader is not None:
+                child.reader.join(2)
+        if self.adopting:
+            self._end_strays()
+
+    def _end_strays(self, session: int | None = None) -> None:
+        ended, left = end_strays(session)
+        if ended:
+            self.line("up", f"ended {ended} process(es) left behind by a stopped child")
+        if left:
+            self.line("up", f"could not end process(es) {left}: their containers may stay")
 
 
 # ---------------------------------------------------------------------- `rl-arena up`
@@ -202,33 +228,51 @@ def revive(server: EmbeddedRedis, echo: Callable[[str], None]) -> None:
     start_redis(server)
 
 
-def up(workers: int, web: bool, echo: Callable[[str], None] = print) -> None:
+def up(workers: int, web: bool, echo: Callable[[str], None] = print,
+       grace_s: float = GRACE_S) -> None:
     """Run the whole platform in the foreground until Ctrl-C or SIGTERM."""
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server = None
-    if settings.redis_url is None:
-        server = start_redis(EmbeddedRedis(settings.data_dir))
-        echo(f"[up] embedded Redis at {server.url}")
+    stopping = threading.Event()
+    with stop_on_signals(stopping):
+        settings = get_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        server = None
+        if settings.redis_url is None:
+            server = start_redis(EmbeddedRedis(settings.data_dir))
+            echo(f"[up] embedded Redis at {server.url}")
+        try:
+            run_platform(workers, web, server, echo, stopping=stopping, grace_s=grace_s)
+        finally:
+            sweep_containers(get_settings(), echo)
+            if server is not None:
+                server.stop()
+                echo("[up] embedded Redis stopped")
+
+
+@contextlib.contextmanager
+def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
+    """Let Ctrl-C and SIGTERM only set ``stopping``, from start-up to the last clean-up.
+
+    Installed explicitly, so Ctrl-C works even when SIGINT was ignored at start-up (as for
+    `rl-arena up &` in a script), and a second Ctrl-C cannot cut the clean-up short.
+    """
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        run_platform(workers, web, server, echo)
+        yield
     finally:
-        sweep_containers(get_settings(), echo)
-        if server is not None:
-            server.stop()
-            echo("[up] embedded Redis stopped")
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_platform(workers: int, web: bool, server: EmbeddedRedis | None,
-                 echo: Callable[[str], None]) -> None:
-    """Migrate, seed, and supervise the workers and the scheduler until asked to stop."""
+                 echo: Callable[[str], None], *, stopping: threading.Event,
+                 grace_s: float = GRACE_S) -> None:
+    """Migrate, seed, and supervise the workers and the scheduler until ``stopping`` is set."""
     if server is not None:
         os.environ["RL_ARENA_REDIS_URL"] = server.url
         get_settings.cache_clear()
     settings = get_settings()
-    supervisor = Supervisor(child_env(settings, settings.redis_url or ""), echo)
-    previous = {sig: signal.signal(sig, lambda *_: supervisor.stopping.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    supervisor = Supervisor(child_env(settings, settings.redis_url or ""), echo, grace_s, stopping)
     try:
         prepare_database(settings, echo)
         if server is not None:
@@ -241,7 +285,4 @@ def run_platform(workers: int, web: bool, server: EmbeddedRedis | None,
         echo(f"[up] {workers} worker(s) and the scheduler starting; Ctrl-C stops everything")
         supervisor.run(watch=None if server is None else lambda: revive(server, echo))
     finally:
-        echo("[up] stopping")
         supervisor.stop_all()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

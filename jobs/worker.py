@@ -8,7 +8,8 @@ import socket
 import sys
 
 import redis
-from rq import Queue, Worker
+from redis.client import Pipeline
+from rq import Queue, Worker, worker_registration
 
 from jobs.lifetime import die_with_parent, pid_alive
 from jobs.queue import QUEUES, get_redis
@@ -22,12 +23,29 @@ PRELOAD = ("jobs.tasks", "rl_arena_app.arena.envs", "rl_arena_app.arena.referee"
            "rl_arena_app.services.matches", "rl_arena_app.services.submissions")
 
 
-class ArenaWorker(Worker):
-    """An RQ worker whose work horse dies with it: a killed worker takes its match down too.
+# How often a worker tells Redis it lives, idle or busy, and the longest wait between attempts
+# to reach a Redis that went away. After a Redis restart a worker is listed again (with its
+# state and current job) at most about twice this long after Redis is back; RQ's defaults
+# would take minutes.
+HEARTBEAT_S = 5
+# RQ blocks on the queues for worker_ttl - 15 s between heartbeats.
+WORKER_TTL_S = HEARTBEAT_S + 15
 
-    Otherwise a horse outlives a SIGKILLed worker and plays on unsupervised; this way the match
-    stays ``running`` until its deadline and the reaper re-enqueues it.
+
+class ArenaWorker(Worker):
+    """An RQ worker whose work horse dies with it, and that Redis cannot forget.
+
+    A killed worker takes its match down too: otherwise the horse would outlive a SIGKILLed
+    worker and play on unsupervised; this way the match stays ``running`` until its deadline
+    and the reaper re-enqueues it. Each heartbeat registers the worker again if Redis lost it.
     """
+
+    max_connection_wait_time = float(HEARTBEAT_S)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("worker_ttl", WORKER_TTL_S)
+        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_S)
+        super().__init__(*args, **kwargs)
 
     def main_work_horse(self, job, queue) -> None:  # type: ignore[no-untyped-def]
         """Run the job in the forked horse, tied to the worker's life."""
@@ -36,6 +54,36 @@ class ArenaWorker(Worker):
         if os.getppid() != parent:  # the worker died before the tie was made
             os._exit(1)
         super().main_work_horse(job, queue)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """Extend this worker's life in Redis; register it again if Redis forgot it."""
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None and not self.is_horse:
+            self.register_again_if_forgotten()
+
+    def maintain_heartbeats(self, job, execution) -> None:  # type: ignore[no-untyped-def]
+        """The heartbeat while a job runs; Redis being away is waited out, not fatal."""
+        try:
+            super().maintain_heartbeats(job, execution)
+            self.register_again_if_forgotten()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("worker %s: heartbeat missed, Redis unreachable (%s)", self.name, exc)
+
+    def register_again_if_forgotten(self) -> None:
+        """After a Redis restart or flush: register again, with the state and current job."""
+        if self.connection.sismember(self.redis_workers_keys, self.key):
+            return
+        ttl = max(self.worker_ttl, self.job_monitoring_interval) + 60
+        with self.connection.pipeline() as pipeline:
+            pipeline.hset(self.key, mapping={**self.serialize(), "state": self.get_state()})
+            pipeline.expire(self.key, ttl)
+            worker_registration.register(self, pipeline)
+            for execution in self.executions.values():
+                execution.save(ttl, pipeline)
+                pipeline.sadd(self.executions_key, execution.composite_key)
+            pipeline.expire(self.executions_key, ttl)
+            pipeline.execute()
+        log.info("worker %s registered again: Redis had lost it", self.name)
 
     def perform_job(self, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
         """Run the job, then finish its container removals before the horse's ``os._exit``."""

@@ -235,6 +235,8 @@ def test_secret_search_finds_a_reachable_marker(docker_play, one_off_images):
 def test_crash_at_import_forfeits_every_game(docker_play):
     summary = duel(docker_play, hostile("crash_at_import"))
     assert_hostile_forfeits(summary, "crash", "boom at import", "Traceback", "ValueError")
+    image = summary["agents"][0]["image"]  # known though the agent never started
+    assert image is not None and image.startswith("rl-arena/agent:"), summary["agents"]
 
 
 @pytest.mark.slow
@@ -321,7 +323,20 @@ def play_with_factories(docker_engine, bundles: list[AgentBundle], limits: Limit
                 limits=limits, games=2)
 
 
+@pytest.fixture
+def sigint_raises() -> Any:
+    """A real SIGINT raises KeyboardInterrupt here, however pytest was started.
+
+    Python installs that handler only when SIGINT is not ignored at start-up, and it is ignored
+    for `pytest ... &` in a script and under some CI runners.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_while_an_agent_thinks_removes_the_containers(docker_engine):
     from jobs.sandbox.docker import owner_tag
 
@@ -388,6 +403,7 @@ def test_ctrl_c_while_replacing_a_sandbox_removes_the_containers(docker_engine):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_while_containers_start_removes_them(docker_engine):
     from jobs.sandbox.docker import owner_tag
 
