@@ -73,3 +73,8 @@ def env_guide(env_id: str) -> EnvGuide:
         limits=rows(env_docs.limits(spec)), tips=list(doc.tips), starter_name="agent.py",
         starter_about=doc.starter_about, starter_source=env_docs.starter_source(spec),
         starter_command=env_docs.starter_command(spec), play_command=env_docs.play_command(spec))
+
+
+def env_ids() -> list[str]:
+    """Every environment's id, sorted."""
+    return [spec.id for spec in envs.list_envs()]

@@ -10,6 +10,7 @@ from rq import Queue, Worker
 from sqlalchemy import func
 from sqlmodel import select
 
+from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.db.models import (
     EnvState,
@@ -19,8 +20,11 @@ from rl_arena_app.db.models import (
     RatingEvent,
     Submission,
     SubmissionStatus,
+    utcnow,
 )
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.catalog import matchmaking_state
+from rl_arena_app.services.read_models import EnvHealth, QueueView, StatusView, WorkerView
 
 
 def database_status() -> dict[str, Any]:
@@ -85,3 +89,27 @@ def platform_status() -> dict[str, Any]:
     status["redis_url"] = redis_url()
     status.update(database_status())
     return status
+
+
+def status_view() -> StatusView:
+    """The platform at a glance, typed (the dashboard's status page and health strip)."""
+    data = platform_status()
+    with session_scope() as session:
+        states = {s.env_id: s for s in session.exec(select(EnvState)).all()}
+    env_rows = [EnvHealth(env_id=spec.id,
+                          matchmaking=matchmaking_state(spec.kind, states.get(spec.id)),
+                          tick=states[spec.id].tick if spec.id in states else 0,
+                          last_tick_at=states[spec.id].last_tick_at if spec.id in states
+                          else None,
+                          bt_refreshed_at=states[spec.id].bt_refreshed_at if spec.id in states
+                          else None)
+                for spec in envs.list_envs()]
+    workers = [WorkerView(name=w["name"], pid=w["pid"], hostname=w["hostname"], state=w["state"],
+                          current_job=w["current_job"], queues=list(w["queues"]))
+               for w in data["workers"]]
+    queues = [QueueView(name=name, **counts) for name, counts in data["queues"].items()]
+    return StatusView(
+        redis=data["redis"], scheduler=data["scheduler"], workers=workers, queues=queues,
+        matches=data["matches"], submissions=data["submissions"], games=data["games"],
+        rating_events=data["rating_events"], envs=env_rows,
+        workers_alive=sum(w.state != "dead" for w in workers), checked_at=utcnow())

@@ -1,0 +1,58 @@
+"""Small pieces every page uses: badges, stats, empty and not-found states, times."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rl_arena_app.ui.theme import NUMERIC
+
+STATUS_COLOURS = {"queued": "gray", "building": "amber", "validating": "amber", "ready": "green",
+                  "failed": "red", "running": "blue", "finished": "green"}
+
+
+def status_badge(status: rx.Var[str] | str) -> rx.Component:
+    """A submission's or match's status as a coloured badge."""
+    return rx.badge(status, color_scheme=rx.match(
+        status, *STATUS_COLOURS.items(), "gray"), variant="soft", radius="full")
+
+
+def stat(label: str, value: rx.Var | str | int, id: str = "") -> rx.Component:
+    """A labelled number for a strip or a card."""
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, size="4", weight="bold", style=NUMERIC, id=id or None),
+        spacing="0", align="start")
+
+
+def ago(when: rx.Var) -> rx.Component:
+    """A time as "3 minutes ago", exact on hover; "never" when there is none."""
+    return rx.cond(when, rx.tooltip(rx.moment(when, from_now=True), content=when.to(str)),
+                   rx.text("never", as_="span"))
+
+
+def empty_state(text: str | rx.Var, icon: str = "inbox") -> rx.Component:
+    """What a person sees where there is nothing yet, saying what will happen."""
+    return rx.callout(text, icon=icon, color_scheme="gray", variant="surface", width="100%")
+
+
+def not_found(what: str, message: rx.Var | str) -> rx.Component:
+    """A clear "not found" page body."""
+    return rx.vstack(
+        rx.heading(f"{what} not found", size="7"),
+        rx.text(message, color_scheme="gray"),
+        rx.link("Back to the overview", href="/"),
+        spacing="3", padding_y="3em", id="not-found")
+
+
+def loading() -> rx.Component:
+    """A placeholder while a page's data arrives."""
+    return rx.hstack(rx.spinner(), rx.text("Loading…", color_scheme="gray"), padding="2em")
+
+
+def section(title: str, *children: rx.Component, id: str = "",
+            aside: rx.Component | None = None) -> rx.Component:
+    """A titled block of a page."""
+    header = rx.hstack(rx.heading(title, size="5"), rx.spacer(), aside or rx.fragment(),
+                       align="center", width="100%")
+    return rx.vstack(header, *children, spacing="3", width="100%", id=id or None,
+                     padding_top="1em")

@@ -1,0 +1,318 @@
+"""`/envs/{env_id}`: the leaderboard (sorted, searched, paged on the server), its charts, and
+how to write an agent for the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from rl_arena_app.services.catalog import env_card, env_guide
+from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.leaderboard import head_to_head, leaderboard_page
+from rl_arena_app.services.read_models import EnvGuide, LeaderboardPage, LeaderboardRow
+from rl_arena_app.settings import get_settings
+from rl_arena_app.ui import charts, format, routes
+from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.components.common import empty_state, not_found, section
+from rl_arena_app.ui.components.table import header, num, pager, scrolling, sortable_header
+from rl_arena_app.ui.live import EnvLive
+
+PAGE_SIZE = 50
+CHART_TOP = 30
+HEATMAP_TOP = 15
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """A leaderboard row as shown."""
+
+    rank: int
+    name: str
+    href: str
+    owner: str
+    version: int
+    elo: str
+    provisional: bool
+    bt: str
+    interval: str
+    rank_ub: str
+    games: int
+    record: str  # W/D/L
+    mean: str
+    mean_interval: str
+    episodes: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    """The leaderboard part of the page."""
+
+    kind: str
+    rows: list[RowView]
+    total: int
+    first: int
+    last: int
+    has_prev: bool
+    has_next: bool
+    provisional_games: int
+    interval_s: str  # the matchmaking interval, for the empty state
+
+
+def row_view(row: LeaderboardRow) -> RowView:
+    """What a leaderboard row shows."""
+    return RowView(
+        rank=row.rank, name=row.name, href=routes.agent(row.agent_id), owner=row.owner_name,
+        version=row.version, elo=format.rating(row.elo), provisional=row.provisional,
+        bt=format.rating(row.bt_rating), interval=format.interval(row.bt_low, row.bt_high),
+        rank_ub=format.DASH if row.rank_ub is None else str(row.rank_ub), games=row.games,
+        record=f"{row.wins}/{row.draws}/{row.losses}", mean=format.decimal(row.score_mean, 2),
+        mean_interval=format.interval(row.score_low, row.score_high, 1),
+        episodes=format.DASH if row.episodes is None else str(row.episodes))
+
+
+def board_view(page: LeaderboardPage, interval_s: float) -> BoardView:
+    """What the leaderboard part shows of a page."""
+    return BoardView(
+        kind=page.kind, rows=[row_view(r) for r in page.rows], total=page.total,
+        first=page.offset + 1 if page.rows else 0, last=page.offset + len(page.rows),
+        has_prev=page.offset > 0, has_next=page.offset + len(page.rows) < page.total,
+        provisional_games=page.provisional_games, interval_s=f"{interval_s:g}")
+
+
+class EnvState(rx.State):
+    """Sort, search and page of one environment's leaderboard; its data follows the env live."""
+
+    shown: bool = False
+    sort: str = "rank"
+    descending: bool = False
+    search: str = ""
+    offset: int = 0
+    missing: str = ""  # why there is no such environment
+
+    @rx.event
+    async def open(self):
+        """A browser opened the page: start from the top of this environment's board."""
+        self.sort, self.descending, self.search, self.offset = "rank", False, "", 0
+        try:
+            await load(env_card, self.env_id)
+            self.missing = ""
+        except BadInput as exc:
+            self.missing = str(exc)
+        self.shown = True
+
+    @rx.event
+    def sort_by(self, key: str):
+        """Sort by a column; the same column again reverses the order."""
+        if key == self.sort:
+            self.descending = not self.descending
+        else:
+            self.sort, self.descending = key, key in ("elo", "bt", "games", "wins", "losses")
+        self.offset = 0
+
+    @rx.event
+    def set_search(self, text: str):
+        """Show the agents whose name or owner contains ``text``."""
+        self.search, self.offset = text[:100], 0
+
+    @rx.event
+    def next_page(self):
+        self.offset += PAGE_SIZE
+
+    @rx.event
+    def previous_page(self):
+        self.offset = max(0, self.offset - PAGE_SIZE)
+
+    @rx.var
+    async def board(self) -> BoardView | None:
+        """The page of the leaderboard to show."""
+        if not self.shown or self.missing:
+            return None
+        live = await self.get_state(EnvLive)
+        try:
+            page = await load(leaderboard_page, self.env_id, sort=self.sort,
+                              descending=self.descending, search=self.search,
+                              offset=self.offset, limit=PAGE_SIZE, version=live._version)
+        except BadInput:
+            return None
+        return board_view(page, get_settings().matchmaking_interval_s)
+
+    @rx.var
+    async def bt_chart(self) -> go.Figure:
+        """Bradley-Terry estimates with their intervals, top 30."""
+        if not self.shown or self.missing:
+            return charts.empty_figure("")
+        live = await self.get_state(EnvLive)
+        page = await load(leaderboard_page, self.env_id, limit=CHART_TOP, version=live._version)
+        return charts.bt_intervals_figure(charts.bt_frame_of_rows(page.rows))
+
+    @rx.var
+    async def heatmaps(self) -> list[go.Figure]:
+        """Pairwise win rates and games played between the top 15."""
+        if not self.shown or self.missing:
+            return []
+        live = await self.get_state(EnvLive)
+        h2h = await load(head_to_head, self.env_id, HEATMAP_TOP, version=live._version)
+        rates, games = charts.head_to_head_frames(h2h)
+        return [charts.win_rate_heatmap(rates), charts.games_heatmap(games)]
+
+    @rx.var
+    async def guide(self) -> EnvGuide | None:
+        """How to write an agent for this environment."""
+        if not self.shown or self.missing:
+            return None
+        return await load(env_guide, self.env_id)
+
+
+def duel_table(board) -> rx.Component:
+    s = EnvState
+    sort = [s.sort, s.descending, EnvState.sort_by]
+    return rx.table.root(
+        rx.table.header(rx.table.row(
+            sortable_header("#", "rank", *sort, numeric=True),
+            sortable_header("Agent", "name", *sort),
+            sortable_header("Owner", "owner", *sort),
+            sortable_header("v", "version", *sort, numeric=True),
+            sortable_header("Elo", "elo", *sort, numeric=True,
+                            tooltip="Elo after every rated game; ? while provisional"),
+            sortable_header("Bradley-Terry", "bt", *sort, numeric=True,
+                            tooltip="Strength fitted on every game of the environment"),
+            header("95% interval", numeric=True),
+            sortable_header("Rank (UB)", "rank_ub", *sort, numeric=True,
+                            tooltip="The best rank the intervals allow: 1 + the agents whose "
+                                    "interval lies wholly above this one's"),
+            sortable_header("Games", "games", *sort, numeric=True),
+            header("W/D/L", numeric=True))),
+        rx.table.body(rx.foreach(board.rows, lambda r: rx.table.row(
+            num(r.rank),
+            rx.table.cell(rx.hstack(
+                rx.link(r.name, href=r.href, weight="medium"),
+                rx.cond(r.provisional, rx.tooltip(
+                    rx.badge("provisional", color_scheme="amber", variant="soft", size="1"),
+                    content=f"fewer than {board.provisional_games} rated games")),
+                spacing="2", align="center")),
+            rx.table.cell(r.owner),
+            num(r.version), num(r.elo), num(r.bt), num(r.interval), num(r.rank_ub),
+            num(r.games), num(r.record),
+            class_name="leaderboard-row"))),
+        variant="surface", size="1", width="100%", id="leaderboard")
+
+
+def solo_table(board) -> rx.Component:
+    s = EnvState
+    sort = [s.sort, s.descending, EnvState.sort_by]
+    return rx.table.root(
+        rx.table.header(rx.table.row(
+            sortable_header("#", "rank", *sort, numeric=True),
+            sortable_header("Agent", "name", *sort),
+            sortable_header("Owner", "owner", *sort),
+            sortable_header("v", "version", *sort, numeric=True),
+            header("Mean return", numeric=True),
+            header("95% interval", numeric=True,
+                   tooltip="Student's t interval of the mean over the scored episodes"),
+            header("Episodes", numeric=True))),
+        rx.table.body(rx.foreach(board.rows, lambda r: rx.table.row(
+            num(r.rank), rx.table.cell(rx.link(r.name, href=r.href, weight="medium")),
+            rx.table.cell(r.owner), num(r.version), num(r.mean), num(r.mean_interval),
+            num(r.episodes), class_name="leaderboard-row"))),
+        variant="surface", size="1", width="100%", id="leaderboard")
+
+
+def leaderboard_section() -> rx.Component:
+    board = EnvState.board
+    search = rx.input(rx.input.slot(rx.icon("search")), placeholder="Search agent or owner",
+                      value=EnvState.search, on_change=EnvState.set_search,
+                      debounce_timeout=300, max_length=100, width="18em", id="search")
+    return section(
+        "Leaderboard",
+        rx.cond(
+            board,
+            rx.vstack(
+                rx.cond(board.total > 0,
+                        rx.vstack(scrolling(rx.cond(board.kind == "duel", duel_table(board),
+                                                    solo_table(board))),
+                                  pager(board.first, board.last, board.total,
+                                        EnvState.previous_page, EnvState.next_page,
+                                        board.has_prev, board.has_next),
+                                  width="100%", align="end"),
+                        rx.cond(EnvState.search != "",
+                                empty_state("No agent or owner matches that search."),
+                                empty_state(rx.cond(
+                                    board.kind == "duel",
+                                    "No games yet: the scheduler pairs ready agents every "
+                                    + board.interval_s + " s, and a new submission plays at "
+                                    "once.",
+                                    "No scored submissions yet: a submission is scored on the "
+                                    "environment's fixed seeds as soon as it is built.")))),
+                width="100%"),
+            rx.spinner()),
+        id="leaderboard-section", aside=search)
+
+
+def charts_section() -> rx.Component:
+    return rx.cond(
+        EnvState.board.kind == "duel",
+        section(
+            "Ratings",
+            rx.plotly(data=EnvState.bt_chart, width="100%", id="bt-chart"),
+            rx.grid(rx.foreach(EnvState.heatmaps,
+                               lambda fig: rx.plotly(data=fig, width="100%")),
+                    columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%",
+                    id="heatmaps"),
+            id="charts"))
+
+
+def entries_table(rows, first: str) -> rx.Component:
+    return scrolling(rx.table.root(
+        rx.table.header(rx.table.row(header(first), header("name"), header("values"),
+                                     header("meaning"))),
+        rx.table.body(rx.foreach(rows, lambda e: rx.table.row(
+            rx.table.cell(rx.code(e.key)), rx.table.cell(e.name), rx.table.cell(e["values"]),
+            rx.table.cell(rx.markdown(e.meaning))))),
+        size="1", variant="ghost", width="100%"))
+
+
+def guide_section() -> rx.Component:
+    g = EnvState.guide
+    return rx.cond(g, section(
+        "Write an agent",
+        rx.markdown(g.contract),
+        rx.heading("Observation", size="3"),
+        rx.text("shape ", rx.code(g.observation_shape), ", dtype ", rx.code(g.observation_dtype)),
+        rx.markdown(g.observation),
+        entries_table(g.components, "key"),
+        rx.heading("Action", size="3"),
+        rx.markdown(g.action),
+        entries_table(g.actions, "action"),
+        rx.heading("Info", size="3"),
+        entries_table(g.info, "key"),
+        rx.heading("Scoring and limits", size="3"),
+        rx.markdown(g.scoring),
+        entries_table(g.limits, "setting"),
+        rx.foreach(g.tips, lambda tip: rx.markdown("- " + tip)),
+        rx.heading("Starter agent", size="3"),
+        rx.text(g.starter_about),
+        rx.hstack(rx.button(rx.icon("download"), "Download agent.py",
+                            on_click=rx.download(data=g.starter_source, filename="agent.py"),
+                            id="download-starter"),
+                  rx.code(g.starter_command), align="center", wrap="wrap"),
+        rx.code_block(g.starter_source, language="python", show_line_numbers=True,
+                      width="100%", id="starter-source"),
+        rx.text("Try it locally, then submit it:"),
+        rx.code_block(g.play_command, language="bash", width="100%"),
+        id="guide"))
+
+
+def body() -> rx.Component:
+    return rx.cond(
+        EnvState.missing != "",
+        not_found("Environment", EnvState.missing),
+        rx.vstack(
+            rx.hstack(rx.link("Arena", href=routes.OVERVIEW, color_scheme="gray"),
+                      rx.text("/", color_scheme="gray"), spacing="2"),
+            rx.heading(EnvState.env_id, size="8", id="env-title"),
+            leaderboard_section(),
+            charts_section(),
+            guide_section(),
+            spacing="4", width="100%"))

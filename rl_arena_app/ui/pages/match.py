@@ -1,0 +1,171 @@
+"""`/matches/{match_id}`: the players, what identifies the match, each game, the replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.match_views import match_detail
+from rl_arena_app.services.read_models import GameView, MatchDetail
+from rl_arena_app.ui import format, routes
+from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.components.common import ago, not_found, section, stat, status_badge
+from rl_arena_app.ui.components.table import header, num, scrolling
+from rl_arena_app.ui.live import MatchLive
+from rl_arena_app.ui.pages.matches import SideView, side_view
+from rl_arena_app.ui.pages.replay import ReplayState, viewer
+
+
+@dataclass(frozen=True, slots=True)
+class GameLine:
+    """A recorded game as listed."""
+
+    number: int
+    first: str
+    outcome: str
+    forfeit: str
+    detail: str
+    steps: int
+    duration: str
+    elo_a: str
+    elo_b: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchHeader:
+    """What identifies a match and how it went."""
+
+    match_id: int
+    env_id: str
+    env_href: str
+    status: str
+    a: SideView
+    b: SideView
+    seed: str
+    env_version: str
+    image_a: str
+    image_b: str
+    attempts: int
+    worker: str
+    created: str
+    finished: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPageView:
+    """The page's data."""
+
+    header: MatchHeader
+    games: list[GameLine]
+
+
+def game_line(game: GameView, names: tuple[str, str]) -> GameLine:
+    """A game with who moved first, the outcome, a forfeit's reason and the Elo changes."""
+    side = {"a": names[0], "b": names[1]}
+    if game.outcome == "forfeit":
+        outcome = f"{side[game.forfeit_side]} forfeits" if game.forfeit_side else "forfeit"
+    elif game.winner is None:
+        outcome = "draw"
+    else:
+        outcome = f"{side[game.winner]} wins"
+    return GameLine(
+        number=game.index + 1, first=side[game.first], outcome=outcome,
+        forfeit=game.forfeit_reason or "", detail=game.forfeit_detail or "", steps=game.steps,
+        duration=format.seconds(game.duration_s),
+        elo_a=format.change(game.elo_a_before, game.elo_a_after),
+        elo_b=format.change(game.elo_b_before, game.elo_b_after))
+
+
+def match_view(detail: MatchDetail) -> MatchPageView:
+    """What the page shows of a match."""
+    m = detail.summary
+    a, b = side_view(m.a), side_view(m.b)
+    header = MatchHeader(
+        match_id=m.match_id, env_id=m.env_id, env_href=routes.env(m.env_id), status=m.status,
+        a=a, b=b, seed=str(detail.seed), env_version=detail.env_version or format.DASH,
+        image_a=detail.images[0] or format.DASH, image_b=detail.images[1] or format.DASH,
+        attempts=detail.attempts, worker=detail.worker or format.DASH,
+        created=format.iso(m.created_at), finished=format.iso(m.finished_at),
+        error=m.error or "")
+    return MatchPageView(header=header,
+                         games=[game_line(g, (a.name, b.name)) for g in detail.games])
+
+
+class MatchState(rx.State):
+    """One match's page; it follows the match live (its result and replay arrive)."""
+
+    shown: bool = False
+    missing: str = ""
+
+    @rx.event
+    async def open(self):
+        """A browser opened the page: check the id, point the viewer at the replay."""
+        self.missing = ""
+        try:
+            await load(match_detail, int(self.match_id))
+        except (BadInput, ValueError):
+            self.missing = f"There is no match {self.match_id!r}: see the list of matches."
+        replay = await self.get_state(ReplayState)
+        replay.show("" if self.missing else f"match:{self.match_id}")
+        self.shown = True
+
+    @rx.var
+    async def page(self) -> MatchPageView | None:
+        if not self.shown or self.missing:
+            return None
+        live = await self.get_state(MatchLive)
+        return match_view(await load(match_detail, int(self.match_id), version=live._version))
+
+
+def players(h) -> rx.Component:
+    def player(side, label: str) -> rx.Component:
+        return rx.card(rx.vstack(
+            rx.text(label, size="1", color_scheme="gray"),
+            rx.link(side.name, href=side.href, size="5", weight="bold"),
+            rx.hstack(stat("points", side.points), stat("Elo", side.elo), spacing="5"),
+            spacing="1"), flex="1")
+
+    return rx.flex(player(h.a, "player a"), player(h.b, "player b"), spacing="4",
+                   direction=rx.breakpoints(initial="column", sm="row"), width="100%")
+
+
+def body() -> rx.Component:
+    page = MatchState.page
+    h = page.header
+    return rx.cond(
+        MatchState.missing != "",
+        not_found("Match", MatchState.missing),
+        rx.cond(page, rx.vstack(
+            rx.hstack(rx.link("Matches", href=routes.MATCHES, color_scheme="gray"),
+                      rx.text("/", color_scheme="gray"),
+                      rx.link(h.env_id, href=h.env_href, color_scheme="gray"), spacing="2"),
+            rx.hstack(rx.heading("Match #", h.match_id, size="8", id="match-title"),
+                      status_badge(h.status), align="center"),
+            players(h),
+            rx.cond(h.error != "", rx.callout(h.error, icon="triangle-alert",
+                                              color_scheme="red", width="100%")),
+            rx.grid(stat("seed", h.seed), stat("environment version", h.env_version),
+                    stat("attempts", h.attempts), stat("worker", h.worker),
+                    rx.vstack(rx.text("finished", size="1", color_scheme="gray"),
+                              ago(h.finished), spacing="0"),
+                    columns=rx.breakpoints(initial="2", md="5"), spacing="4", width="100%"),
+            rx.text("images: ", rx.code(h.image_a), " · ", rx.code(h.image_b), size="1",
+                    color_scheme="gray", id="images"),
+            section("Games", scrolling(rx.table.root(
+                rx.table.header(rx.table.row(
+                    header("Game"), header("First"), header("Outcome"), header("Forfeit"),
+                    header("Moves", True), header("Time", True), header("Elo a", True),
+                    header("Elo b", True))),
+                rx.table.body(rx.foreach(page.games, lambda g: rx.table.row(
+                    num(g.number), rx.table.cell(g.first), rx.table.cell(g.outcome),
+                    rx.table.cell(rx.cond(g.forfeit != "", rx.tooltip(
+                        rx.badge(g.forfeit, color_scheme="red"), content=g.detail))),
+                    num(g.steps), num(g.duration), num(g.elo_a), num(g.elo_b),
+                    class_name="game-row"))),
+                size="1", variant="surface", width="100%", id="games"))),
+            section("Replay", viewer()),
+            spacing="4", width="100%"),
+            rx.spinner()))

@@ -1,0 +1,195 @@
+"""`/matches`: recent matches, filtered by environment, agent and status, paged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from rl_arena_app.services.catalog import env_ids
+from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.match_views import match_page
+from rl_arena_app.services.read_models import MatchPage, MatchSummary, Side
+from rl_arena_app.ui import format, routes
+from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.components.common import ago, empty_state, section, status_badge
+from rl_arena_app.ui.components.table import header, num, pager, scrolling
+from rl_arena_app.ui.live import ArenaLive
+
+PAGE_SIZE = 25
+ANY = "any"
+STATUSES = (ANY, "queued", "running", "finished", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class SideView:
+    """A player of a match as listed."""
+
+    name: str
+    href: str
+    points: str
+    elo: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """A match as listed."""
+
+    match_id: int
+    href: str
+    env_id: str
+    status: str
+    a: SideView
+    b: SideView
+    forfeits: int
+    at: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchList:
+    """A page of the list."""
+
+    rows: list[MatchRow]
+    total: int
+    first: int
+    last: int
+    has_prev: bool
+    has_next: bool
+
+
+def side_view(side: Side) -> SideView:
+    """A player with its points and Elo change."""
+    return SideView(name=f"{side.agent.name} v{side.agent.version}",
+                    href=routes.agent(side.agent.agent_id), points=format.points(side.points),
+                    elo=format.change(side.elo_before, side.elo_after))
+
+
+def match_row(m: MatchSummary) -> MatchRow:
+    """A match as listed."""
+    return MatchRow(match_id=m.match_id, href=routes.match(m.match_id), env_id=m.env_id,
+                    status=m.status, a=side_view(m.a), b=side_view(m.b), forfeits=m.forfeits,
+                    at=format.iso(m.finished_at or m.created_at), error=m.error or "")
+
+
+def match_list(page: MatchPage) -> MatchList:
+    """A page of matches as listed."""
+    return MatchList(rows=[match_row(m) for m in page.matches], total=page.total,
+                     first=page.offset + 1 if page.matches else 0,
+                     last=page.offset + len(page.matches), has_prev=page.offset > 0,
+                     has_next=page.offset + len(page.matches) < page.total)
+
+
+class MatchesState(rx.State):
+    """Filters and page of the match list; it follows the arena live."""
+
+    shown: bool = False
+    env_filter: str = ANY
+    agent_filter: str = ""
+    status_filter: str = ANY
+    offset: int = 0
+    problem: str = ""
+
+    @rx.event
+    def open(self):
+        """A browser opened the list: take the filters from the URL (?env=&agent=&status=)."""
+        query = self.router.url.query_parameters
+        self.env_filter = query.get("env", ANY)
+        self.agent_filter = query.get("agent", "")
+        self.status_filter = query.get("status", ANY)
+        self.offset = 0
+        self.shown = True
+
+    @rx.event
+    def set_env(self, value: str):
+        self.env_filter, self.offset = value, 0
+
+    @rx.event
+    def set_status(self, value: str):
+        self.status_filter, self.offset = value, 0
+
+    @rx.event
+    def clear_agent(self):
+        self.agent_filter, self.offset = "", 0
+
+    @rx.event
+    def next_page(self):
+        self.offset += PAGE_SIZE
+
+    @rx.event
+    def previous_page(self):
+        self.offset = max(0, self.offset - PAGE_SIZE)
+
+    @rx.var
+    async def envs(self) -> list[str]:
+        """The choices of the environment filter."""
+        return [ANY, *await load(env_ids)]
+
+    @rx.var
+    async def listing(self) -> MatchList | None:
+        """The page of matches, or None while a filter names nothing."""
+        if not self.shown:
+            return None
+        live = await self.get_state(ArenaLive)
+        try:
+            agent_id = int(self.agent_filter) if self.agent_filter else None
+            page = await load(match_page, env_id=None if self.env_filter == ANY
+                              else self.env_filter, agent_id=agent_id,
+                              status=None if self.status_filter == ANY else self.status_filter,
+                              offset=self.offset, limit=PAGE_SIZE, version=live._version)
+        except (BadInput, ValueError):
+            return None
+        return match_list(page)
+
+
+def side_cell(side) -> rx.Component:
+    return rx.table.cell(rx.hstack(rx.link(side.name, href=side.href), rx.text(
+        side.elo, size="1", color_scheme="gray"), spacing="2", align="center"))
+
+
+def matches_table(listing) -> rx.Component:
+    return scrolling(rx.table.root(
+        rx.table.header(rx.table.row(
+            header("Match"), header("Environment"), header("Player a"), header("Player b"),
+            header("Score", True), header("Status"), header("Forfeits", True), header("When"))),
+        rx.table.body(rx.foreach(listing.rows, lambda m: rx.table.row(
+            rx.table.cell(rx.link("#", m.match_id, href=m.href)),
+            rx.table.cell(rx.link(m.env_id, href="/envs/" + m.env_id, color_scheme="gray")),
+            side_cell(m.a), side_cell(m.b),
+            num(rx.cond(m.status == "finished", m.a.points + "-" + m.b.points, "")),
+            rx.table.cell(rx.tooltip(status_badge(m.status), content=rx.cond(
+                m.error != "", m.error, m.status))),
+            num(m.forfeits), rx.table.cell(ago(m.at)), class_name="match-row"))),
+        size="1", variant="surface", width="100%", id="matches"))
+
+
+def filters() -> rx.Component:
+    s = MatchesState
+    return rx.hstack(
+        rx.select(s.envs, value=s.env_filter, on_change=s.set_env, id="filter-env"),
+        rx.select(list(STATUSES), value=s.status_filter, on_change=s.set_status,
+                  id="filter-status"),
+        rx.cond(s.agent_filter != "", rx.badge(
+            "agent ", s.agent_filter,
+            rx.icon("x", size=12, on_click=s.clear_agent, cursor="pointer"),
+            size="2", id="filter-agent")),
+        spacing="3", align="center", wrap="wrap")
+
+
+def body() -> rx.Component:
+    listing = MatchesState.listing
+    return rx.vstack(
+        rx.heading("Matches", size="8"),
+        section("Recent matches", rx.cond(
+            listing,
+            rx.cond(listing.total > 0,
+                    rx.vstack(matches_table(listing),
+                              pager(listing.first, listing.last, listing.total,
+                                    MatchesState.previous_page, MatchesState.next_page,
+                                    listing.has_prev, listing.has_next),
+                              align="end", width="100%"),
+                    empty_state("No match matches these filters yet: the scheduler makes "
+                                "matches between ready agents every few seconds.")),
+            empty_state("These filters name nothing: pick an environment and status from the "
+                        "lists.")), aside=filters()),
+        spacing="4", width="100%")

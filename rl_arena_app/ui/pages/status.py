@@ -1,0 +1,150 @@
+"""`/status`: workers, queues, matches and submissions by status, the scheduler, each env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from rl_arena_app.services.read_models import StatusView
+from rl_arena_app.services.status import status_view
+from rl_arena_app.ui import format
+from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.components.common import ago, empty_state, section, stat
+from rl_arena_app.ui.components.table import header, num, scrolling
+from rl_arena_app.ui.live import ArenaLive
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A labelled count."""
+
+    label: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLine:
+    name: str
+    pid: str
+    host: str
+    state: str
+    job: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLine:
+    name: str
+    queued: int
+    started: int
+    scheduled: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnvLine:
+    env_id: str
+    matchmaking: str
+    tick: int
+    last_tick: str
+    bt_refreshed: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    redis: str
+    scheduler: str
+    workers: list[WorkerLine]
+    queues: list[QueueLine]
+    matches: list[Count]
+    submissions: list[Count]
+    games: int
+    rating_events: int
+    envs: list[EnvLine]
+    checked: str
+
+
+def status_page(view: StatusView) -> StatusPage:
+    """What the page shows of the platform's status."""
+    return StatusPage(
+        redis=view.redis, scheduler=view.scheduler or "none active",
+        workers=[WorkerLine(w.name, format.DASH if w.pid is None else str(w.pid),
+                            w.hostname or format.DASH, w.state, w.current_job or "")
+                 for w in view.workers],
+        queues=[QueueLine(q.name, q.queued, q.started, q.scheduled, q.failed)
+                for q in view.queues],
+        matches=[Count(k, v) for k, v in view.matches.items()],
+        submissions=[Count(k, v) for k, v in view.submissions.items()],
+        games=view.games, rating_events=view.rating_events,
+        envs=[EnvLine(e.env_id, e.matchmaking, e.tick, format.iso(e.last_tick_at),
+                      format.iso(e.bt_refreshed_at)) for e in view.envs],
+        checked=format.iso(view.checked_at))
+
+
+class StatusState(rx.State):
+    """The status page: reloaded with the health strip (every few seconds when it moves)."""
+
+    shown: bool = False
+
+    @rx.event
+    def open(self):
+        self.shown = True
+
+    @rx.var
+    async def page(self) -> StatusPage | None:
+        if not self.shown:
+            return None
+        live = await self.get_state(ArenaLive)
+        return status_page(await load(status_view, version=hash((live.health, live._version))))
+
+
+def counts(items) -> rx.Component:
+    return rx.flex(rx.foreach(items, lambda c: stat(c.label, c.value)), spacing="6",
+                   wrap="wrap")
+
+
+def body() -> rx.Component:
+    page = StatusState.page
+    return rx.vstack(
+        rx.heading("Status", size="8"),
+        rx.cond(page, rx.vstack(
+            rx.flex(stat("Redis", page.redis), stat("scheduler (lock holder)", page.scheduler),
+                    stat("games", page.games), stat("rating events", page.rating_events),
+                    rx.vstack(rx.text("checked", size="1", color_scheme="gray"),
+                              ago(page.checked), spacing="0"),
+                    spacing="6", wrap="wrap", id="status-summary"),
+            section("Workers", rx.cond(page.workers.length() > 0, scrolling(rx.table.root(
+                rx.table.header(rx.table.row(header("Name"), header("PID", True),
+                                             header("Host"), header("State"),
+                                             header("Current job"))),
+                rx.table.body(rx.foreach(page.workers, lambda w: rx.table.row(
+                    rx.table.cell(w.name), num(w.pid), rx.table.cell(w.host),
+                    rx.table.cell(rx.badge(w.state, color_scheme=rx.match(
+                        w.state, ("busy", "blue"), ("idle", "green"), ("dead", "red"),
+                        "gray"))),
+                    rx.table.cell(rx.code(w.job)), class_name="worker-row"))),
+                size="1", variant="surface", width="100%", id="workers")),
+                empty_state("No worker is registered: `rl-arena up` starts them, or run "
+                            "`rl-arena worker`."))),
+            section("Queues", scrolling(rx.table.root(
+                rx.table.header(rx.table.row(header("Queue"), header("Queued", True),
+                                             header("Started", True),
+                                             header("Scheduled", True),
+                                             header("Failed", True))),
+                rx.table.body(rx.foreach(page.queues, lambda q: rx.table.row(
+                    rx.table.cell(q.name), num(q.queued), num(q.started), num(q.scheduled),
+                    num(q.failed)))),
+                size="1", variant="surface", width="100%", id="queues"))),
+            section("Matches", counts(page.matches), id="match-counts"),
+            section("Submissions", counts(page.submissions), id="submission-counts"),
+            section("Environments", scrolling(rx.table.root(
+                rx.table.header(rx.table.row(header("Environment"), header("Matchmaking"),
+                                             header("Tick", True), header("Last tick"),
+                                             header("Bradley-Terry refreshed"))),
+                rx.table.body(rx.foreach(page.envs, lambda e: rx.table.row(
+                    rx.table.cell(rx.link(e.env_id, href="/envs/" + e.env_id)),
+                    rx.table.cell(e.matchmaking), num(e.tick), rx.table.cell(ago(e.last_tick)),
+                    rx.table.cell(ago(e.bt_refreshed))))),
+                size="1", variant="surface", width="100%", id="env-health"))),
+            spacing="4", width="100%"), rx.spinner()),
+        spacing="4", width="100%")

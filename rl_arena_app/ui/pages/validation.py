@@ -1,0 +1,49 @@
+"""`/submissions/{submission_id}/validation`: the games or episodes that validated a version."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.match_views import validation_replay
+from rl_arena_app.ui import routes
+from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.components.common import not_found, section
+from rl_arena_app.ui.pages.replay import ReplayState, viewer
+
+
+class ValidationState(rx.State):
+    """Which submission's validation the viewer shows."""
+
+    shown: bool = False
+    missing: str = ""
+    title: str = ""
+    agent_href: str = ""
+
+    @rx.event
+    async def open(self):
+        """A browser opened the page: point the viewer at the validation replay."""
+        self.missing = ""
+        try:
+            replay = await load(validation_replay, int(self.submission_id))
+            self.title = f"Validation of {replay.agents[0]} in {replay.env_id}"
+        except (BadInput, ValueError):
+            self.missing = (f"Submission {self.submission_id!r} has no validation replay: "
+                            "a version gets one when it has been validated.")
+        viewer_state = await self.get_state(ReplayState)
+        viewer_state.show("" if self.missing else f"validation:{self.submission_id}")
+        self.shown = True
+
+
+def body() -> rx.Component:
+    return rx.cond(
+        ValidationState.missing != "",
+        not_found("Validation replay", ValidationState.missing),
+        rx.vstack(
+            rx.link("← Arena", href=routes.OVERVIEW, color_scheme="gray"),
+            rx.heading(ValidationState.title, size="7", id="validation-title"),
+            rx.text("Every new version plays these games (against builtin:random) or "
+                    "episodes (on the environment's fixed seeds) before it is ranked.",
+                    color_scheme="gray"),
+            section("Replay", viewer()),
+            spacing="4", width="100%"))
