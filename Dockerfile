@@ -35,6 +35,9 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini rxconfig.py* ./
 COPY alembic/ alembic/
 COPY assets/ assets/
+# The dashboard's frontend, prebuilt on the host (`make frontend`, for RL_ARENA_PUBLIC_URL): the
+# image has no JavaScript toolchain, and `rl-arena web` serves these files as they are.
+COPY .web/build/client/ .web/build/client/
 COPY jobs/ jobs/
 COPY rl_arena_app/ rl_arena_app/
 RUN pip install --quiet --no-cache-dir --disable-pip-version-check --no-index \
@@ -47,6 +50,8 @@ RUN pip install --quiet --no-cache-dir --disable-pip-version-check --no-index \
 
 USER arena
 VOLUME ["/data"]
-# Everything in one container (embedded Redis, SQLite under /data); compose.yaml runs one
-# service per process instead. Workers need the host's Docker socket either way.
-CMD ["rl-arena", "up", "--no-web"]
+# Everything in one container (embedded Redis, SQLite under /data, the dashboard on :3000);
+# compose.yaml runs one service per process instead. Workers need the host's Docker socket.
+ENV RL_ARENA_WEB_HOST=0.0.0.0
+EXPOSE 3000
+CMD ["rl-arena", "up"]

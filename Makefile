@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: setup docker base-image image run test lint bench clean
+BUN := .tools/node_modules/.bin/bun
+BUN_VERSION := 1.4.5
 
-setup: $(STAMP) base-image
+.PHONY: setup docker base-image browser frontend image run test lint bench clean
+
+setup: $(STAMP) $(BUN) base-image browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +18,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
+# Reflex builds the dashboard with bun; its own installer downloads from the internet, so bun
+# comes from the npm registry instead (see ../shared/RECIPES.md).
+$(BUN):
+	npm install --prefix .tools --no-fund --no-audit --loglevel=error bun@$(BUN_VERSION)
+
 docker:
 	bash jobs/images/ensure-docker.sh
+
+browser:
+	bash tests/ensure-chromium.sh
+
+# The dashboard's frontend, built for RL_ARENA_PUBLIC_URL (default http://localhost:3000).
+frontend: $(STAMP) $(BUN)
+	$(BIN)/rl-arena web --build-only
 
 base-image: $(STAMP) docker
 	$(BIN)/rl-arena images build-base --if-missing
 
 # The app image (compose.yaml), built offline: host wheelhouse + Dockerfile on the agent base image.
 # async-timeout is listed because redis needs it on the base image's Python 3.11.2 (< 3.11.3).
-image: setup
+image: setup frontend
 	rm -rf build/wheelhouse
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --wheel-dir build/wheelhouse \
 	  . pip "setuptools>=69" wheel async-timeout
@@ -41,4 +56,4 @@ bench: setup
 	$(BIN)/python bench/arena_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .tools .web

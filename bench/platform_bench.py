@@ -70,7 +70,7 @@ def start_workers(count: int, log_dir: Path) -> list[subprocess.Popen]:
     """Worker processes, returned once each is registered and idle."""
     from rq import Worker
 
-    from jobs.queue import get_redis
+    from rl_arena_app.broker import get_redis
 
     env = {**os.environ, "RL_ARENA_REDIS_URL": os.environ["RL_ARENA_REDIS_URL"]}
     workers = [subprocess.Popen(

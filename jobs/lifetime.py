@@ -12,6 +12,11 @@ from collections.abc import Collection
 
 import psutil
 
+from rl_arena_app.processes import pid_alive
+
+__all__ = ["become_subreaper", "die_with_parent", "end_strays", "pid_alive", "reap_strays",
+           "terminate_with_parent"]
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 try:  # loaded once here: a forked child should not dlopen
@@ -39,16 +44,6 @@ def become_subreaper() -> None:
     """
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid runs on this host (a zombie, dead but unreaped, does not)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
 
 
 def _strays(recursive: bool, own: Collection[int] = (),

@@ -25,8 +25,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from redis.exceptions import LockError
 from redis.lock import Lock
 
-from jobs.queue import LOCK_KEY, get_redis, holder
 from rl_arena_app.arena import envs
+from rl_arena_app.broker import LOCK_KEY, get_redis, holder
 from rl_arena_app.settings import Settings, get_settings
 
 TICKS_KEY = "rl-arena:scheduler:ticks"  # hash: scheduler name -> ticks run

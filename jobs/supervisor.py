@@ -164,22 +164,13 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
     return env
 
 
-def prepare_database(settings: Settings, echo: Callable[[str], None]) -> None:
-    """Migrate; seed the house agents on the first start (no house user yet)."""
-    from sqlmodel import select
+def prepare_database(echo: Callable[[str], None]) -> None:
+    """Migrate; seed the house agents on the first start."""
+    from rl_arena_app.services.platform import migrate_database, seed_if_new
 
-    from rl_arena_app.db.migrate import upgrade
-    from rl_arena_app.db.models import User
-    from rl_arena_app.db.session import session_scope
-
-    upgrade(settings.db_url)
+    migrate_database()
     echo("[up] database migrated")
-    with session_scope() as session:
-        seeded = session.exec(select(User).where(User.is_house)).first() is not None
-    if not seeded:
-        from rl_arena_app.services.seed import seed_house_agents
-
-        ids = seed_house_agents()
+    if ids := seed_if_new():
         echo(f"[up] demo seed: {len(ids)} house agent submission(s) queued for build")
 
 
@@ -274,14 +265,15 @@ def run_platform(workers: int, web: bool, server: EmbeddedRedis | None,
     settings = get_settings()
     supervisor = Supervisor(child_env(settings, settings.redis_url or ""), echo, grace_s, stopping)
     try:
-        prepare_database(settings, echo)
+        prepare_database(echo)
         if server is not None:
             requeue_orphaned_running(echo)
         for n in range(1, workers + 1):
             supervisor.add(f"worker-{n}", "worker", "--name", f"worker-{n}")
         supervisor.add("scheduler", "scheduler")
         if web:
-            echo("[up] the web UI comes in a later release; running without it")
+            supervisor.add("web", "web")
+            echo(f"[up] dashboard: {settings.web_url} (the first start builds it)")
         echo(f"[up] {workers} worker(s) and the scheduler starting; Ctrl-C stops everything")
         supervisor.run(watch=None if server is None else lambda: revive(server, echo))
     finally:

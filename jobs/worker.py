@@ -12,8 +12,8 @@ from redis.client import Pipeline
 from rq import Queue, Worker, worker_registration
 
 from jobs.lifetime import die_with_parent, pid_alive
-from jobs.queue import QUEUES, get_redis
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.broker import QUEUES, get_redis
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger("rl_arena.worker")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from rl_arena_app.api.app import create_api
 from rl_arena_app.ui import layout, routes, theme
 from rl_arena_app.ui.live import AgentLive, ArenaLive, EnvLive, MatchLive, follow_arena
 from rl_arena_app.ui.pages import agent, env, match, matches, overview, status, validation
 
-app = rx.App(theme=theme.THEME, style=theme.STYLE)
+app = rx.App(theme=theme.THEME, style=theme.STYLE, api_transformer=create_api(), head_components=[
+    rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")])
 PAGES = (
     (overview, routes.OVERVIEW, "RL Arena", [ArenaLive.join, overview.OverviewState.open]),
     (env, routes.ENV, "Leaderboard", [EnvLive.join, env.EnvState.open]),

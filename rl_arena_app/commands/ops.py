@@ -21,15 +21,50 @@ def _configure_logging() -> None:
 @click.command()
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: RL_ARENA_WORKERS, 2).")
-@click.option("--no-web", is_flag=True, help="Do not start the web UI.")
+@click.option("--no-web", is_flag=True, help="Do not start the dashboard.")
+@click.option("--web-port", type=click.IntRange(1, 65535), default=None,
+              help="The dashboard's port (default: RL_ARENA_WEB_PORT, 3000).")
 @handles_errors
-def up(workers: int | None, no_web: bool) -> None:
-    """Run the platform: embedded Redis, migrations, demo seed, workers, scheduler."""
+def up(workers: int | None, no_web: bool, web_port: int | None) -> None:
+    """Run the platform: embedded Redis, migrations, demo seed, workers, scheduler, dashboard."""
     from jobs.supervisor import up as run_up
     from rl_arena_app.settings import get_settings
 
+    _use_web_port(web_port)
     count = get_settings().workers if workers is None else workers
     run_up(count, web=not no_web, echo=lambda line: click.echo(line))
+
+
+def _use_web_port(port: int | None) -> None:
+    """Make ``--web-port`` the setting of this process and its children."""
+    if port is not None:
+        import os
+
+        from rl_arena_app.settings import get_settings
+
+        os.environ["RL_ARENA_WEB_PORT"] = str(port)
+        get_settings.cache_clear()
+
+
+@click.command()
+@click.option("--web-port", type=click.IntRange(1, 65535), default=None,
+              help="The dashboard's port (default: RL_ARENA_WEB_PORT, 3000).")
+@click.option("--rebuild", is_flag=True, help="Build the frontend even if it is up to date.")
+@click.option("--build-only", is_flag=True, help="Build the frontend (if needed) and exit.")
+@handles_errors
+def web(web_port: int | None, rebuild: bool, build_only: bool) -> None:
+    """Serve the dashboard alone (the platform's Redis and database must be reachable)."""
+    from jobs.web import build_frontend, serve
+    from rl_arena_app.settings import get_settings
+
+    _use_web_port(web_port)
+    _configure_logging()
+    if rebuild or build_only:
+        built = build_frontend(get_settings(), echo=progress, force=rebuild)
+        if build_only:
+            progress("frontend built" if built else "frontend up to date")
+            return
+    serve(echo=progress)
 
 
 @click.command()
@@ -167,5 +202,5 @@ def render_status(data: dict[str, Any]) -> str:
 
 def register(main: click.Group, ratings: click.Group) -> None:
     """Add this module's commands to the CLI."""
-    for command in (up, worker, scheduler, db, matchmaking, env_group, status):
+    for command in (up, web, worker, scheduler, db, matchmaking, env_group, status):
         main.add_command(command)

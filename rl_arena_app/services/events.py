@@ -8,15 +8,18 @@ flushed or restarted) never meet a cache entry made under the old ones.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 
 from rl_arena_app.arena.outcomes import InfrastructureError
-from rl_arena_app.broker import get_redis
+from rl_arena_app.broker import get_redis, redis_url
 from rl_arena_app.db.models import utcnow
 
 CHANNEL = "rl-arena:events"
@@ -74,3 +77,27 @@ def invalidate(env_ids: list[str]) -> None:
     for env_id in env_ids:
         pipe.incr(VERSION_PREFIX + env_id)
     pipe.execute()
+
+
+async def follow(retry_s: float = 2.0) -> AsyncIterator[dict[str, Any]]:
+    """Every live event as it is published, for ever (reconnecting when Redis goes away)."""
+    while True:
+        try:
+            connection = aioredis.from_url(redis_url())
+            async with connection.pubsub() as pubsub:
+                await pubsub.subscribe(CHANNEL)
+                async for message in pubsub.listen():
+                    if message["type"] == "message" and (event := _decode(message["data"])):
+                        yield event
+        except (redis.RedisError, OSError) as exc:
+            log.warning("live events unavailable (%s); retrying in %.0f s", exc, retry_s)
+            await asyncio.sleep(retry_s)
+
+
+def _decode(data: bytes) -> dict[str, Any] | None:
+    """A published event, or None for a message that is not one."""
+    try:
+        event = json.loads(data)
+    except (ValueError, TypeError):
+        return None
+    return event if isinstance(event, dict) else None

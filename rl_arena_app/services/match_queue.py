@@ -19,12 +19,11 @@ from rq.job import Job, JobStatus
 from sqlalchemy import update
 from sqlmodel import select
 
-from jobs.queue import MATCHES, get_queue, get_redis
+from rl_arena_app.broker import MATCH_TASK, MATCHES, get_queue, get_redis, match_job_id
 from rl_arena_app.db.models import Match, MatchStatus, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
 
-TASK = "jobs.tasks.play_match"
 RETRY_BACKOFF_S = (5, 30, 120)
 PENDING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
                      JobStatus.STARTED, JobStatus.CREATED})
@@ -32,9 +31,7 @@ PENDING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
 log = logging.getLogger(__name__)
 
 
-def job_id(match_id: int, attempts: int) -> str:
-    """The RQ job id of a match enqueued after ``attempts`` attempts."""
-    return f"match-{match_id}-{attempts}"
+job_id = match_job_id
 
 
 def enqueue_match(match_id: int, attempts: int) -> Job:
@@ -42,7 +39,7 @@ def enqueue_match(match_id: int, attempts: int) -> Job:
     settings = get_settings()
     retries = max(settings.match_max_attempts - 1, 0)
     return get_queue(MATCHES).enqueue_call(
-        TASK, args=(match_id,), job_id=job_id(match_id, attempts),
+        MATCH_TASK, args=(match_id,), job_id=job_id(match_id, attempts),
         timeout=int(settings.match_deadline_s), result_ttl=3600, failure_ttl=7 * 24 * 3600,
         retry=Retry(max=retries, interval=list(RETRY_BACKOFF_S)) if retries else None)
 

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.broker import QUEUES, get_redis, holder, redis_url
 from rl_arena_app.db.models import (
     EnvState,
     Game,
@@ -23,6 +24,7 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.processes import pid_alive
 from rl_arena_app.services.catalog import matchmaking_state
 from rl_arena_app.services.read_models import EnvHealth, QueueView, StatusView, WorkerView
 
@@ -52,8 +54,6 @@ def database_status() -> dict[str, Any]:
 
 def _state(worker: Worker) -> str:
     """RQ's state, or ``dead`` for a worker of this host whose process is gone (not yet expired)."""
-    from jobs.lifetime import pid_alive
-
     if worker.hostname == socket.gethostname() and worker.pid and not pid_alive(worker.pid):
         return "dead"
     return str(worker.get_state())
@@ -61,8 +61,6 @@ def _state(worker: Worker) -> str:
 
 def redis_status(connection: redis.Redis) -> dict[str, Any]:
     """Workers, queue lengths and the active scheduler, from Redis."""
-    from jobs.queue import QUEUES, holder
-
     workers = [{"name": w.name, "pid": w.pid, "state": _state(w), "hostname": w.hostname,
                 "queues": w.queue_names(), "current_job": w.get_current_job_id()}
                for w in Worker.all(connection=connection)]
@@ -79,8 +77,6 @@ def redis_status(connection: redis.Redis) -> dict[str, Any]:
 
 def platform_status() -> dict[str, Any]:
     """Everything `rl-arena status` shows; Redis being down is reported, not raised."""
-    from jobs.queue import get_redis, redis_url
-
     status: dict[str, Any]
     try:
         status = redis_status(get_redis())

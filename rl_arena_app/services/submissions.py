@@ -33,6 +33,7 @@ from rl_arena_app.arena.outcomes import (
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import RunResult, play
 from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue
 from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import (
     Agent,
@@ -178,20 +179,13 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
 
 def _builds_queue():
     """The builds queue (InfrastructureError with advice when Redis is unreachable)."""
-    from jobs.queue import BUILDS, get_queue
-
     return get_queue(BUILDS)
-
-
-def build_job_id(submission_id: int) -> str:
-    """The RQ job id of a submission's build: one job per submission."""
-    return f"build-submission-{submission_id}"
 
 
 def enqueue_build(submission_id: int) -> Job:
     """Enqueue the build job (retried with backoff on infrastructure errors)."""
     return _builds_queue().enqueue(
-        "jobs.tasks.build_submission", submission_id, job_id=build_job_id(submission_id),
+        BUILD_TASK, submission_id, job_id=build_job_id(submission_id),
         retry=BUILD_RETRY, job_timeout=BUILD_TIMEOUT_S)
 
 

@@ -10,25 +10,18 @@ moved reload (through the services' caches), and no tab ever subscribes to Redis
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 import reflex as rx
-from redis.exceptions import RedisError
 
 from rl_arena_app.services import events, feed, status
 from rl_arena_app.services.read_models import FeedItem
-from rl_arena_app.settings import get_settings
 
 FEED_LENGTH = 25
 COALESCE_S = 0.15  # events closer than this make one update
 HEALTH_EVERY_S = 3.0
-RECONNECT_S = 2.0
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,44 +147,34 @@ async def _seed(app: rx.App) -> None:
 
 async def follow_arena(app: rx.App) -> None:
     """The process's one subscription to the live events, until the process stops."""
-    from rl_arena_app.broker import redis_url
-
     await _seed(app)
-    while True:
-        try:
-            connection = aioredis.from_url(redis_url(get_settings()))
-            async with connection.pubsub() as pubsub:
-                await pubsub.subscribe(events.CHANNEL)
-                await _relay(app, pubsub)
-        except (RedisError, OSError) as exc:
-            log.warning("live events unavailable (%s); retrying", exc)
-            await asyncio.sleep(RECONNECT_S)
+    queue: asyncio.Queue[dict] = asyncio.Queue()
 
+    async def pump() -> None:
+        async for event in events.follow():
+            queue.put_nowait(event)
 
-def _decode(message: dict) -> dict:
-    """A pub/sub message's event, or {} for one that is not an event object."""
+    reader = asyncio.create_task(pump())
     try:
-        event = json.loads(message["data"])
-    except (ValueError, TypeError):
-        return {}
-    return event if isinstance(event, dict) else {}
+        await _relay(app, queue)
+    finally:
+        reader.cancel()
 
 
-async def _relay(app: rx.App, pubsub) -> None:
-    """Read events, coalesce them, apply them; refresh the health strip now and then."""
+async def _relay(app: rx.App, queue: asyncio.Queue) -> None:
+    """Take events as they come, coalesce them, apply them; refresh the health strip too."""
     loop = asyncio.get_running_loop()
     next_health = loop.time()
     while True:
-        batch: list[dict] = []
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        if message is not None:
-            batch.append(_decode(message))
-            deadline = loop.time() + COALESCE_S
-            while (left := deadline - loop.time()) > 0:
-                more = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-                if more is not None:
-                    batch.append(_decode(more))
-            await _apply(app, [event for event in batch if event])
+        try:
+            batch = [await asyncio.wait_for(queue.get(), timeout=1.0)]
+        except TimeoutError:
+            batch = []
+        if batch:
+            await asyncio.sleep(COALESCE_S)  # what arrives meanwhile joins this update
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            await _apply(app, batch)
         if loop.time() >= next_health:
             next_health = loop.time() + HEALTH_EVERY_S
             await _set_health(app, await asyncio.to_thread(current_health))

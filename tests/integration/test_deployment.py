@@ -64,6 +64,16 @@ def test_app_services_run_in_production_after_migrations(compose: dict) -> None:
     assert "build" in services["migrate"]
 
 
+def test_web_is_a_real_service_on_the_dashboards_port(compose: dict) -> None:
+    """`docker compose up` starts the dashboard (no profile), listening on every interface."""
+    web = compose["services"]["web"]
+    assert "profiles" not in web
+    assert web["command"] == ["rl-arena", "web"]
+    assert web["ports"] == ["${RL_ARENA_WEB_PORT:-3000}:3000"]
+    assert web["environment"]["RL_ARENA_WEB_HOST"] == "0.0.0.0"
+    assert web["environment"]["RL_ARENA_WEB_PORT"] == "3000"
+
+
 def test_workers_reach_the_host_engine_and_share_socket_paths(compose: dict) -> None:
     """Workers mount the Docker socket, and the sandbox folder at the same path as the host's."""
     worker = compose["services"]["worker"]
@@ -89,7 +99,7 @@ def compose_command() -> list[str] | None:
 
 
 def test_compose_file_is_valid_for_compose(tmp_path: Path) -> None:
-    """Compose itself accepts the file (with the web profile), given the required .env values."""
+    """Compose itself accepts the file, given the required .env values."""
     command = compose_command()
     if command is None:
         if os.environ.get("CI"):
@@ -102,10 +112,10 @@ def test_compose_file_is_valid_for_compose(tmp_path: Path) -> None:
     empty_env_file.write_text("")
     base = [*command, "--project-directory", str(ROOT), "--env-file", str(empty_env_file),
             "-f", str(COMPOSE_FILE)]
-    done = subprocess.run([*base, "--profile", "web", "config", "-q"], env=env,
+    done = subprocess.run([*base, "config", "-q"], env=env,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    services = subprocess.run([*base, "--profile", "web", "config", "--services"], env=env,
+    services = subprocess.run([*base, "config", "--services"], env=env,
                               capture_output=True, text=True, check=True).stdout.split()
     assert {"web", "worker", "scheduler", "redis", "postgres", "migrate"} <= set(services)
     missing = {k: v for k, v in env.items() if k != "RL_ARENA_SECRET_KEY"}

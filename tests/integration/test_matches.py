@@ -13,11 +13,11 @@ from rq import SimpleWorker
 from rq.job import Job
 from sqlmodel import func, select
 
-from jobs.queue import get_queue, get_redis
 from jobs.tasks import configured_runner
 from rl_arena_app.arena.outcomes import InfrastructureError, Reason
 from rl_arena_app.arena.referee import Forfeit, GameRecord
 from rl_arena_app.arena.replay import read_replay
+from rl_arena_app.broker import get_queue, get_redis
 from rl_arena_app.db.models import (
     Agent,
     EnvState,

@@ -66,7 +66,7 @@ def count(model) -> int:
 
 
 def builds_queue() -> Queue:
-    from jobs.queue import get_queue
+    from rl_arena_app.broker import get_queue
 
     return get_queue("builds")
 

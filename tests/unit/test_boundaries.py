@@ -118,3 +118,52 @@ def test_only_the_app_module_imports_ui() -> None:
                       for line, name in imported_names(path)
                       if offending([name], ("rl_arena_app.ui",))]
     assert not found
+
+
+def test_services_import_nothing_from_jobs() -> None:
+    """Services are handed what runs agents; they enqueue jobs by name through the broker."""
+    assert not violations("rl_arena_app/services", ("jobs",))
+    loaded = loaded_after_import("rl_arena_app.services", walk="rl_arena_app.services")
+    assert not offending(loaded, ("jobs",))
+
+
+def test_jobs_do_not_touch_the_database_directly() -> None:
+    """Workers, the scheduler and the supervisor go through services."""
+    assert not violations("jobs", ("rl_arena_app.db",))
+
+
+FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings")
+
+
+def front_end_leaks(folder: str) -> list[str]:
+    """Imports of project modules by ``folder`` that are not services, settings or itself."""
+    own = folder.replace("/", ".")
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for line, name in imported_names(path):
+            project = offending([name], ("rl_arena_app", "jobs"))
+            allowed = offending([name], (*FRONT_END_MAY_IMPORT, own))
+            if project and not allowed:
+                found.append(f"{path.relative_to(ROOT)}:{line} {name}")
+    return found
+
+
+@pytest.mark.parametrize("folder", ["rl_arena_app/ui", "rl_arena_app/api"])
+def test_web_front_ends_use_services_and_settings_only(folder: str) -> None:
+    """The dashboard and the API never reach db/, jobs/, arena/ or core/ themselves."""
+    if not (ROOT / folder).is_dir():
+        assert folder == "rl_arena_app/api", f"{folder} is missing"
+        return
+    assert not front_end_leaks(folder)
+
+
+def test_the_boundary_check_sees_a_leak(tmp_path) -> None:
+    """The front-end rule flags what it should (a test of the test)."""
+    leak = ROOT / "rl_arena_app" / "ui" / "_leak_probe.py"
+    leak.write_text("from rl_arena_app.db.models import User\n"
+                    "from rl_arena_app.services import x\n")
+    try:
+        assert front_end_leaks("rl_arena_app/ui") == ["rl_arena_app/ui/_leak_probe.py:1 "
+                                                      "rl_arena_app.db.models"]
+    finally:
+        leak.unlink()

@@ -1,0 +1,23 @@
+"""Bringing a platform's database up: migrations, and the demo seed on its first start."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from rl_arena_app.db.migrate import upgrade
+from rl_arena_app.db.models import User
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.seed import seed_house_agents
+from rl_arena_app.settings import get_settings
+
+
+def migrate_database() -> None:
+    """Apply every migration to the configured database."""
+    upgrade(get_settings().db_url)
+
+
+def seed_if_new() -> list[int]:
+    """Seed the house agents when the arena has never been seeded; the new submission ids."""
+    with session_scope() as session:
+        seeded = session.exec(select(User.id).where(User.is_house)).first() is not None
+    return [] if seeded else seed_house_agents()

@@ -1,0 +1,114 @@
+"""The whole platform for browser tests: `rl-arena up` (workers, scheduler, dashboard) on a
+private data dir, and Debian's Chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+WEB_PORT = 3917  # fixed, so that repeated runs reuse the dashboard's build
+BUDGET_S = 300
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class Arena:
+    """A running platform: its URL, environment and log."""
+
+    url: str
+    env: dict[str, str]
+    log: Path
+    data_dir: Path
+
+    def cli(self, *args: str) -> str:
+        """Run `rl-arena ARGS` against this platform; its stdout."""
+        done = subprocess.run([sys.executable, "-m", "rl_arena_app.cli", *args], env=self.env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def status(self) -> dict:
+        return json.loads(self.cli("status", "--json"))
+
+
+def _wait(condition, timeout_s: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen:\n{log.read_text()[-4000:]}"
+        time.sleep(1)
+
+
+def _web_answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def arena(tmp_path_factory, docker_engine) -> Iterator[Arena]:
+    """`rl-arena up` with two workers and the dashboard, alive with house agents playing."""
+    data_dir = tmp_path_factory.mktemp("arena-e2e") / "arena"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "RL_ARENA_REDIS_URL", "RL_ARENA_DATABASE_URL")}
+    env.update(RL_ARENA_DATA_DIR=str(data_dir), RL_ARENA_MATCHMAKING_INTERVAL_S="2",
+               RL_ARENA_SANDBOX="docker", RL_ARENA_WEB_PORT=str(WEB_PORT),
+               RL_ARENA_BT_DEBOUNCE_S="0.5", PYTHONUNBUFFERED="1")
+    log = data_dir.parent / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "rl_arena_app.cli", "up", "--workers", "2"],
+                          env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    platform = Arena(f"http://localhost:{WEB_PORT}", env, log, data_dir)
+    try:
+        _wait(lambda: up.poll() is None and _web_answers(platform.url), BUDGET_S,
+              "the dashboard answering", log)
+
+        def played() -> bool:
+            counts = platform.status()
+            return counts["matches"]["finished"] >= 2 and counts["submissions"]["ready"] >= 7
+
+        _wait(played, BUDGET_S, "the house agents playing", log)
+        yield platform
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make setup` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh tab; its console errors are collected in ``page.errors`` and must stay empty."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: tab.errors.append(str(e)))
+    yield tab
+    context.close()
