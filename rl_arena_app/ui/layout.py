@@ -16,15 +16,19 @@ def navbar() -> rx.Component:
     """Brand, links and the light/dark switch."""
     return rx.box(
         rx.hstack(
-            rx.link(rx.hstack(rx.icon("swords", size=22), rx.heading("RL Arena", size="5"),
+            rx.link(rx.hstack(rx.icon("swords", size=22),
+                              rx.heading("RL Arena", size="5",
+                                         display=rx.breakpoints(initial="none", xs="block")),
                               align="center", spacing="2"),
                     href=routes.OVERVIEW, underline="none", color_scheme="gray",
                     high_contrast=True),
             rx.spacer(),
-            *[rx.link(label, href=href, size="3", weight="medium", color_scheme="gray",
-                      high_contrast=True) for label, href in NAV],
+            *[rx.link(label, href=href, size=rx.breakpoints(initial="2", sm="3"),
+                      weight="medium", color_scheme="gray", high_contrast=True)
+              for label, href in NAV],
             rx.color_mode.button(size="2", variant="ghost"),
-            align="center", spacing="5", max_width=PAGE_MAX_WIDTH, margin_x="auto",
+            align="center", spacing=rx.breakpoints(initial="3", sm="5"),
+            max_width=PAGE_MAX_WIDTH, margin_x="auto",
             padding_x="1em", padding_y="0.75em"),
         border_bottom="1px solid var(--gray-a5)", position="sticky", top="0", z_index="10",
         background_color="var(--color-background)", width="100%")

@@ -1,16 +1,17 @@
-"""Live updates: one Redis subscription per web process, fanned out to the open pages.
+"""Live updates: one Redis subscription per web process, pushed to the tabs that show what moved.
 
-The process's listener (a lifespan task) reads the platform's live events, coalesces them for a
-moment and bumps the version of each topic they touch: the arena (feed, health, the catalog), an
-environment, an agent, a match. Each topic is a shared state that pages link to for what they
-show; a page's data is a computed var reading its topic's version, so only the pages whose topic
-moved reload (through the services' caches), and no tab ever subscribes to Redis or polls.
+A page's on_load registers its tab for the topics it shows (the arena, an environment, an agent,
+a match). The process's listener (a lifespan task) reads the platform's live events, coalesces
+them for a moment and, for each tab registered to a topic they touch, bumps that tab's ``Live``
+version: the page's data, a computed var reading it, reloads through the services' caches and
+Reflex pushes the change. The listener takes one tab's state at a time (no shared state, no lock
+held across tabs); no tab subscribes to Redis and nothing polls.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections import defaultdict
 from dataclasses import dataclass
 
 import reflex as rx
@@ -21,7 +22,7 @@ from rl_arena_app.services.read_models import FeedItem
 FEED_LENGTH = 25
 COALESCE_S = 0.15  # events closer than this make one update
 HEALTH_EVERY_S = 3.0
-
+ARENA = "arena"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,72 +37,97 @@ class Health:
     last_tick_at: str = ""  # ISO time of the latest matchmaking tick, "" when none yet
 
 
-def _token(kind: str, key: object) -> str:
-    """A shared-state token for a topic (tokens may not contain '_')."""
-    return f"{kind}-{str(key).encode().hex()}"
+class _Board:
+    """What this process knows: the latest feed and health, when each topic last moved, and
+    which tab shows which topics.
+
+    A topic's version is the number of the batch of events that last moved it: the same for
+    every tab, so the pages' caches are shared between tabs and never stale.
+    """
+
+    def __init__(self) -> None:
+        self.feed: list[FeedItem] = []
+        self.health = Health()
+        self.news = 0  # moves with every change of the feed or the health strip
+        self.batch = 0
+        self.moved: dict[str, int] = {}
+        self.topics_of: dict[str, set[str]] = {}
+        self.tabs_of: dict[str, set[str]] = defaultdict(set)
+
+    def follow(self, tab: str, topics: set[str]) -> None:
+        """The tab now shows a page about ``topics`` (and nothing it showed before)."""
+        self.forget(tab)
+        self.topics_of[tab] = topics
+        for topic in topics | {ARENA}:  # every page shows the arena's news
+            self.tabs_of[topic].add(tab)
+
+    def forget(self, tab: str) -> None:
+        for topic in self.topics_of.pop(tab, set()) | {ARENA}:
+            self.tabs_of[topic].discard(tab)
+            if not self.tabs_of[topic]:
+                del self.tabs_of[topic]
+
+    def tabs(self, topics: set[str]) -> set[str]:
+        """The tabs following any of ``topics``."""
+        return set().union(*(self.tabs_of.get(t, set()) for t in topics))
+
+    def move(self, topics: set[str]) -> None:
+        """A batch of events moved ``topics``."""
+        self.batch += 1
+        for topic in topics:
+            self.moved[topic] = self.batch
+
+    def version(self, tab: str) -> int:
+        """The version of what a tab shows: the last batch that moved one of its topics."""
+        return max((self.moved.get(t, 0) for t in self.topics_of.get(tab, ())), default=0)
 
 
-class ArenaLive(rx.SharedState):
-    """What every visitor shares: the live feed, the health strip, the catalog's version."""
+BOARD = _Board()
+
+
+class Live(rx.State):
+    """A tab's view of the live arena: the feed, the health strip, a version of what it shows."""
 
     feed: list[FeedItem] = []
     health: Health = Health()
     _version: int = 0
+    _news: int = -1
 
-    @rx.event
-    async def join(self):
-        """Follow the arena (a page's on_load)."""
-        await self._link_to("arena")
-
-
-class EnvLive(rx.SharedState):
-    """An environment's version: moves with every event of that environment."""
-
-    _version: int = 0
-
-    @rx.event
-    async def join(self):
-        """Follow the environment of the page's URL."""
-        await self._link_to(_token("env", self.env_id))
+    def _follow(self, *topics: str) -> None:
+        """Register this tab for ``topics`` (the arena's when none) and bring it up to date."""
+        tab = self.router.session.client_token
+        BOARD.follow(tab, set(topics) or {ARENA})
+        self.feed, self.health, self._news = BOARD.feed, BOARD.health, BOARD.news
+        self._version = BOARD.version(tab)
 
 
-class AgentLive(rx.SharedState):
-    """An agent's version: its matches and its versions' statuses."""
-
-    _version: int = 0
-
-    @rx.event
-    async def join(self):
-        """Follow the agent of the page's URL."""
-        await self._link_to(_token("agent", self.agent_id))
+def env_topic(env_id: object) -> str:
+    return f"env:{env_id}"
 
 
-class MatchLive(rx.SharedState):
-    """A match's version: moves when it finishes."""
-
-    _version: int = 0
-
-    @rx.event
-    async def join(self):
-        """Follow the match of the page's URL."""
-        await self._link_to(_token("match", self.match_id))
+def agent_topic(agent_id: object) -> str:
+    return f"agent:{agent_id}"
 
 
-def topics_of(event: dict) -> set[tuple[type[rx.SharedState], str]]:
-    """The shared states (class, token) an event moves."""
-    topics: set[tuple[type[rx.SharedState], str]] = {(ArenaLive, "arena")}
+def match_topic(match_id: object) -> str:
+    return f"match:{match_id}"
+
+
+def topics_of(event: dict) -> set[str]:
+    """The topics an event moves."""
+    topics = {ARENA}
     env_id = event.get("env") or event.get("env_id")
     if env_id:
-        topics.add((EnvLive, _token("env", env_id)))
+        topics.add(env_topic(env_id))
     for key in ("agent_a", "agent_b", "agent_id"):
         if event.get(key) is not None:
-            topics.add((AgentLive, _token("agent", event[key])))
+            topics.add(agent_topic(event[key]))
     if event.get("match_id") is not None:
-        topics.add((MatchLive, _token("match", event["match_id"])))
+        topics.add(match_topic(event["match_id"]))
     return topics
 
 
-def feed_items(batch: Iterable[dict]) -> list[FeedItem]:
+def feed_items(batch: list[dict]) -> list[FeedItem]:
     """The feed lines of a batch of events, newest first."""
     items = [item for event in batch if (item := feed.feed_item(event)) is not None]
     return items[::-1]
@@ -113,41 +139,43 @@ def current_health() -> Health:
     ticks = [e.last_tick_at for e in view.envs if e.last_tick_at is not None]
     return Health(redis=view.redis, workers_alive=view.workers_alive,
                   queued=view.matches.get("queued", 0), running=view.matches.get("running", 0),
-                  scheduler=view.scheduler or "", last_tick_at=max(ticks).isoformat()
-                  if ticks else "")
+                  scheduler=view.scheduler or "",
+                  last_tick_at=max(ticks).isoformat() if ticks else "")
+
+
+async def _push(app: rx.App) -> None:
+    """Bring every tab up to date: its version, the feed and the health strip (what moved)."""
+    for tab in BOARD.tabs({ARENA}):
+        if not await _connected(app, tab):
+            BOARD.forget(tab)
+            continue
+        async with app.modify_state(rx.BaseStateToken(ident=tab, cls=Live)) as root:
+            live = await root.get_state(Live)
+            if live._version != (version := BOARD.version(tab)):
+                live._version = version
+            if live._news != BOARD.news:
+                live.feed, live.health, live._news = BOARD.feed, BOARD.health, BOARD.news
+
+
+async def _connected(app: rx.App, tab: str) -> bool:
+    """Whether the tab's browser is still connected to this process."""
+    namespace = app.event_namespace
+    return namespace is not None and await namespace._token_manager.is_token_connected(tab)
 
 
 async def _apply(app: rx.App, batch: list[dict]) -> None:
-    """Move every topic the batch touches; prepend its feed lines."""
+    """Push a batch of events to the tabs showing what they moved."""
     topics = set().union(*(topics_of(e) for e in batch))
-    lines = feed_items(batch)
-    for cls, token in topics:
-        async with app.modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
-            live = await root.get_state(cls)
-            live._version += 1
-            if cls is ArenaLive and lines:
-                live.feed = [*lines, *live.feed][:FEED_LENGTH]
-
-
-async def _set_health(app: rx.App, health: Health) -> None:
-    async with app.modify_state(rx.BaseStateToken(ident="arena", cls=ArenaLive)) as root:
-        live = await root.get_state(ArenaLive)
-        if live.health != health:
-            live.health = health
-
-
-async def _seed(app: rx.App) -> None:
-    """The feed and health a new process starts with."""
-    items = await asyncio.to_thread(feed.recent_feed, FEED_LENGTH)
-    health = await asyncio.to_thread(current_health)
-    async with app.modify_state(rx.BaseStateToken(ident="arena", cls=ArenaLive)) as root:
-        live = await root.get_state(ArenaLive)
-        live.feed, live.health = items, health
+    BOARD.move(topics)
+    if lines := feed_items(batch):
+        BOARD.feed = [*lines, *BOARD.feed][:FEED_LENGTH]
+        BOARD.news += 1
+    await _push(app)
 
 
 async def follow_arena(app: rx.App) -> None:
     """The process's one subscription to the live events, until the process stops."""
-    await _seed(app)
+    BOARD.feed = await asyncio.to_thread(feed.recent_feed, FEED_LENGTH)
     queue: asyncio.Queue[dict] = asyncio.Queue()
 
     async def pump() -> None:
@@ -177,4 +205,8 @@ async def _relay(app: rx.App, queue: asyncio.Queue) -> None:
             await _apply(app, batch)
         if loop.time() >= next_health:
             next_health = loop.time() + HEALTH_EVERY_S
-            await _set_health(app, await asyncio.to_thread(current_health))
+            health = await asyncio.to_thread(current_health)
+            if health != BOARD.health:
+                BOARD.health = health
+                BOARD.news += 1
+                await _push(app)

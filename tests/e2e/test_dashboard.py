@@ -85,13 +85,27 @@ def test_every_page_renders_real_data(arena, page):
 
 
 def test_the_leaderboard_shows_what_the_cli_prints(arena, page):
-    rows = json.loads(arena.cli("leaderboard", ENV, "--json"))
-    open_page(page, f"{arena.url}/envs/{ENV}", ".leaderboard-row")
-    shown = page.locator(".leaderboard-row").evaluate_all(
-        "rows => rows.map(r => Array.from(r.children).map(c => c.innerText.trim()))")
+    arena.cli("matchmaking", "pause", ENV)  # hold the ratings still while both are read
+    try:
+        _wait_until_quiet(arena)
+        rows = json.loads(arena.cli("leaderboard", ENV, "--json"))
+        open_page(page, f"{arena.url}/envs/{ENV}", ".leaderboard-row")
+        shown = page.locator(".leaderboard-row").evaluate_all(
+            "rows => rows.map(r => Array.from(r.children).map(c => c.innerText.trim()))")
+    finally:
+        arena.cli("matchmaking", "resume", ENV)
     assert [(int(r[0]), r[1].split("\n")[0]) for r in shown] == [
         (row["rank"], row["name"]) for row in rows]
     assert [r[4] for r in shown] == [f"{row['rating']:.0f}" for row in rows]
+
+
+def _wait_until_quiet(arena) -> None:
+    """Wait until no match of the env is queued or running (matchmaking paused)."""
+    deadline = time.monotonic() + 60
+    while query(arena, f"match_views.match_page(env_id={ENV!r}, status='running').total + "
+                       f"match_views.match_page(env_id={ENV!r}, status='queued').total"):
+        assert time.monotonic() < deadline, "matches kept running"
+        time.sleep(0.5)
 
 
 def test_unknown_ids_show_a_not_found_page(arena, page):
@@ -249,9 +263,13 @@ def _row_change_after(tab, href: str, since_ms: float) -> float:
 
 
 def test_pages_at_phone_width_scroll_their_tables(arena, browser):
+    match = finished_match(arena)
     phone = browser.new_page(viewport={"width": 390, "height": 844})
-    phone.goto(f"{arena.url}/envs/{ENV}")
-    expect(phone.locator(".leaderboard-row").first).to_be_visible(timeout=TIMEOUT_MS)
-    width = phone.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 400, "the page itself must not scroll sideways; its tables do"
+    for path, ready in (("/", ".env-card"), (f"/envs/{ENV}", ".leaderboard-row"),
+                        (f"/matches/{match['match_id']}", "#board"), ("/matches", ".match-row"),
+                        ("/status", ".worker-row")):
+        phone.goto(arena.url + path)
+        expect(phone.locator(ready).first).to_be_visible(timeout=TIMEOUT_MS)
+        width = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"{path}: the page must not scroll sideways (its tables do)"
     phone.close()

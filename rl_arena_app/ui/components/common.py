@@ -20,8 +20,9 @@ def stat(label: str, value: rx.Var | str | int, id: str = "") -> rx.Component:
     """A labelled number for a strip or a card."""
     return rx.vstack(
         rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, size="4", weight="bold", style=NUMERIC, id=id or None),
-        spacing="0", align="start")
+        rx.text(value, size="4", weight="bold", style={**NUMERIC, "text_align": "left"},
+                overflow_wrap="anywhere", white_space="normal", id=id or None),
+        spacing="0", align="start", min_width="0")
 
 
 def ago(when: rx.Var) -> rx.Component:

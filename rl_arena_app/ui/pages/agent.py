@@ -11,7 +11,7 @@ from rl_arena_app.services.agents import agent_view, rating_history
 from rl_arena_app.services.errors import BadInput
 from rl_arena_app.services.read_models import AgentView, MatchSummary, VersionView
 from rl_arena_app.ui import charts, format, routes
-from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.cache import load, load_or_none
 from rl_arena_app.ui.components.common import (
     ago,
     empty_state,
@@ -21,7 +21,8 @@ from rl_arena_app.ui.components.common import (
     status_badge,
 )
 from rl_arena_app.ui.components.table import header, num, scrolling
-from rl_arena_app.ui.live import AgentLive
+from rl_arena_app.ui.live import Live, agent_topic
+from rl_arena_app.ui.pages.base import PageState
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +159,10 @@ def agent_page(view: AgentView) -> AgentPage:
         matches=[_match_line(m, view.agent_id) for m in view.recent_matches])
 
 
-class AgentState(rx.State):
+class AgentState(PageState):
     """One agent's page; its data follows the agent live."""
 
-    shown: bool = False
+    ROUTE = routes.AGENT
     missing: str = ""
     by_time: bool = False  # the chart's x axis: game number or time
 
@@ -174,6 +175,7 @@ class AgentState(rx.State):
         except (BadInput, ValueError):
             self.missing = f"There is no agent {self.agent_id!r}: agents are listed on the " \
                            "leaderboards."
+        (await self.get_state(Live))._follow(agent_topic(self.agent_id))
         self.shown = True
 
     @rx.event
@@ -184,19 +186,21 @@ class AgentState(rx.State):
     @rx.var
     async def page(self) -> AgentPage | None:
         """The agent's header, versions, records and matches."""
-        if not self.shown or self.missing:
+        if not self._here() or self.missing or not self.agent_id.isdigit():
             return None
-        live = await self.get_state(AgentLive)
-        view = await load(agent_view, int(self.agent_id), version=live._version)
-        return agent_page(view)
+        live = await self.get_state(Live)
+        view = await load_or_none(agent_view, int(self.agent_id), version=live._version)
+        return None if view is None else agent_page(view)
 
     @rx.var
     async def chart(self) -> go.Figure:
         """Elo after each game (one trace per version) and the Bradley-Terry band."""
-        if not self.shown or self.missing:
+        if not self._here() or self.missing or not self.agent_id.isdigit():
             return charts.empty_figure("")
-        live = await self.get_state(AgentLive)
-        history = await load(rating_history, int(self.agent_id), version=live._version)
+        live = await self.get_state(Live)
+        history = await load_or_none(rating_history, int(self.agent_id), version=live._version)
+        if history is None:
+            return charts.empty_figure("")
         return charts.rating_history_figure(charts.elo_frame(history), charts.bt_frame(history),
                                             x="at" if self.by_time else "game_number")
 
@@ -248,7 +252,8 @@ def body() -> rx.Component:
                 spacing="6", wrap="wrap"),
             rx.cond(h.kind == "duel", section(
                 "Rating history",
-                rx.plotly(data=AgentState.chart, width="100%", id="rating-chart"),
+                rx.box(rx.plotly(data=AgentState.chart, width="100%"), width="100%",
+                       id="rating-chart"),
                 aside=rx.segmented_control.root(
                     rx.segmented_control.item("games", value="games"),
                     rx.segmented_control.item("time", value="time"),

@@ -14,10 +14,11 @@ from rl_arena_app.services.leaderboard import head_to_head, leaderboard_page
 from rl_arena_app.services.read_models import EnvGuide, LeaderboardPage, LeaderboardRow
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import charts, format, routes
-from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.cache import load, load_or_none
 from rl_arena_app.ui.components.common import empty_state, not_found, section
 from rl_arena_app.ui.components.table import header, num, pager, scrolling, sortable_header
-from rl_arena_app.ui.live import EnvLive
+from rl_arena_app.ui.live import Live, env_topic
+from rl_arena_app.ui.pages.base import PageState
 
 PAGE_SIZE = 50
 CHART_TOP = 30
@@ -81,10 +82,10 @@ def board_view(page: LeaderboardPage, interval_s: float) -> BoardView:
         provisional_games=page.provisional_games, interval_s=f"{interval_s:g}")
 
 
-class EnvState(rx.State):
+class EnvState(PageState):
     """Sort, search and page of one environment's leaderboard; its data follows the env live."""
 
-    shown: bool = False
+    ROUTE = routes.ENV
     sort: str = "rank"
     descending: bool = False
     search: str = ""
@@ -100,6 +101,7 @@ class EnvState(rx.State):
             self.missing = ""
         except BadInput as exc:
             self.missing = str(exc)
+        (await self.get_state(Live))._follow(env_topic(self.env_id))
         self.shown = True
 
     @rx.event
@@ -127,42 +129,44 @@ class EnvState(rx.State):
     @rx.var
     async def board(self) -> BoardView | None:
         """The page of the leaderboard to show."""
-        if not self.shown or self.missing:
+        if not self._here() or self.missing:
             return None
-        live = await self.get_state(EnvLive)
-        try:
-            page = await load(leaderboard_page, self.env_id, sort=self.sort,
-                              descending=self.descending, search=self.search,
-                              offset=self.offset, limit=PAGE_SIZE, version=live._version)
-        except BadInput:
-            return None
-        return board_view(page, get_settings().matchmaking_interval_s)
+        live = await self.get_state(Live)
+        page = await load_or_none(leaderboard_page, self.env_id, sort=self.sort,
+                                  descending=self.descending, search=self.search,
+                                  offset=self.offset, limit=PAGE_SIZE, version=live._version)
+        return None if page is None else board_view(page, get_settings().matchmaking_interval_s)
 
     @rx.var
     async def bt_chart(self) -> go.Figure:
         """Bradley-Terry estimates with their intervals, top 30."""
-        if not self.shown or self.missing:
+        if not self._here() or self.missing:
             return charts.empty_figure("")
-        live = await self.get_state(EnvLive)
-        page = await load(leaderboard_page, self.env_id, limit=CHART_TOP, version=live._version)
+        live = await self.get_state(Live)
+        page = await load_or_none(leaderboard_page, self.env_id, limit=CHART_TOP,
+                                  version=live._version)
+        if page is None:
+            return charts.empty_figure("")
         return charts.bt_intervals_figure(charts.bt_frame_of_rows(page.rows))
 
     @rx.var
     async def heatmaps(self) -> list[go.Figure]:
         """Pairwise win rates and games played between the top 15."""
-        if not self.shown or self.missing:
+        if not self._here() or self.missing:
             return []
-        live = await self.get_state(EnvLive)
-        h2h = await load(head_to_head, self.env_id, HEATMAP_TOP, version=live._version)
+        live = await self.get_state(Live)
+        h2h = await load_or_none(head_to_head, self.env_id, HEATMAP_TOP, version=live._version)
+        if h2h is None:
+            return []
         rates, games = charts.head_to_head_frames(h2h)
         return [charts.win_rate_heatmap(rates), charts.games_heatmap(games)]
 
     @rx.var
     async def guide(self) -> EnvGuide | None:
         """How to write an agent for this environment."""
-        if not self.shown or self.missing:
+        if not self._here() or self.missing:
             return None
-        return await load(env_guide, self.env_id)
+        return await load_or_none(env_guide, self.env_id)
 
 
 def duel_table(board) -> rx.Component:
@@ -255,7 +259,7 @@ def charts_section() -> rx.Component:
         EnvState.board.kind == "duel",
         section(
             "Ratings",
-            rx.plotly(data=EnvState.bt_chart, width="100%", id="bt-chart"),
+            rx.box(rx.plotly(data=EnvState.bt_chart, width="100%"), width="100%", id="bt-chart"),
             rx.grid(rx.foreach(EnvState.heatmaps,
                                lambda fig: rx.plotly(data=fig, width="100%")),
                     columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%",

@@ -10,10 +10,11 @@ from rl_arena_app.services.errors import BadInput
 from rl_arena_app.services.match_views import match_detail
 from rl_arena_app.services.read_models import GameView, MatchDetail
 from rl_arena_app.ui import format, routes
-from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.cache import load, load_or_none
 from rl_arena_app.ui.components.common import ago, not_found, section, stat, status_badge
 from rl_arena_app.ui.components.table import header, num, scrolling
-from rl_arena_app.ui.live import MatchLive
+from rl_arena_app.ui.live import Live, match_topic
+from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.pages.matches import SideView, side_view
 from rl_arena_app.ui.pages.replay import ReplayState, viewer
 
@@ -94,10 +95,10 @@ def match_view(detail: MatchDetail) -> MatchPageView:
                          games=[game_line(g, (a.name, b.name)) for g in detail.games])
 
 
-class MatchState(rx.State):
+class MatchState(PageState):
     """One match's page; it follows the match live (its result and replay arrive)."""
 
-    shown: bool = False
+    ROUTE = routes.MATCH
     missing: str = ""
 
     @rx.event
@@ -110,14 +111,16 @@ class MatchState(rx.State):
             self.missing = f"There is no match {self.match_id!r}: see the list of matches."
         replay = await self.get_state(ReplayState)
         replay.show("" if self.missing else f"match:{self.match_id}")
+        (await self.get_state(Live))._follow(match_topic(self.match_id))
         self.shown = True
 
     @rx.var
     async def page(self) -> MatchPageView | None:
-        if not self.shown or self.missing:
+        if not self._here() or self.missing or not self.match_id.isdigit():
             return None
-        live = await self.get_state(MatchLive)
-        return match_view(await load(match_detail, int(self.match_id), version=live._version))
+        live = await self.get_state(Live)
+        detail = await load_or_none(match_detail, int(self.match_id), version=live._version)
+        return None if detail is None else match_view(detail)
 
 
 def players(h) -> rx.Component:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import reflex as rx
 
 from rl_arena_app.services.catalog import env_ids
-from rl_arena_app.services.errors import BadInput
 from rl_arena_app.services.match_views import match_page
 from rl_arena_app.services.read_models import MatchPage, MatchSummary, Side
 from rl_arena_app.ui import format, routes
-from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.cache import load, load_or_none
 from rl_arena_app.ui.components.common import ago, empty_state, section, status_badge
 from rl_arena_app.ui.components.table import header, num, pager, scrolling
-from rl_arena_app.ui.live import ArenaLive
+from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.pages.base import PageState
 
 PAGE_SIZE = 25
 ANY = "any"
@@ -80,10 +80,10 @@ def match_list(page: MatchPage) -> MatchList:
                      has_next=page.offset + len(page.matches) < page.total)
 
 
-class MatchesState(rx.State):
+class MatchesState(PageState):
     """Filters and page of the match list; it follows the arena live."""
 
-    shown: bool = False
+    ROUTE = routes.MATCHES
     env_filter: str = ANY
     agent_filter: str = ""
     status_filter: str = ANY
@@ -91,13 +91,14 @@ class MatchesState(rx.State):
     problem: str = ""
 
     @rx.event
-    def open(self):
+    async def open(self):
         """A browser opened the list: take the filters from the URL (?env=&agent=&status=)."""
         query = self.router.url.query_parameters
         self.env_filter = query.get("env", ANY)
         self.agent_filter = query.get("agent", "")
         self.status_filter = query.get("status", ANY)
         self.offset = 0
+        (await self.get_state(Live))._follow()
         self.shown = True
 
     @rx.event
@@ -128,18 +129,15 @@ class MatchesState(rx.State):
     @rx.var
     async def listing(self) -> MatchList | None:
         """The page of matches, or None while a filter names nothing."""
-        if not self.shown:
+        if not self._here() or not (self.agent_filter.isdigit() or not self.agent_filter):
             return None
-        live = await self.get_state(ArenaLive)
-        try:
-            agent_id = int(self.agent_filter) if self.agent_filter else None
-            page = await load(match_page, env_id=None if self.env_filter == ANY
-                              else self.env_filter, agent_id=agent_id,
-                              status=None if self.status_filter == ANY else self.status_filter,
-                              offset=self.offset, limit=PAGE_SIZE, version=live._version)
-        except (BadInput, ValueError):
-            return None
-        return match_list(page)
+        live = await self.get_state(Live)
+        page = await load_or_none(match_page, env_id=None if self.env_filter == ANY
+                                  else self.env_filter,
+                                  agent_id=int(self.agent_filter) if self.agent_filter else None,
+                                  status=None if self.status_filter == ANY else self.status_filter,
+                                  offset=self.offset, limit=PAGE_SIZE, version=live._version)
+        return None if page is None else match_list(page)
 
 
 def side_cell(side) -> rx.Component:

@@ -11,7 +11,8 @@ from rl_arena_app.services.read_models import EnvCard
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load
 from rl_arena_app.ui.components.common import ago, empty_state, section, stat
-from rl_arena_app.ui.live import ArenaLive
+from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.pages.base import PageState
 
 MATCHMAKING_COLOURS = {"running": "green", "paused": "amber", "disabled": "red",
                        "scored at validation": "gray"}
@@ -50,22 +51,23 @@ def card_view(card: EnvCard) -> CardView:
         if leader else "", leader_score=score)
 
 
-class OverviewState(rx.State):
+class OverviewState(PageState):
     """The catalog, reloaded when any environment moves."""
 
-    shown: bool = False  # set when a browser opens the page (never while the app compiles)
+    ROUTE = routes.OVERVIEW
 
     @rx.event
-    def open(self):
+    async def open(self):
         """The page is in a browser: load its data."""
+        (await self.get_state(Live))._follow()
         self.shown = True
 
     @rx.var
     async def cards(self) -> list[CardView]:
         """Every environment's card."""
-        if not self.shown:
+        if not self._here():
             return []
-        live = await self.get_state(ArenaLive)
+        live = await self.get_state(Live)
         return [card_view(c) for c in await load(env_cards, version=live._version)]
 
 
@@ -93,7 +95,7 @@ def env_card(card: CardView) -> rx.Component:
 
 
 def health_strip() -> rx.Component:
-    h = ArenaLive.health
+    h = Live.health
     return rx.card(
         rx.flex(
             stat("Redis", h.redis, id="health-redis"),
@@ -128,8 +130,8 @@ def body() -> rx.Component:
                         width="100%"),
                 id="envs"),
         section("Live feed",
-                rx.cond(ArenaLive.feed.length() > 0,
-                        rx.vstack(rx.foreach(ArenaLive.feed, feed_line), spacing="2",
+                rx.cond(Live.feed.length() > 0,
+                        rx.vstack(rx.foreach(Live.feed, feed_line), spacing="2",
                                   width="100%"),
                         empty_state("Nothing has happened yet: finished matches and new "
                                     "submissions appear here as they happen.")),

@@ -16,11 +16,12 @@ import reflex as rx
 from rl_arena_app.services.errors import BadInput
 from rl_arena_app.services.match_views import match_replay, validation_replay
 from rl_arena_app.services.read_models import ReplayGame, ReplayView
-from rl_arena_app.ui import charts, format
+from rl_arena_app.ui import charts, format, routes
 from rl_arena_app.ui.cache import load
 from rl_arena_app.ui.components import board
 from rl_arena_app.ui.components.common import empty_state
-from rl_arena_app.ui.live import MatchLive
+from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.pages.base import showing
 
 SPEEDS = ("0.5", "1", "2", "4", "8")  # steps per second
 OBSERVATION_NAMES = {
@@ -133,9 +134,11 @@ class ReplayState(rx.State):
 
     async def _replay(self) -> ReplayView | None:
         """The source's replay (shared between tabs; a match's moves when it finishes)."""
-        if not self.source:
+        path = self.router.route_id
+        if not self.source or not (showing(path, routes.MATCH)
+                                   or showing(path, routes.VALIDATION)):
             return None
-        live = await self.get_state(MatchLive)
+        live = await self.get_state(Live)
         return await load(load_replay, self.source, version=live._version)
 
     async def _game(self) -> tuple[ReplayView, ReplayGame] | None:
@@ -334,7 +337,8 @@ def viewer() -> rx.Component:
                     rx.box(moves_list(), flex="1", min_width="14em", width="100%"),
                     direction=rx.breakpoints(initial="column", md="row"), spacing="5",
                     width="100%"),
-                rx.vstack(rx.plotly(data=s.episode, width="100%", id="episode-chart"),
+                rx.vstack(rx.box(rx.plotly(data=s.episode, width="100%"), width="100%",
+                                 id="episode-chart"),
                           controls(), width="100%")),
             spacing="3", width="100%", id="replay-viewer"),
         empty_state("No replay to show yet: a match's replay appears when it finishes."))

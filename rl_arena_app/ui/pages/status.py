@@ -8,11 +8,12 @@ import reflex as rx
 
 from rl_arena_app.services.read_models import StatusView
 from rl_arena_app.services.status import status_view
-from rl_arena_app.ui import format
+from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load
 from rl_arena_app.ui.components.common import ago, empty_state, section, stat
 from rl_arena_app.ui.components.table import header, num, scrolling
-from rl_arena_app.ui.live import ArenaLive
+from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.pages.base import PageState
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +82,21 @@ def status_page(view: StatusView) -> StatusPage:
         checked=format.iso(view.checked_at))
 
 
-class StatusState(rx.State):
+class StatusState(PageState):
     """The status page: reloaded with the health strip (every few seconds when it moves)."""
 
-    shown: bool = False
+    ROUTE = routes.STATUS
 
     @rx.event
-    def open(self):
+    async def open(self):
+        (await self.get_state(Live))._follow()
         self.shown = True
 
     @rx.var
     async def page(self) -> StatusPage | None:
-        if not self.shown:
+        if not self._here():
             return None
-        live = await self.get_state(ArenaLive)
+        live = await self.get_state(Live)
         return status_page(await load(status_view, version=hash((live.health, live._version))))
 
 

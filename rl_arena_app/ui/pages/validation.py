@@ -9,13 +9,15 @@ from rl_arena_app.services.match_views import validation_replay
 from rl_arena_app.ui import routes
 from rl_arena_app.ui.cache import load
 from rl_arena_app.ui.components.common import not_found, section
+from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.pages.replay import ReplayState, viewer
 
 
-class ValidationState(rx.State):
+class ValidationState(PageState):
     """Which submission's validation the viewer shows."""
 
-    shown: bool = False
+    ROUTE = routes.VALIDATION
     missing: str = ""
     title: str = ""
     agent_href: str = ""
@@ -32,6 +34,7 @@ class ValidationState(rx.State):
                             "a version gets one when it has been validated.")
         viewer_state = await self.get_state(ReplayState)
         viewer_state.show("" if self.missing else f"validation:{self.submission_id}")
+        (await self.get_state(Live))._follow()
         self.shown = True
 
 
