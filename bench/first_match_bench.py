@@ -77,7 +77,7 @@ def house_ready() -> bool:
 
 def one_round(k: int, folder: Path) -> dict[str, float]:
     """Submit one new agent; seconds to ready and to its first rated match."""
-    from rl_arena_app.services.submissions import submit
+    from rl_arena_app.services.submit import submit
 
     path = folder / f"agent{k}.py"
     path.write_text(AGENT.format(round=k))

@@ -35,13 +35,14 @@ def seed_agents(count: int) -> list[int]:
     """``count`` built and validated random agents of distinct owners."""
     from jobs.sandbox.docker import DockerEngine
     from jobs.tasks import configured_runner
-    from rl_arena_app.services import submissions as subs
+    from rl_arena_app.services import builds
+    from rl_arena_app.services import submit as intake
 
     ids = []
     for n in range(count):
-        submission = subs.submit("builtin:random", env_id=ENV, name=f"random{n}",
+        submission = intake.submit("builtin:random", env_id=ENV, name=f"random{n}",
                                  owner_email=f"bench{n}@example.org", enqueue=False)
-        subs.build_and_validate(submission.id, configured_runner())
+        builds.build_and_validate(submission.id, configured_runner())
         DockerEngine.drain()  # the next engine's orphan sweep must not race these removals
         ids.append(submission.id)
     return ids
@@ -132,7 +133,7 @@ def engine_alone(players: list[int], duels: int) -> dict[str, float]:
     from rl_arena_app.arena.run import play
     from rl_arena_app.db.models import Submission
     from rl_arena_app.db.session import session_scope
-    from rl_arena_app.services.submissions import submission_bundle
+    from rl_arena_app.services.builds import submission_bundle
     from rl_arena_app.settings import get_settings
 
     settings = get_settings()

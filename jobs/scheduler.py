@@ -120,7 +120,7 @@ class ArenaScheduler:
     def warm_up(self) -> None:
         """After taking the lock or a Redis flush: re-enqueue unfinished builds and matches."""
         from rl_arena_app.services.matches import requeue_pending
-        from rl_arena_app.services.submissions import requeue_unfinished
+        from rl_arena_app.services.submit import requeue_unfinished
 
         builds = requeue_unfinished()
         requeued = requeue_pending()

@@ -19,7 +19,7 @@ def configured_runner() -> SandboxRunner:
 
 def build_submission(submission_id: int) -> None:
     """Build a submission's image and validate it (queued → building → validating → ready)."""
-    from rl_arena_app.services.submissions import build_and_validate
+    from rl_arena_app.services.builds import build_and_validate
 
     started = time.perf_counter()
     done = build_and_validate(submission_id, configured_runner())
@@ -39,3 +39,13 @@ def play_match(match_id: int) -> None:
                  time.perf_counter() - started)
     else:
         log.info("match %s was not queued (already played or taken): nothing to do", match_id)
+
+
+def admin_action(entry_id: int) -> None:
+    """Run a long admin action (rebuild ratings or images) and report on its audit entry."""
+    from rl_arena_app.services.admin_actions import run_long
+
+    done = run_long(entry_id, configured_runner())
+    if done is not None:
+        log.info("admin action %s (%s %s): %s — %s", entry_id, done.action, done.target or "all",
+                 done.outcome, done.detail)

@@ -23,6 +23,7 @@ QUEUES = (BUILDS, MATCHES)
 LOCK_KEY = "rl-arena:scheduler:lock"  # held by the active scheduler, valued with its name
 BUILD_TASK = "jobs.tasks.build_submission"
 MATCH_TASK = "jobs.tasks.play_match"
+ADMIN_TASK = "jobs.tasks.admin_action"
 
 
 def embedded_socket(data_dir: Path) -> Path:

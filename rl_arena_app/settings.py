@@ -67,6 +67,21 @@ class Settings(BaseSettings):
     # The URL browsers use (baked into the frontend build): default http://localhost:<web_port>
     public_url: str | None = None
 
+    # Accounts: identity providers (a provider's login button shows only when it is configured)
+    oidc_issuer: str | None = None  # any OpenID Connect provider, by its issuer URL
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    admin_emails: str = ""  # comma-separated verified emails that are admins at login
+    session_hours: float = 168.0  # a login lasts a week unless it is ended or revoked
+
+    # Submitters' limits, enforced by the services (dashboard, API and CLI alike)
+    daily_submissions: int = 20  # per user, per environment, per UTC day
+    active_agents: int = 10  # per user: agents not retired
+
     # Submissions
     max_upload_mb: int = 50
     workers: int = 2
@@ -88,6 +103,10 @@ class Settings(BaseSettings):
                 raise ValueError("RL_ARENA_ENV=production needs RL_ARENA_SANDBOX=docker")
             if self.secret_key == DEV_SECRET:
                 raise ValueError("RL_ARENA_ENV=production needs RL_ARENA_SECRET_KEY to be set")
+            if not self.login_providers:
+                raise ValueError("RL_ARENA_ENV=production needs an identity provider: set "
+                                 "RL_ARENA_GITHUB_CLIENT_ID/SECRET, RL_ARENA_GOOGLE_CLIENT_ID/"
+                                 "SECRET or RL_ARENA_OIDC_ISSUER/CLIENT_ID/CLIENT_SECRET")
         return self
 
     @property
@@ -99,6 +118,19 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Content-addressed store of uploads."""
         return self.data_dir / "artifacts"
+
+    @property
+    def login_providers(self) -> list[str]:
+        """The configured identity providers: github, google, oidc (in that order)."""
+        configured = {"github": self.github_client_id and self.github_client_secret,
+                      "google": self.google_client_id and self.google_client_secret,
+                      "oidc": self.oidc_issuer and self.oidc_client_id}
+        return [name for name, ok in configured.items() if ok]
+
+    @property
+    def admin_email_set(self) -> frozenset[str]:
+        """RL_ARENA_ADMIN_EMAILS, normalised."""
+        return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
 
     @property
     def web_url(self) -> str:

@@ -24,7 +24,8 @@ def agent() -> None:
 @handles_errors
 def add(env_id: str, path: str, name: str, owner: str, as_json: bool) -> None:
     """Submit PATH (agent.py, a folder, a .zip/.tar.gz, or builtin:NAME) as a new version."""
-    from rl_arena_app.services.submissions import describe, submit
+    from rl_arena_app.services.submissions import describe
+    from rl_arena_app.services.submit import submit
 
     submission = submit(path, env_id=env_id, name=name, owner_email=owner)
     row = describe(submission.id)

@@ -65,6 +65,7 @@ class Agent(SQLModel, table=True):
     env_id: str = Field(index=True, max_length=100)
     name: str = Field(max_length=100)
     created_at: datetime = _when(nullable=False, default=utcnow)
+    retired_at: datetime | None = _when(nullable=True)  # no more matches; history kept
 
 
 class Submission(SQLModel, table=True):
@@ -203,3 +204,64 @@ class BTEstimate(SQLModel, table=True):
     rank_ub: int
     games: int
     at: datetime = _when(nullable=False, default=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """A login of a user at an identity provider (GitHub, Google, an OpenID Connect issuer)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    provider: str = Field(max_length=40)
+    subject: str = Field(max_length=255)
+    email: str = Field(max_length=320)  # the verified email it came with
+    created_at: datetime = _when(nullable=False, default=utcnow)
+    last_login_at: datetime = _when(nullable=False, default=utcnow)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's login, held on the server; the browser keeps a signed, opaque cookie."""
+
+    __tablename__ = "sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = _when(nullable=False, default=utcnow)
+    expires_at: datetime = _when(nullable=False)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token (stored hashed; shown once), scoped to submitting or to admin."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)  # the token's first characters, to recognise it
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    scope: str = Field(max_length=20)  # submit | admin
+    created_at: datetime = _when(nullable=False, default=utcnow)
+    last_used_at: datetime | None = _when(nullable=True)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to the arena, when, and how it went (admin actions and refusals)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(nullable=False, default=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    actor: str = Field(max_length=320)  # the email, "anonymous", or "cli" for a shell
+    action: str = Field(max_length=100)
+    target: str = Field(default="", max_length=200)
+    outcome: str = Field(max_length=20)  # running | ok | failed | refused
+    detail: str = Field(default="", max_length=2000)
+    progress: float | None = None  # 0..1 while a long action runs
+    finished_at: datetime | None = _when(nullable=True)

@@ -19,18 +19,24 @@ from rl_arena_app.db.models import (
     SubmissionEvent,
     SubmissionStatus,
     User,
+    utcnow,
 )
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import events
+from rl_arena_app.services.errors import Conflict, NotAllowed, NotSignedIn
 from rl_arena_app.services.match_views import agent_ref, match_page
 from rl_arena_app.services.read_models import (
+    Account,
     AgentRef,
     AgentView,
     BTPoint,
     ForfeitCount,
+    MyAgent,
     OpponentRecord,
     RatingHistory,
     RatingPoint,
     StatusChange,
+    SubmissionView,
     VersionView,
 )
 
@@ -58,10 +64,47 @@ def agent_view(agent_id: int) -> AgentView:
     ready = [v for v in versions if v.status == SubmissionStatus.READY]
     return AgentView(
         agent_id=agent.id, name=agent.name, env_id=agent.env_id,
-        kind=envs.spec(agent.env_id).kind, owner_name=owner.name, house=owner.is_house,
-        created_at=agent.created_at, current=ready[0] if ready else None, versions=versions,
+        kind=envs.spec(agent.env_id).kind, owner_id=owner.id, owner_name=owner.name,
+        house=owner.is_house, created_at=agent.created_at, retired_at=agent.retired_at,
+        current=ready[0] if ready else None, versions=versions,
         opponents=opponents, forfeits=forfeits,
         recent_matches=match_page(agent_id=agent_id, limit=RECENT_MATCHES).matches)
+
+
+def submission_view(submission_id: int) -> SubmissionView:
+    """One version with its agent and its status timeline; NotFound for an unknown id."""
+    with session_scope() as session:
+        row = session.exec(select(Submission, Agent, User)
+                           .join(Agent, Agent.id == Submission.agent_id)
+                           .join(User, User.id == Agent.owner_id)
+                           .where(Submission.id == submission_id)).first()
+        if row is None:
+            raise NotFound(f"no submission {submission_id}")
+        sub, agent, owner = row
+        timeline = _timelines(session, [sub.id]).get(sub.id, [])
+        return SubmissionView(agent=agent_ref(sub, agent, owner), env_id=sub.env_id,
+                              kind=envs.spec(sub.env_id).kind,
+                              retired=agent.retired_at is not None,
+                              version=_version(sub, timeline))
+
+
+def my_agents(account: Account) -> list[MyAgent]:
+    """A submitter's agents, newest first, each with its latest version and its timeline."""
+    with session_scope() as session:
+        agents = session.exec(select(Agent).where(Agent.owner_id == account.user_id)
+                              .order_by(Agent.id.desc())).all()
+        subs = session.exec(select(Submission).where(
+            Submission.agent_id.in_([a.id for a in agents]))
+            .order_by(Submission.version)).all()
+        latest = {s.agent_id: s for s in subs}
+        ready = {s.agent_id: s for s in subs if s.status == SubmissionStatus.READY}
+        timelines = _timelines(session, [s.id for s in latest.values()])
+        return [MyAgent(
+            agent_id=a.id, env_id=a.env_id, name=a.name, retired=a.retired_at is not None,
+            latest=(_version(latest[a.id], timelines.get(latest[a.id].id, []))
+                    if a.id in latest else None),
+            current_elo=ready[a.id].rating if a.id in ready else None,
+            current_score=ready[a.id].score_mean if a.id in ready else None) for a in agents]
 
 
 def _timelines(session: Session, ids: list[int]) -> dict[int, list[StatusChange]]:
@@ -154,3 +197,21 @@ def rating_history(agent_id: int) -> RatingHistory:
     bt = [BTPoint(submission_id=b.submission_id, version=versions[b.submission_id], at=b.at,
                   rating=b.rating, low=b.low, high=b.high) for b in estimates]
     return RatingHistory(agent_id=agent_id, elo=elo, bradley_terry=bt)
+
+
+def retire_agent(actor: Account | None, agent_id: int) -> None:
+    """Retire an agent (its owner or an admin): no more matches; its history stays."""
+    if actor is None:
+        raise NotSignedIn("log in to retire an agent")
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id}")
+        if agent.owner_id != actor.user_id and not actor.is_admin:
+            raise NotAllowed("only its owner or an admin can retire an agent")
+        if agent.retired_at is not None:
+            raise Conflict(f"{agent.name} is already retired")
+        agent.retired_at = utcnow()
+        env_id = agent.env_id
+        session.add(agent)
+    events.publish("agent_retired", env=env_id, agent_id=agent_id)

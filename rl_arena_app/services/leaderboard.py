@@ -76,13 +76,14 @@ class _Entry(NamedTuple):
     owner_name: str
     owner_email: str
     house: bool
+    retired: bool
 
 
 _COLUMNS = (Submission.id, Submission.agent_id, Submission.version, Submission.rating,
             Submission.games, Submission.wins, Submission.draws, Submission.losses,
             Submission.bt_rating, Submission.bt_low, Submission.bt_high, Submission.bt_rank_ub,
             Submission.score_mean, Submission.score_std, Agent.name, User.name, User.email,
-            User.is_house)
+            User.is_house, Agent.retired_at.is_not(None))
 
 
 def _read_snapshot(env_id: str, kind: str) -> list[_Entry]:
@@ -199,7 +200,7 @@ def _row(rank: int, entry: _Entry, kind: str, episodes: int | None) -> Leaderboa
         provisional=kind == "duel" and entry.games < get_settings().provisional_games,
         bt_rating=entry.bt_rating, bt_low=entry.bt_low, bt_high=entry.bt_high,
         rank_ub=entry.rank_ub, score_mean=entry.score_mean, score_std=entry.score_std,
-        score_low=low, score_high=high, episodes=episodes)
+        score_low=low, score_high=high, episodes=episodes, retired=entry.retired)
 
 
 def _mean_interval(mean: float | None, std: float | None,

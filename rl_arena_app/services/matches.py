@@ -38,10 +38,10 @@ from rl_arena_app.db.models import (
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
 from rl_arena_app.services.artifacts import store_replay, stored_file
+from rl_arena_app.services.builds import submission_bundle
 from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
 from rl_arena_app.services.matchmaking import matchmaking_tick
 from rl_arena_app.services.ratings import count_result, elo_config
-from rl_arena_app.services.submissions import submission_bundle
 from rl_arena_app.settings import Settings, get_settings
 
 __all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_file",

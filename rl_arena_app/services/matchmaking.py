@@ -80,7 +80,7 @@ def candidates(session: Session, env_id: str, tick: int, settings: Settings) -> 
         select(Submission.id, Submission.rating, Submission.games, Submission.waited_ticks,
                User.id, User.is_house)
         .join(Agent, Agent.id == Submission.agent_id).join(User, User.id == Agent.owner_id)
-        .where(*current_versions(env_id))).all()
+        .where(*current_versions(env_id), Agent.retired_at.is_(None))).all()
     recent, open_counts = _recent_and_open(session, env_id)
     today = _games_today(session, env_id) if settings.daily_cap is not None else {}
     cooldown = settings.cooldown_ticks

@@ -123,6 +123,7 @@ class LeaderboardRow:
     score_low: float | None  # 95% interval of the mean return
     score_high: float | None
     episodes: int | None
+    retired: bool  # plays no more; its rating stays
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +223,11 @@ class AgentView:
     name: str
     env_id: str
     kind: str
+    owner_id: int
     owner_name: str
     house: bool
     created_at: datetime
+    retired_at: datetime | None  # a retired agent plays no more matches
     current: VersionView | None  # the version on the leaderboard
     versions: list[VersionView]  # newest first
     opponents: list[OpponentRecord]
@@ -454,3 +457,78 @@ class StatusView:
     envs: list[EnvHealth]
     workers_alive: int  # workers whose process is there (busy or idle)
     checked_at: datetime
+
+
+# --------------------------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A person who can log in (or the house): who acts, and whether as an admin."""
+
+    user_id: int
+    email: str
+    name: str
+    is_admin: bool
+    house: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """An API token as its owner sees it (never the token itself, which is shown once)."""
+
+    token_id: int
+    name: str
+    prefix: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """One entry of the audit log."""
+
+    entry_id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    detail: str
+    progress: float | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionView:
+    """One submitted version with its agent, as anyone may see it (no owner email)."""
+
+    agent: AgentRef
+    env_id: str
+    kind: str
+    retired: bool
+    version: VersionView
+
+
+@dataclass(frozen=True, slots=True)
+class MyAgent:
+    """One of a submitter's agents, with its latest version's state."""
+
+    agent_id: int
+    env_id: str
+    name: str
+    retired: bool
+    latest: VersionView | None
+    current_elo: float | None
+    current_score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """How much of a limit a submitter has used, and when it frees up."""
+
+    used: int
+    limit: int
+    resets_at: datetime | None

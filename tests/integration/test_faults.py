@@ -55,10 +55,12 @@ def count(model, *where) -> int:
 def built(path: Path, name: str, owner: str) -> int:
     """A submitted, built and validated (ready) submission of ``path``."""
     from jobs.sandbox.docker import DockerEngine
+    from rl_arena_app.services import builds
     from rl_arena_app.services import submissions as subs
+    from rl_arena_app.services import submit as intake
 
-    submission = subs.submit(str(path), env_id=ENV, name=name, owner_email=owner, enqueue=False)
-    subs.build_and_validate(submission.id, configured_runner())
+    submission = intake.submit(str(path), env_id=ENV, name=name, owner_email=owner, enqueue=False)
+    builds.build_and_validate(submission.id, configured_runner())
     DockerEngine.drain()  # the next engine's orphan sweep must not race these removals
     row = subs.describe(submission.id)
     assert row["status"] == SubmissionStatus.READY, row

@@ -232,7 +232,8 @@ def test_refused_in_production() -> None:
     """Production mode refuses the process sandbox outright."""
     bundle = AgentBundle(ref="x", files={"agent.py": RANDOM.encode()})
     with pytest.raises(BadInput, match="refused in production mode"):
-        ProcessSandbox(bundle, Settings(env="production", secret_key="s3cret"))
+        ProcessSandbox(bundle, Settings(env="production", secret_key="s3cret",
+                                        github_client_id="id", github_client_secret="secret"))
 
 
 def test_requirements_are_installed_once_and_importable(tmp_path: Path, monkeypatch) -> None:

@@ -20,8 +20,9 @@ from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events
+from rl_arena_app.services import builds, events
 from rl_arena_app.services import submissions as subs
+from rl_arena_app.services import submit as intake
 from rl_arena_app.services.seed import seed_house_agents
 from rl_arena_app.settings import get_settings
 
@@ -95,14 +96,14 @@ def docker_platform(platform, docker_engine, monkeypatch):
 
 @pytest.mark.docker
 def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path):
-    submission = subs.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
+    submission = intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
                              name="first-legal", owner_email=OWNER)
     assert submission.status == SubmissionStatus.QUEUED and submission.version == 1
-    assert builds_queue().job_ids == [subs.build_job_id(submission.id)]
-    job = builds_queue().fetch_job(subs.build_job_id(submission.id))
+    assert builds_queue().job_ids == [intake.build_job_id(submission.id)]
+    job = builds_queue().fetch_job(intake.build_job_id(submission.id))
     assert job.func_name == "jobs.tasks.build_submission" and job.args == (submission.id,)
 
-    subs.build_and_validate(submission.id, configured_runner())
+    builds.build_and_validate(submission.id, configured_runner())
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
@@ -115,13 +116,13 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
 
 @pytest.mark.docker
 def test_building_twice_does_nothing_the_second_time(docker_platform):
-    submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
+    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER, enqueue=False)
-    subs.build_and_validate(submission.id, configured_runner())
+    builds.build_and_validate(submission.id, configured_runner())
     first = fetch(submission.id)
     assert first.status == SubmissionStatus.READY
 
-    subs.build_and_validate(submission.id, configured_runner())
+    builds.build_and_validate(submission.id, configured_runner())
 
     again = fetch(submission.id)
     assert again.updated_at == first.updated_at and again.image == first.image
@@ -132,7 +133,7 @@ def test_building_twice_does_nothing_the_second_time(docker_platform):
 def test_an_rq_worker_runs_the_enqueued_build(docker_platform):
     from rq import SimpleWorker
 
-    submission = subs.submit("builtin:random", env_id="connect_four", name="rnd",
+    submission = intake.submit("builtin:random", env_id="connect_four", name="rnd",
                              owner_email=OWNER)
     queue = builds_queue()
 
@@ -149,10 +150,10 @@ def test_an_rq_worker_runs_the_enqueued_build(docker_platform):
 ], ids=["syntax-error", "illegal-moves"])
 def test_broken_duel_agent_fails_with_reason_and_log_tail(docker_platform, tmp_path, source,
                                                           reason, in_log):
-    submission = subs.submit(write(tmp_path / "agent.py", source), env_id="tictactoe",
+    submission = intake.submit(write(tmp_path / "agent.py", source), env_id="tictactoe",
                              name="broken", owner_email=OWNER)
 
-    subs.build_and_validate(submission.id, configured_runner())
+    builds.build_and_validate(submission.id, configured_runner())
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.FAILED
@@ -168,10 +169,10 @@ def test_broken_duel_agent_fails_with_reason_and_log_tail(docker_platform, tmp_p
 
 @pytest.mark.docker
 def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
-    submission = subs.submit(write(tmp_path / "balance.py", BALANCE), env_id="CartPole-v1",
+    submission = intake.submit(write(tmp_path / "balance.py", BALANCE), env_id="CartPole-v1",
                              name="balance", owner_email=OWNER, enqueue=False)
 
-    subs.build_and_validate(submission.id, configured_runner())
+    builds.build_and_validate(submission.id, configured_runner())
 
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
@@ -185,10 +186,10 @@ def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
 
 
 def test_bad_requirements_at_build_fail_the_submission(platform, monkeypatch):
-    submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
+    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER, enqueue=False)
 
-    subs.build_and_validate(submission.id, FailingRunner(
+    builds.build_and_validate(submission.id, FailingRunner(
         BadAgent("requirements.txt cannot be installed as binary wheels: no such-pkg")))
 
     done = fetch(submission.id)
@@ -197,16 +198,16 @@ def test_bad_requirements_at_build_fail_the_submission(platform, monkeypatch):
 
 
 def test_infrastructure_error_leaves_the_submission_queued_for_a_retry(platform, monkeypatch):
-    submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
+    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER, enqueue=False)
 
     monkeypatch.setenv("DOCKER_HOST", UNREACHABLE_DOCKER)
     with pytest.raises(InfrastructureError, match="Docker engine not reachable"):
-        subs.build_and_validate(submission.id, runner_for("docker"))
+        builds.build_and_validate(submission.id, runner_for("docker"))
 
     assert fetch(submission.id).status == SubmissionStatus.QUEUED
-    assert subs.requeue_unfinished() == [submission.id]
-    assert subs.requeue_unfinished() == []  # its job is queued now
+    assert intake.requeue_unfinished() == [submission.id]
+    assert intake.requeue_unfinished() == []  # its job is queued now
     assert builds_queue().count == 1
 
 
@@ -215,10 +216,10 @@ def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
     from rq import SimpleWorker
     from rq.job import Job
 
-    submission = subs.submit("builtin:random", env_id="tictactoe", name="rnd",
+    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER)
     queue = builds_queue()
-    job = Job.fetch(subs.build_job_id(submission.id), connection=queue.connection)
+    job = Job.fetch(intake.build_job_id(submission.id), connection=queue.connection)
     job.retries_left = 0  # as if the earlier attempts had failed already
     job.save()
 
@@ -230,15 +231,15 @@ def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
     done = fetch(submission.id)
     assert done.status == SubmissionStatus.FAILED
     assert "not your agent's fault" in done.reason and "Docker engine" in done.reason
-    assert subs.requeue_unfinished() == []
+    assert intake.requeue_unfinished() == []
 
 
 def test_inprocess_sandbox_validates_builtin_submissions(platform, monkeypatch):
     monkeypatch.setenv("RL_ARENA_SANDBOX", "inprocess")
     get_settings.cache_clear()
-    submission = subs.submit("builtin:minimax", env_id="tictactoe", name="minimax",
+    submission = intake.submit("builtin:minimax", env_id="tictactoe", name="minimax",
                              owner_email=OWNER, enqueue=False)
-    subs.build_and_validate(submission.id, configured_runner())
+    builds.build_and_validate(submission.id, configured_runner())
     assert fetch(submission.id).status == SubmissionStatus.READY
     assert on_leaderboard("tictactoe", submission.id) == fetch(submission.id).rating
 
@@ -301,7 +302,7 @@ def test_malformed_upload_is_refused_and_nothing_is_stored(platform, tmp_path, m
     env_id, ref, name, owner = make(tmp_path)
 
     with pytest.raises(BadInput, match=message):
-        subs.submit(ref, env_id=env_id, name=name, owner_email=owner)
+        intake.submit(ref, env_id=env_id, name=name, owner_email=owner)
 
     assert_nothing_stored()
 
@@ -315,7 +316,7 @@ def assert_nothing_stored() -> None:
 
 def test_unknown_env_message_points_at_the_envs_command(platform, tmp_path):
     with pytest.raises(BadInput, match=r"see `rl-arena envs`"):
-        subs.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="chess", name="ok",
+        intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="chess", name="ok",
                     owner_email=OWNER)
 
 
@@ -323,7 +324,7 @@ def test_redis_down_refuses_before_storing(platform, tmp_path, monkeypatch):
     monkeypatch.setenv("RL_ARENA_REDIS_URL", "redis://127.0.0.1:1/0")
     get_settings.cache_clear()
     with pytest.raises(InfrastructureError, match="Redis not reachable"):
-        subs.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe", name="ok",
+        intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe", name="ok",
                     owner_email=OWNER)
     assert (count(User), count(Agent), count(Submission)) == (0, 0, 0)
     assert not get_settings().artifacts_dir.exists()
@@ -333,7 +334,7 @@ def test_redis_down_refuses_before_storing(platform, tmp_path, monkeypatch):
 
 
 def test_new_version_starts_from_its_predecessors_rating(platform, tmp_path):
-    first = subs.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
+    first = intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
                         name="mine", owner_email=OWNER, enqueue=False)
     assert (first.version, first.initial_rating) == (1, platform.elo_start)
     with session_scope() as session:
@@ -341,12 +342,12 @@ def test_new_version_starts_from_its_predecessors_rating(platform, tmp_path):
         row.rating, row.games = 1612.5, 12
         session.add(row)
 
-    second = subs.submit("builtin:random", env_id="tictactoe", name="mine",
+    second = intake.submit("builtin:random", env_id="tictactoe", name="mine",
                          owner_email=OWNER.upper(), enqueue=False)
 
     assert second.version == 2 and second.agent_id == first.agent_id
     assert (second.initial_rating, second.rating, second.games) == (1612.5, 1612.5, 0)
-    other = subs.submit("builtin:random", env_id="connect_four", name="mine",
+    other = intake.submit("builtin:random", env_id="connect_four", name="mine",
                         owner_email=OWNER, enqueue=False)
     assert (other.version, other.initial_rating) == (1, platform.elo_start)
     assert count(User) == 1
@@ -381,7 +382,7 @@ def test_cli_agent_add_list_and_show(platform, tmp_path):
     assert added.exit_code == 0, added.output
     row = json.loads(added.output)
     assert row["status"] == "queued" and row["agent"] == "cli-agent" and row["version"] == 1
-    assert builds_queue().job_ids == [subs.build_job_id(row["submission"])]
+    assert builds_queue().job_ids == [intake.build_job_id(row["submission"])]
 
     plain = runner.invoke(main, ["agent", "add", "tictactoe", path, "--name", "cli-agent",
                                  "--owner", OWNER])

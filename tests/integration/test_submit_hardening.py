@@ -19,8 +19,9 @@ from rl_arena_app.arena.outcomes import BadAgent, BadInput
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import artifacts
+from rl_arena_app.services import artifacts, builds
 from rl_arena_app.services import submissions as subs
+from rl_arena_app.services import submit as intake
 from rl_arena_app.services.seed import seed_house_agents
 from rl_arena_app.settings import get_settings
 
@@ -81,7 +82,7 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
     """Two submits of the same bytes meet inside store_bundle; the second one's insert fails."""
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
     both_inside = threading.Barrier(2)
-    real_store, real_create = artifacts.store_bundle, subs._create
+    real_store, real_create = artifacts.store_bundle, intake._create
 
     def store_side_by_side(root, bundle):
         both_inside.wait(10)  # each caller has checked the store before either writes
@@ -95,22 +96,22 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
             raise RuntimeError("the database went away")
         return real_create(*args, **kwargs)
 
-    monkeypatch.setattr(subs, "store_bundle", store_side_by_side)
-    monkeypatch.setattr(subs, "_create", create_then_fail_second)
+    monkeypatch.setattr(intake, "store_bundle", store_side_by_side)
+    monkeypatch.setattr(intake, "_create", create_then_fail_second)
 
-    errors = run_together(2, lambda k: subs.submit(path, env_id="tictactoe", name=f"twin{k}",
+    errors = run_together(2, lambda k: intake.submit(path, env_id="tictactoe", name=f"twin{k}",
                                                    owner_email=OWNER, enqueue=False))
 
     assert [type(e) for e in errors] == [RuntimeError]
     [winner] = rows()
     assert artifacts.artifact_path(platform.artifacts_dir, winner.artifact_sha256).is_file()
-    assert subs.submission_bundle(winner).files["agent.py"] == FIRST_LEGAL.encode()
+    assert builds.submission_bundle(winner).files["agent.py"] == FIRST_LEGAL.encode()
 
 
 def test_twenty_concurrent_submits_of_one_name_all_get_distinct_versions(platform, tmp_path):
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
 
-    errors = run_together(20, lambda k: subs.submit(path, env_id="tictactoe", name="crowd",
+    errors = run_together(20, lambda k: intake.submit(path, env_id="tictactoe", name="crowd",
                                                     owner_email=OWNER, enqueue=False))
 
     assert errors == []
@@ -121,7 +122,7 @@ def test_twenty_concurrent_submits_of_one_name_all_get_distinct_versions(platfor
 def test_first_submits_of_a_new_owner_in_parallel_make_one_user(platform, tmp_path):
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
 
-    errors = run_together(8, lambda k: subs.submit(path, env_id="tictactoe", name=f"bot{k}",
+    errors = run_together(8, lambda k: intake.submit(path, env_id="tictactoe", name=f"bot{k}",
                                                    owner_email="new@example.org", enqueue=False))
 
     assert errors == []
@@ -139,21 +140,21 @@ def test_what_is_accepted_at_submit_builds(platform, tmp_path, monkeypatch):
     get_settings.cache_clear()
     noise = base64.b64encode(random.Random(0).randbytes(30 * 1024 * 767)).decode()
     big = FIRST_LEGAL + "".join(f"# {noise[k:k + 1021]}\n" for k in range(0, len(noise), 1021))
-    submission = subs.submit(write(tmp_path / "big.py", big), env_id="tictactoe", name="big",
+    submission = intake.submit(write(tmp_path / "big.py", big), env_id="tictactoe", name="big",
                              owner_email=OWNER, enqueue=False)
 
-    done = subs.build_and_validate(submission.id, configured_runner())
+    done = builds.build_and_validate(submission.id, configured_runner())
 
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
 
 
 def test_a_missing_artifact_is_reported_without_a_server_path(platform, tmp_path):
-    submission = subs.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
+    submission = intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
                              name="gone", owner_email=OWNER, enqueue=False)
     artifacts.artifact_path(platform.artifacts_dir, submission.artifact_sha256).unlink()
 
     with pytest.raises(BadInput) as caught:
-        subs.submission_bundle(submission)
+        builds.submission_bundle(submission)
 
     assert "agent.py" in str(caught.value) and "submit the agent again" in str(caught.value)
     assert str(platform.data_dir) not in str(caught.value) and "/" not in str(caught.value)
@@ -164,7 +165,7 @@ def test_an_upload_over_the_configured_limit_is_refused_at_submit(platform, tmp_
     monkeypatch.setenv("RL_ARENA_MAX_UPLOAD_MB", "2")
     get_settings.cache_clear()
     with pytest.raises(BadAgent, match=r"larger than 2\.0 MiB"):
-        subs.submit(write(tmp_path / "agent.py", FIRST_LEGAL + "#" * (3 << 20)),
+        intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL + "#" * (3 << 20)),
                     env_id="tictactoe", name="big", owner_email=OWNER, enqueue=False)
     assert rows() == []
 
@@ -175,7 +176,7 @@ def test_an_upload_over_the_configured_limit_is_refused_at_submit(platform, tmp_
 def test_a_file_name_no_file_system_stores_is_refused_at_submit(platform, tmp_path):
     archive = zip_of(tmp_path / "long.zip", {"agent.py": FIRST_LEGAL, "x" * 300 + ".npy": "0"})
     with pytest.raises(BadAgent, match="longer than 255 bytes"):
-        subs.submit(archive, env_id="tictactoe", name="long", owner_email=OWNER, enqueue=False)
+        intake.submit(archive, env_id="tictactoe", name="long", owner_email=OWNER, enqueue=False)
     assert rows() == []
 
 
@@ -184,7 +185,7 @@ def test_a_requirement_pip_would_read_as_an_option_is_refused_at_submit(platform
         "agent.py": FIRST_LEGAL,
         "requirements.txt": 'numpy; python_version > " -r /etc/passwd"\n'})
     with pytest.raises(BadAgent, match="pip reads as an option"):
-        subs.submit(archive, env_id="tictactoe", name="req", owner_email=OWNER, enqueue=False)
+        intake.submit(archive, env_id="tictactoe", name="req", owner_email=OWNER, enqueue=False)
     assert rows() == []
 
 
@@ -200,7 +201,7 @@ def test_pip_refusing_a_requirement_is_the_agents_fault(tmp_path):
 @pytest.mark.parametrize("name", ["evil\n", "evil\r", "\nevil", "ev il", "evil\x1b[31m", "é"])
 def test_names_must_match_whole(platform, name):
     with pytest.raises(BadInput, match="is not allowed"):
-        subs.check_name(name)
+        intake.check_name(name)
 
 
 @pytest.mark.parametrize(("owner", "why"), [
@@ -214,14 +215,14 @@ def test_names_must_match_whole(platform, name):
 def test_owner_text_is_refused_before_anything_is_stored(platform, tmp_path, owner, why):
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
     with pytest.raises(BadInput, match=why):
-        subs.submit(path, env_id="tictactoe", name="x", owner_email=owner, enqueue=False)
+        intake.submit(path, env_id="tictactoe", name="x", owner_email=owner, enqueue=False)
     assert rows() == []
 
 
 def test_an_upload_file_name_with_control_characters_is_refused(platform, tmp_path):
     path = write(tmp_path / "agent\x1b[31m.py", FIRST_LEGAL)
     with pytest.raises(BadAgent, match="control character"):
-        subs.submit(path, env_id="tictactoe", name="x", owner_email=OWNER, enqueue=False)
+        intake.submit(path, env_id="tictactoe", name="x", owner_email=OWNER, enqueue=False)
     assert rows() == []
 
 

@@ -194,7 +194,7 @@ def arena_with_a_thinker(tmp_path, monkeypatch) -> Iterator[Path]:
     from rl_arena_app.db.migrate import upgrade
     from rl_arena_app.db.models import Submission, SubmissionStatus, User
     from rl_arena_app.db.session import session_scope
-    from rl_arena_app.services import submissions
+    from rl_arena_app.services import submit as intake
     from rl_arena_app.settings import get_settings
 
     data_dir = tmp_path / "arena"
@@ -209,9 +209,9 @@ def arena_with_a_thinker(tmp_path, monkeypatch) -> Iterator[Path]:
         session.add(User(email=settings.house_owner, name="House", is_house=True))
     thinker = tmp_path / "agent.py"
     thinker.write_text(THINKER)
-    submissions.submit(str(thinker), env_id="tictactoe", name="thinker",
+    intake.submit(str(thinker), env_id="tictactoe", name="thinker",
                        owner_email="alice@example.org", enqueue=False)
-    submissions.submit("builtin:random", env_id="tictactoe", name="random",
+    intake.submit("builtin:random", env_id="tictactoe", name="random",
                        owner_email="bob@example.org", enqueue=False)
     with session_scope() as session:
         for submission in session.exec(select(Submission)).all():

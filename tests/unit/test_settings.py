@@ -43,6 +43,19 @@ def test_production_refuses_insecure_defaults(overrides, message):
         Settings(env="production", **overrides)
 
 
-def test_production_with_docker_and_a_secret_is_accepted():
-    settings = Settings(env="production", secret_key="s3cret", sandbox="docker")
-    assert settings.production
+def test_production_with_docker_a_secret_and_a_login_is_accepted():
+    settings = Settings(env="production", secret_key="s3cret", sandbox="docker",
+                        github_client_id="id", github_client_secret="secret")
+    assert settings.production and settings.login_providers == ["github"]
+
+
+def test_production_refuses_to_start_without_an_identity_provider():
+    with pytest.raises(ValueError, match="needs an identity provider"):
+        Settings(env="production", secret_key="s3cret", sandbox="docker")
+
+
+def test_providers_show_only_when_configured_and_admin_emails_are_normalised():
+    settings = Settings(oidc_issuer="http://localhost:9400", oidc_client_id="x",
+                        google_client_id="only-an-id", admin_emails=" Ann@Example.org, b@x.io,")
+    assert settings.login_providers == ["oidc"]
+    assert settings.admin_email_set == {"ann@example.org", "b@x.io"}

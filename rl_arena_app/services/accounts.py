@@ -1,0 +1,116 @@
+"""Accounts: who a login is (identities at providers, verified emails) and who is an admin.
+
+A first login whose verified email is an existing account's joins it (an operator's `agent add
+--owner` made it), so the person's agents and their logins are one owner. A login without a
+verified email is refused: an unverified email never joins or grants anything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from rl_arena_app.arena.outcomes import BadInput, NotFound
+from rl_arena_app.core.text import first_control_character
+from rl_arena_app.db.models import Identity, User, utcnow
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.read_models import Account
+from rl_arena_app.services.users import check_owner
+from rl_arena_app.settings import get_settings
+
+PROVIDERS = ("github", "google", "oidc", "dev")
+MAX_NAME = 100
+
+
+class LoginRefused(BadInput):
+    """A login that cannot be accepted (no verified email, an unknown provider)."""
+
+
+def account_of(user: User) -> Account:
+    """The read model of a user."""
+    return Account(user_id=user.id, email=user.email, name=user.name, is_admin=user.is_admin,
+                   house=user.is_house)
+
+
+def _display_name(name: str | None, email: str) -> str:
+    """A printable display name (the email's local part when the provider gave none)."""
+    cleaned = " ".join((name or "").split())[:MAX_NAME]
+    if not cleaned or first_control_character(cleaned):
+        return email.split("@", 1)[0]
+    return cleaned
+
+
+def login(provider: str, subject: str, email: str | None, email_verified: bool,
+          name: str | None = None) -> Account:
+    """The account of a provider's login, creating or joining one by its verified email."""
+    if provider not in PROVIDERS:
+        raise LoginRefused(f"unknown identity provider {provider!r}")
+    if not subject or len(subject) > 255:
+        raise LoginRefused(f"{provider} sent no usable account id: try again")
+    if not email or not email_verified:
+        raise LoginRefused(f"{provider} did not confirm your email address: verify it there "
+                           "(or make it visible to this app), then log in again")
+    email = check_owner(email)
+    return _login(provider, subject, email, _display_name(name, email))
+
+
+@retry(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(5),
+       wait=wait_random_exponential(multiplier=0.01, max=0.2), reraise=True)
+def _login(provider: str, subject: str, email: str, name: str) -> Account:
+    """Find or make the identity and its user (two first logins may race: then retried)."""
+    with session_scope() as session:
+        identity = session.exec(select(Identity).where(Identity.provider == provider,
+                                                       Identity.subject == subject)).first()
+        if identity is not None:
+            user = session.get(User, identity.user_id)
+            identity.last_login_at = utcnow()
+            session.add(identity)
+        else:
+            user = session.exec(select(User).where(User.email == email)).first()
+            if user is None:
+                user = User(email=email, name=name)
+                session.add(user)
+                session.flush()
+            session.add(Identity(user_id=user.id, provider=provider, subject=subject,
+                                 email=email))
+        if email in get_settings().admin_email_set and not user.is_admin:
+            user.is_admin = True
+            session.add(user)
+        return account_of(user)
+
+
+def account_by_email(email: str) -> Account:
+    """The account with this email; NotFound naming what to do."""
+    normalized = email.strip().lower()
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == normalized)).first()
+        if user is None:
+            raise NotFound(f"no account with the email {email!r}: the person logs in once (or an "
+                           "operator adds an agent for them with --owner)")
+        return account_of(user)
+
+
+def account(user_id: int) -> Account | None:
+    """The account with this id, if any."""
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        return None if user is None else account_of(user)
+
+
+def set_admin(email: str, admin: bool) -> Account:
+    """Grant or revoke admin rights (the house cannot be an admin)."""
+    with session_scope() as session:
+        user = _user(session, email)
+        if user.is_house and admin:
+            raise BadInput("the house account cannot be an admin")
+        user.is_admin = admin
+        session.add(user)
+        return account_of(user)
+
+
+def _user(session: Session, email: str) -> User:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"no account with the email {email!r}")
+    return user

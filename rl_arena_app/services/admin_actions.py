@@ -1,0 +1,256 @@
+"""Admin actions: one catalog the CLI, the admin page and the API share; each one is audited.
+
+Quick actions run where they are asked for; long ones (rebuilding ratings or images) are audited
+as "running" and run by a worker (``jobs.tasks.admin_action``), which reports progress on the
+audit entry. A refusal (not an admin, a bad target) is audited too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.broker import ADMIN_TASK, BUILDS, get_queue
+from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, SubmissionStatus
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import accounts, admin, audit, events, sessions, tokens
+from rl_arena_app.services.errors import BadInput, NotAllowed, NotSignedIn
+from rl_arena_app.services.read_models import Account, AuditView
+
+Progress = Callable[[float, str], None]
+LongAction = Callable[[str, Progress, SandboxRunner], str]
+ADMIN_JOB_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """An admin action: its name, what it targets, whether a worker runs it, what it does."""
+
+    name: str
+    label: str
+    target: str  # "env", "duel-env", "env-or-all", "account" or "" (the whole arena)
+    long: bool
+    confirm: str  # the question the admin page asks first
+
+
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("rebuild-ratings", "Rebuild ratings", "env-or-all", True,
+           "Recompute every Elo rating and the Bradley-Terry fit from the recorded games?"),
+    Action("refresh-bt", "Refresh Bradley-Terry", "env-or-all", True,
+           "Refit Bradley-Terry estimates and intervals now?"),
+    Action("rebuild-leaderboard", "Rebuild leaderboard cache", "env-or-all", False,
+           "Drop the cached leaderboards so the next view recomputes them?"),
+    Action("rebuild-images", "Rebuild agent images", "", True,
+           "Rebuild the Docker image of every active agent version for the current base?"),
+    Action("requeue-failed", "Requeue failed work", "", False,
+           "Queue again the failed matches and the builds the platform failed?"),
+    Action("pause", "Pause matchmaking", "duel-env", False, "Stop creating matches here?"),
+    Action("resume", "Resume matchmaking", "duel-env", False, "Create matches here again?"),
+    Action("disable", "Disable environment", "env", False,
+           "Stop taking submissions and playing matches in this environment?"),
+    Action("enable", "Enable environment", "env", False, "Take submissions and matches again?"),
+    Action("revoke-sessions", "Log out everywhere", "account", False,
+           "End every login and revoke every API token of this account?"),
+    Action("grant-admin", "Make admin", "account", False, "Give this account admin rights?"),
+    Action("revoke-admin", "Remove admin", "account", False,
+           "Take admin rights away from this account?"),
+)}
+
+
+def check_admin(actor: Account | str | None) -> None:
+    """Refuse anyone but an admin account or the server's own shell ("cli")."""
+    if actor == audit.CLI:
+        return
+    if actor is None or isinstance(actor, str):
+        raise NotSignedIn("log in as an admin to do this")
+    if not actor.is_admin:
+        raise NotAllowed("only admins can do this")
+
+
+def check_target(action: Action, target: str) -> str:
+    """The action's target, checked: an env id, an account's email, or "" for all/the arena."""
+    if action.target == "":
+        if target:
+            raise BadInput(f"{action.name} applies to the whole arena: give no target")
+        return ""
+    if action.target == "account":
+        return accounts.account_by_email(target).email
+    if not target and action.target == "env-or-all":
+        return ""
+    if not target:
+        raise BadInput(f"{action.name} needs an environment: one of {', '.join(_env_ids())}")
+    spec = envs.spec(target)
+    if action.target == "duel-env" and spec.kind != "duel":
+        raise BadInput(f"{spec.id} is a solo environment: it has no matchmaking")
+    return spec.id
+
+
+def perform(actor: Account | str | None, name: str, target: str = "") -> AuditView:
+    """Do (or, when long, start) an admin action; return its audit entry. Refusals raise and
+    are audited."""
+    action = ACTIONS.get(name)
+    try:
+        if action is None:
+            raise BadInput(f"unknown admin action {name!r}: one of {', '.join(ACTIONS)}")
+        check_admin(actor)
+        target = check_target(action, target)
+    except BadInput as exc:
+        audit.record(actor, name[:40], target, outcome="refused", detail=str(exc))
+        raise
+    if action.long:
+        entry = audit.record(actor, name, target, outcome="running", detail="queued")
+        try:
+            get_queue(BUILDS).enqueue(ADMIN_TASK, entry.entry_id, job_timeout=ADMIN_JOB_TIMEOUT_S,
+                                      job_id=f"admin-{entry.entry_id}")
+        except BadInput as exc:  # e.g. Redis is down: say so on the entry
+            return audit.finish(entry.entry_id, "failed", str(exc))
+        return entry
+    try:
+        detail = _QUICK[name](target)
+    except BadInput as exc:
+        return audit.record(actor, name, target, outcome="failed", detail=str(exc))
+    return audit.record(actor, name, target, outcome="ok", detail=detail)
+
+
+def run_long(entry_id: int, runner: SandboxRunner) -> AuditView | None:
+    """Run a long action a worker took from the queue (idempotent: a finished one is left)."""
+    entry = audit.entry(entry_id)
+    if entry is None or entry.outcome != "running":
+        return entry
+
+    def report(fraction: float, detail: str) -> None:
+        audit.progress(entry_id, fraction, detail)
+
+    try:
+        detail = _LONG[entry.action](entry.target, report, runner)
+    except BadInput as exc:
+        return audit.finish(entry_id, "failed", str(exc))
+    except Exception as exc:
+        audit.finish(entry_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    return audit.finish(entry_id, "ok", detail)
+
+
+# ---------------------------------------------------------------------------- the actions
+
+
+def _env_ids() -> list[str]:
+    return [spec.id for spec in envs.list_envs()]
+
+
+def _duel_envs(target: str) -> list[str]:
+    return [target] if target else [s.id for s in envs.list_envs() if s.kind == "duel"]
+
+
+def _rebuild_ratings(target: str, report: Progress, _: SandboxRunner) -> str:
+    from rl_arena_app.services.ratings import rebuild_ratings, refresh_bradley_terry
+
+    ids = _duel_envs(target)
+    if target and envs.spec(target).kind != "duel":
+        return f"{target} is a solo environment: its scores are not ratings; nothing to rebuild"
+    games = 0
+    for done, env_id in enumerate(ids):
+        report(done / len(ids), f"rebuilding {env_id}")
+        games += rebuild_ratings(env_id)
+        report((done + 0.5) / len(ids), f"fitting Bradley-Terry for {env_id}")
+        refresh_bradley_terry(env_id)
+    return f"rebuilt {', '.join(ids)} from {games} games"
+
+
+def _refresh_bt(target: str, report: Progress, _: SandboxRunner) -> str:
+    from rl_arena_app.services.ratings import refresh_bradley_terry
+
+    if target and envs.spec(target).kind != "duel":
+        return f"{target} is a solo environment: it has no Bradley-Terry fit"
+    ids = _duel_envs(target)
+    fitted = 0
+    for done, env_id in enumerate(ids):
+        report(done / len(ids), f"fitting {env_id}")
+        fitted += refresh_bradley_terry(env_id)
+    return f"fitted {fitted} versions in {', '.join(ids)}"
+
+
+def _rebuild_images(_: str, report: Progress, runner: SandboxRunner) -> str:
+    from rl_arena_app.services.builds import rebuild_image
+
+    with session_scope() as session:
+        ids = session.exec(select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
+                           .where(Submission.status == SubmissionStatus.READY,
+                                  Agent.retired_at.is_(None)).order_by(Submission.id)).all()
+    changed = 0
+    for done, submission_id in enumerate(ids):
+        report(done / max(len(ids), 1), f"version {submission_id} ({done + 1} of {len(ids)})")
+        changed += rebuild_image(submission_id, runner)
+    return f"checked {len(ids)} images; {changed} rebuilt or re-tagged"
+
+
+def _rebuild_leaderboard(target: str) -> str:
+    ids = [target] if target else _env_ids()
+    events.invalidate(ids)
+    return f"dropped the cached leaderboards of {', '.join(ids)}"
+
+
+def _requeue_failed(_: str) -> str:
+    from rl_arena_app.services.builds import platform_failures, retry_build
+    from rl_arena_app.services.match_queue import requeue_pending
+    from rl_arena_app.services.submit import enqueue_build
+
+    retired = (select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
+               .where(Agent.retired_at.is_not(None)))
+    with session_scope() as session:  # attempts stay: each requeue grants one more try
+        matches = session.exec(update(Match).where(Match.status == MatchStatus.FAILED,
+                                                   Match.player_a_id.not_in(retired),
+                                                   Match.player_b_id.not_in(retired))
+                               .values(status=MatchStatus.QUEUED, error=None,
+                                       finished_at=None, deadline=None, worker=None)
+                               .execution_options(synchronize_session=False)).rowcount
+    requeue_pending()
+    builds = platform_failures()
+    for submission_id in builds:
+        retry_build(submission_id)
+        enqueue_build(submission_id)
+    return f"queued {matches} failed matches and {len(builds)} builds again"
+
+
+def _revoke_sessions(email: str) -> str:
+    user_id = accounts.account_by_email(email).user_id
+    ended = sessions.revoke_user_sessions(user_id)
+    revoked = tokens.revoke_user_tokens(user_id)
+    return f"ended {ended} sessions and revoked {revoked} API tokens of {email}"
+
+
+def _set_admin(admin_rights: bool) -> Callable[[str], str]:
+    def apply(email: str) -> str:
+        accounts.set_admin(email, admin_rights)
+        return f"{email} is {'now' if admin_rights else 'no longer'} an admin"
+    return apply
+
+
+def _env_state(change: Callable[[str], object], done: str) -> Callable[[str], str]:
+    def apply(env_id: str) -> str:
+        change(env_id)
+        return f"{env_id}: {done}"
+    return apply
+
+
+_LONG: dict[str, LongAction] = {
+    "rebuild-ratings": _rebuild_ratings,
+    "refresh-bt": _refresh_bt,
+    "rebuild-images": _rebuild_images,
+}
+_QUICK: dict[str, Callable[[str], str]] = {
+    "rebuild-leaderboard": _rebuild_leaderboard,
+    "requeue-failed": _requeue_failed,
+    "pause": _env_state(admin.pause_matchmaking, "matchmaking paused"),
+    "resume": _env_state(admin.resume_matchmaking, "matchmaking resumed"),
+    "disable": _env_state(lambda e: admin.set_env_enabled(e, False), "disabled"),
+    "enable": _env_state(lambda e: admin.set_env_enabled(e, True), "enabled"),
+    "revoke-sessions": _revoke_sessions,
+    "grant-admin": _set_admin(True),
+    "revoke-admin": _set_admin(False),
+}

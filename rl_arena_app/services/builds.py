@@ -1,0 +1,198 @@
+"""Building and validating a submission in a worker: its image, then games or episodes.
+
+queued → building → validating → ready | failed, each step on the version's timeline and
+announced live. Agent faults fail the version with a reason; infrastructure errors put it back
+in the queue for RQ's retry, and fail it with an infrastructure reason on the last attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from typing import Any
+
+from rq import Retry
+from sqlmodel import select
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.bundle import BUILTIN_PREFIX, AgentBundle, load_bundle
+from rl_arena_app.arena.outcomes import (
+    BadInput,
+    InfrastructureError,
+    fault_line,
+    fault_summary,
+)
+from rl_arena_app.arena.referee import GameRecord, Limits
+from rl_arena_app.arena.run import RunResult, play
+from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, SubmissionStatus, utcnow
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import events
+from rl_arena_app.services.artifacts import load_artifact, store_replay
+from rl_arena_app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+BUILD_TIMEOUT_S = 1800
+BUILD_RETRY = Retry(max=3, interval=[5, 15, 45])
+VALIDATION_OPPONENT = "builtin:random"
+FINAL = (SubmissionStatus.READY, SubmissionStatus.FAILED)
+UNFINISHED = (SubmissionStatus.QUEUED, SubmissionStatus.BUILDING, SubmissionStatus.VALIDATING)
+LOG_TAIL_CHARS = 4000
+PLATFORM_FAULT = "the platform could not build or run it"  # starts infrastructure failures
+
+
+def announce(submission: Submission) -> None:
+    """Publish the submission's status as a live event (after commit)."""
+    with session_scope() as session:
+        agent = session.get(Agent, submission.agent_id)
+    events.publish("submission_status", submission_id=submission.id, status=submission.status,
+                   env_id=submission.env_id, reason=submission.reason, agent_id=agent.id,
+                   name=agent.name, version=submission.version)
+
+
+def _update(submission_id: int, **fields: Any) -> Submission:
+    """Set fields on a submission and record a status change on its timeline; commit, announce."""
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+        moved = "status" in fields and fields["status"] != submission.status
+        for key, value in fields.items():
+            setattr(submission, key, value)
+        submission.updated_at = utcnow()
+        session.add(submission)
+        if moved:
+            session.add(SubmissionEvent(submission_id=submission_id, status=submission.status,
+                                        reason=submission.reason, at=submission.updated_at))
+    announce(submission)
+    return submission
+
+
+def submission_bundle(submission: Submission, settings: Settings | None = None) -> AgentBundle:
+    """The submission's stored code as a bundle (built-ins keep their name for inprocess runs)."""
+    settings = settings or get_settings()
+    name = submission.artifact_name
+    bundle = load_artifact(settings.artifacts_dir, submission.artifact_sha256, name)
+    if name.startswith(BUILTIN_PREFIX):
+        return AgentBundle(ref=name, files=bundle.files, builtin=name[len(BUILTIN_PREFIX):])
+    return bundle
+
+
+def platform_failures() -> list[int]:
+    """Failed versions whose failure was the platform's (they may be built again)."""
+    with session_scope() as session:
+        return list(session.exec(select(Submission.id).where(
+            Submission.status == SubmissionStatus.FAILED,
+            Submission.reason.startswith(PLATFORM_FAULT)).order_by(Submission.id)).all())
+
+
+def retry_build(submission_id: int) -> None:
+    """Put a version the platform failed back in the queue (the caller enqueues its build)."""
+    _update(submission_id, status=SubmissionStatus.QUEUED, reason=None, log_tail=None)
+
+
+def rebuild_image(submission_id: int, runner: SandboxRunner) -> bool:
+    """Make sure a ready version's image exists for the current base; whether its tag changed."""
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+    if submission is None or submission.status != SubmissionStatus.READY:
+        return False
+    bundle = submission_bundle(submission, get_settings())
+    image = runner.prepare([bundle], _progress(submission_id)).images[0]
+    if image == submission.image:
+        return False
+    _update(submission_id, image=image)
+    return True
+
+
+def build_and_validate(submission_id: int, runner: SandboxRunner) -> Submission | None:
+    """Build a submission's image and validate it; safe to run twice; the final submission."""
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+    if submission is None:
+        log.warning("submission %s does not exist; nothing to build", submission_id)
+        return None
+    if submission.status in FINAL:
+        return submission
+    _update(submission_id, status=SubmissionStatus.BUILDING, reason=None, log_tail=None)
+    try:
+        fields = _build_and_run(submission, runner)
+    except BadInput as exc:
+        fields = {"status": SubmissionStatus.FAILED, "reason": _clip(str(exc), 2000),
+                  "log_tail": _clip(str(exc), LOG_TAIL_CHARS)}
+    except InfrastructureError as exc:
+        if _last_attempt():
+            _update(submission_id, status=SubmissionStatus.FAILED, log_tail=_clip(
+                str(exc), LOG_TAIL_CHARS), reason=_clip(
+                f"{PLATFORM_FAULT} (not your agent's fault): {exc}; "
+                "submit it again later", 2000))
+        else:
+            _update(submission_id, status=SubmissionStatus.QUEUED)  # a retry starts over
+        raise
+    except KeyboardInterrupt:
+        _update(submission_id, status=SubmissionStatus.QUEUED)
+        raise
+    return _update(submission_id, **fields)
+
+
+def _last_attempt() -> bool:
+    """Whether this run is the RQ job's last attempt (no retries left); False outside RQ."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is not None and not job.retries_left
+
+
+def _build_and_run(submission: Submission, runner: SandboxRunner) -> dict[str, Any]:
+    """Build the image, run the validation and return the submission's final fields."""
+    settings = get_settings()
+    env = envs.spec(submission.env_id)
+    bundle = submission_bundle(submission, settings)
+    progress = _progress(submission.id)
+    prepared = runner.prepare([bundle], progress)
+    factories, refs = prepared.factories, [f"submission:{submission.id}"]
+    _update(submission.id, status=SubmissionStatus.VALIDATING, image=prepared.images[0])
+    if env.kind == "duel":
+        opponent = load_bundle(VALIDATION_OPPONENT, env_id=env.id)
+        factories = [*factories, *runner.prepare([opponent], progress).factories]
+        refs = [*refs, VALIDATION_OPPONENT]
+    result = play(env, factories, refs, sandbox=runner.kind, seed=env.seed,
+                  limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
+    return {**_verdict(result),
+            "validation_replay": store_replay(settings.data_dir, result.replay())}
+
+
+def _progress(submission_id: int):
+    """A progress callback that logs build steps of one submission."""
+    return lambda message: log.info("submission %s: %s", submission_id, message)
+
+
+def _verdict(result: RunResult) -> dict[str, Any]:
+    """Ready unless the submitted agent (index 0) forfeited; solo runs also get their score."""
+    fields: dict[str, Any] = {"status": SubmissionStatus.READY}
+    if result.env.kind == "solo":
+        returns = [g.returns[0] for g in result.games]
+        fields["score_mean"] = statistics.fmean(returns)
+        fields["score_std"] = statistics.pstdev(returns)
+    forfeit = next((g for g in result.games if g.forfeit and g.forfeit.agent == 0), None)
+    if forfeit is not None:
+        detail = forfeit.forfeit.detail
+        log = f"{fault_summary(detail)}\n\n--- full detail ---\n{detail}"
+        fields.update(status=SubmissionStatus.FAILED, reason=_reason(result, forfeit),
+                      log_tail=_clip(log, LOG_TAIL_CHARS, tail=True))
+    return fields
+
+
+def _reason(result: RunResult, game: GameRecord) -> str:
+    """E.g. "validation game 1: crash — SyntaxError: expected ':' (agent.py, line 4)"."""
+    what = "game" if result.env.kind == "duel" else "episode"
+    detail = fault_line(game.forfeit.detail)
+    return _clip(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
+
+
+def _clip(text: str, limit: int, *, tail: bool = False) -> str:
+    """Text cut to `limit` characters, keeping its start (or its end for a log tail)."""
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1):] if tail else text[:limit - 1] + "…"
+
+

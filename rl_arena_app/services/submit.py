@@ -1,0 +1,302 @@
+"""Submitting an agent: check it, store its code, create the version, enqueue its build.
+
+Two doors: `submit` takes a path on the server or builtin:NAME (the CLI on the server, the demo
+seed); `submit_upload` takes a file's name and bytes for a logged-in account (the dashboard and
+the API: network callers never reach a server path). Both obey the same limits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path, PurePosixPath
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.bundle import (
+    BUILTIN_PREFIX,
+    DEFAULT_LIMITS,
+    AgentBundle,
+    BundleLimits,
+    bundle_from_bytes,
+    load_bundle,
+)
+from rl_arena_app.arena.outcomes import BadAgent, BadInput
+from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue
+from rl_arena_app.core.text import describe_character, first_control_character
+from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User, utcnow
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.artifacts import store_bundle
+from rl_arena_app.services.builds import BUILD_RETRY, BUILD_TIMEOUT_S, UNFINISHED, announce
+from rl_arena_app.services.errors import LimitExceeded, NotAllowed, NotSignedIn
+from rl_arena_app.services.read_models import Account, Quota
+from rl_arena_app.services.users import check_owner, ensure_house, ensure_user
+from rl_arena_app.settings import Settings, get_settings
+
+MAX_ARTIFACT_NAME = 255
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CREATE_ATTEMPTS = 8
+_MIB = 1024 * 1024
+UPLOAD_SUFFIXES = (".py", ".zip", ".tar", ".tar.gz", ".tgz")
+
+
+def check_name(name: str) -> str:
+    """An agent name as given, or BadInput saying what a name may contain."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise BadInput(f"agent name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' "
+                       "or '-' (nothing else, no spaces or newlines), e.g. --name my-agent")
+    return name
+
+
+def upload_limits(settings: Settings) -> BundleLimits:
+    """Bundle limits from the settings' upload size."""
+    upload = settings.max_upload_mb * _MIB
+    return BundleLimits(max_upload_bytes=upload,
+                        max_total_bytes=max(DEFAULT_LIMITS.max_total_bytes, upload))
+
+
+def check_env(env_id: str) -> envs.EnvSpec:
+    """The env's spec, or BadInput pointing at `rl-arena envs`."""
+    try:
+        return envs.spec(env_id)
+    except BadInput as exc:
+        raise BadInput(f"{exc} (see `rl-arena envs`)") from None
+
+
+def check_env_open(env_id: str) -> envs.EnvSpec:
+    """The env's spec if it exists and takes submissions, else BadInput saying why."""
+    from rl_arena_app.services.admin import env_enabled
+
+    env = check_env(env_id)
+    if not env_enabled(env.id):
+        raise BadInput(f"environment {env.id} is disabled by the organisers and takes no "
+                       "submissions now: try again when it is enabled")
+    return env
+
+
+def submit(ref: str, *, env_id: str, name: str, owner_email: str | None = None,
+           house: bool = False, enqueue: bool = True) -> Submission:
+    """Validate an upload, store it, create the submission and enqueue its build.
+
+    The owner is a person (``owner_email``) or, for the platform's own agents only, the house.
+    Everything is checked before anything is stored: a refused upload leaves no artifact and
+    no rows behind. An artifact is never deleted here: another submission may share its content.
+    """
+    settings = get_settings()
+    env = check_env_open(env_id)
+    check_name(name)
+    if house == (owner_email is not None):
+        raise ValueError("give either owner_email or house=True")
+    if owner_email is not None:
+        check_owner(owner_email)
+    bundle = load_bundle(ref, env_id=env.id, limits=upload_limits(settings))
+    return _accept(bundle, env.id, name, owner_email, enqueue=enqueue)
+
+
+def submit_upload(account: Account | None, *, env_id: str, name: str, filename: str,
+                  data: bytes, enqueue: bool = True) -> Submission:
+    """Submit an uploaded file (its name and bytes) as a new version of the account's agent.
+
+    For network callers: nothing here reads a path on the server. The file name says what the
+    upload is (.py, .zip, .tar, .tar.gz or .tgz); its folders, if a browser sent any, are dropped.
+    """
+    if account is None:
+        raise NotSignedIn("log in (or send an API token) to submit an agent")
+    if account.house:
+        raise NotAllowed("the house account does not submit through the dashboard or the API")
+    settings = get_settings()
+    env = check_env_open(env_id)
+    check_name(name)
+    filename = upload_name(filename)
+    limits = upload_limits(settings)
+    if len(data) > limits.max_upload_bytes:
+        raise BadAgent(f"the upload {filename!r} is larger than {settings.max_upload_mb} MiB: "
+                       "remove data files, checkpoints and virtualenvs the agent does not need")
+    bundle = bundle_from_bytes(data, ref=filename, limits=limits)
+    return _accept(bundle, env.id, name, account.email, enqueue=enqueue)
+
+
+def upload_name(filename: str) -> str:
+    """An upload's file name without any folders, checked: a name we can show and store."""
+    name = PurePosixPath(filename.replace("\\", "/")).name.strip()
+    bad = first_control_character(name)
+    if bad is not None:
+        raise BadAgent(f"the file name contains the control character {describe_character(bad)}:"
+                       " rename the file")
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, or a .zip, .tar, "
+                       ".tar.gz or .tgz with agent.py at its root")
+    if len(name) > MAX_ARTIFACT_NAME:
+        raise BadAgent(f"the file name is longer than {MAX_ARTIFACT_NAME} characters: rename it")
+    return name
+
+
+def _accept(bundle: AgentBundle, env_id: str, name: str, owner_email: str | None, *,
+            enqueue: bool) -> Submission:
+    """Store a checked bundle, create its version and enqueue its build."""
+    settings = get_settings()
+    artifact_name = _artifact_name(bundle)
+    queue = _builds_queue() if enqueue else None  # Redis down: refuse before storing
+    store_bundle(settings.artifacts_dir, bundle)
+    submission = _create(bundle.digest, artifact_name, env_id, name, owner_email, settings)
+    announce(submission)
+    if queue is not None:
+        enqueue_build(submission.id)
+    return submission
+
+
+def _artifact_name(bundle: AgentBundle) -> str:
+    """What the submitter gave: builtin:NAME or the upload's file name (no control characters)."""
+    if bundle.builtin is not None:
+        return f"{BUILTIN_PREFIX}{bundle.builtin}"
+    name = Path(bundle.ref).name
+    bad = first_control_character(name)
+    if bad is not None:
+        raise BadAgent(f"the file name {name!r} contains the control character "
+                       f"{describe_character(bad)}: rename the file")
+    if len(name) > MAX_ARTIFACT_NAME:
+        raise BadAgent(f"the file name {name[:40]!r}… is longer than {MAX_ARTIFACT_NAME} "
+                       "characters: rename the file")
+    return name or "agent"
+
+
+@retry(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(CREATE_ATTEMPTS),
+       wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
+def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email: str | None,
+            settings: Settings) -> Submission:
+    """Create (or reuse) owner and agent and add the next version, in one transaction.
+
+    Concurrent submits race on the unique owner email, agent name and version number: the loser's
+    transaction rolls back whole and is tried again, and then sees the winner's rows. The owner's
+    row is locked first (PostgreSQL), so limits are counted one submit at a time.
+    """
+    with session_scope() as session:
+        owner = ensure_house(session) if owner_email is None else ensure_user(session, owner_email)
+        agent = session.exec(select(Agent).where(
+            Agent.owner_id == owner.id, Agent.env_id == env_id, Agent.name == name)).first()
+        if not owner.is_house:
+            _check_limits(session, owner, env_id, settings=settings,
+                          new_agent=agent is None or agent.retired_at is not None)
+        if agent is None:
+            agent = Agent(owner_id=owner.id, env_id=env_id, name=name)
+            session.add(agent)
+            session.flush()
+        elif agent.retired_at is not None:
+            agent.retired_at = None  # a new version brings a retired agent back
+            session.add(agent)
+        previous = session.exec(select(Submission).where(Submission.agent_id == agent.id)
+                                .order_by(Submission.version.desc())).first()
+        rating = previous.rating if previous is not None else settings.elo_start
+        submission = Submission(
+            agent_id=agent.id, env_id=env_id,
+            version=1 if previous is None else previous.version + 1,
+            artifact_sha256=digest, artifact_name=artifact_name,
+            initial_rating=rating, rating=rating, games=0)
+        session.add(submission)
+        session.flush()
+        session.add(SubmissionEvent(submission_id=submission.id, status=submission.status,
+                                    at=submission.created_at))
+    return submission
+
+
+# ------------------------------------------------------------------------------------ limits
+
+
+def _day_end(now: datetime) -> datetime:
+    """The next UTC midnight: when daily limits reset."""
+    return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def _in(moment: datetime, now: datetime) -> str:
+    """``in 3 h 12 min`` from now."""
+    minutes = max(1, int((moment - now).total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"in {hours} h {minutes} min" if hours else f"in {minutes} min"
+
+
+def submissions_today(session: Session, user_id: int, env_id: str, now: datetime) -> int:
+    """The owner's submissions to the env since UTC midnight."""
+    midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
+    return session.exec(select(func.count()).select_from(Submission)
+                        .join(Agent, Agent.id == Submission.agent_id)
+                        .where(Agent.owner_id == user_id, Submission.env_id == env_id,
+                               Submission.created_at >= midnight)).one()
+
+
+def active_agents(session: Session, user_id: int) -> int:
+    """The owner's agents that are not retired."""
+    return session.exec(select(func.count()).select_from(Agent)
+                        .where(Agent.owner_id == user_id, Agent.retired_at.is_(None))).one()
+
+
+def _check_limits(session: Session, owner: User, env_id: str, *, new_agent: bool,
+                  settings: Settings) -> None:
+    """LimitExceeded when this submit would pass the owner's daily or active-agent limit."""
+    session.exec(select(User.id).where(User.id == owner.id).with_for_update()).one()
+    now = utcnow()
+    today = submissions_today(session, owner.id, env_id, now)
+    if today >= settings.daily_submissions:
+        resets = _day_end(now)
+        raise LimitExceeded(
+            f"{owner.email} has made {today} submissions to {env_id} today, the daily limit: "
+            f"the next one is possible after 00:00 UTC ({_in(resets, now)})", resets)
+    if new_agent and active_agents(session, owner.id) >= settings.active_agents:
+        raise LimitExceeded(
+            f"{owner.email} has {settings.active_agents} active agents, the limit: retire one "
+            "(it keeps its history) or submit a new version of an existing agent")
+
+
+def quotas(account: Account, env_id: str) -> tuple[Quota, Quota]:
+    """The account's use of its daily submissions in the env and of its active agents."""
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        today = submissions_today(session, account.user_id, env_id, now)
+        agents = active_agents(session, account.user_id)
+    return (Quota(today, settings.daily_submissions, _day_end(now)),
+            Quota(agents, settings.active_agents, None))
+
+
+# ------------------------------------------------------------------------------------ builds
+
+
+def _builds_queue():
+    """The builds queue (InfrastructureError with advice when Redis is unreachable)."""
+    return get_queue(BUILDS)
+
+
+def enqueue_build(submission_id: int) -> Job:
+    """Enqueue the build job (retried with backoff on infrastructure errors)."""
+    return _builds_queue().enqueue(
+        BUILD_TASK, submission_id, job_id=build_job_id(submission_id),
+        retry=BUILD_RETRY, job_timeout=BUILD_TIMEOUT_S)
+
+
+def requeue_unfinished() -> list[int]:
+    """Enqueue builds for unfinished submissions whose job is gone (Redis flushed, worker lost)."""
+    queue = _builds_queue()
+    with session_scope() as session:
+        ids = session.exec(select(Submission.id).where(
+            Submission.status.in_([str(s) for s in UNFINISHED]))).all()
+    requeued = []
+    for submission_id in ids:
+        try:
+            job = Job.fetch(build_job_id(submission_id), connection=queue.connection)
+            status = job.get_status()
+        except NoSuchJobError:
+            status = None
+        if status not in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                          JobStatus.DEFERRED):
+            enqueue_build(submission_id)
+            requeued.append(submission_id)
+    return requeued
+
+
+# ------------------------------------------------------------------------ build and validate
+
+
