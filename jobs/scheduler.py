@@ -69,6 +69,7 @@ class ArenaScheduler:
         # One matchmaking tick at a time: periodic and event-driven ticks share the env's rows.
         self._matchmaking = threading.Lock()
         self._bt_pending_since: dict[str, float] = {}
+        self._first_match_pending: set[str] = set()  # envs whose new submission found no one
 
     # ------------------------------------------------------------------ the lock
 
@@ -180,14 +181,18 @@ class ArenaScheduler:
 
         with self._matchmaking:
             made = for_each_env("matchmaking", [env_id], matchmaking_tick)
-        log.info("%s: tick of %s for a new submission: +%d", self.name, env_id,
-                 len(made.get(env_id, [])))
-        return made.get(env_id)
+        ids = made.get(env_id)
+        log.info("%s: tick of %s for a new submission: +%d", self.name, env_id, len(ids or []))
+        if ids == []:  # e.g. every opponent busy: tick again when a match frees some (harmless
+            # when the reason was another, such as a full queue or a paused env)
+            self._first_match_pending.add(env_id)
+        return ids
 
     # ------------------------------------------------------------------ live events
 
     def on_event(self, event: dict) -> None:
-        """React to a live event: tick an env with a new ready submission, refresh BT soon."""
+        """React to a live event: tick an env with a new ready submission (again when a match
+        frees opponents it lacked), refresh BT soon."""
         scheduler = self._scheduler
         env_id = event.get("env") or event.get("env_id")
         if scheduler is None or not scheduler.running or env_id not in duel_envs():
@@ -197,6 +202,10 @@ class ArenaScheduler:
             self._schedule(scheduler, f"ready-tick:{env_id}", READY_TICK_DELAY_S,
                            self.run_env_tick, env_id)
         elif event.get("kind") == "match_finished":
+            if env_id in self._first_match_pending:
+                self._first_match_pending.discard(env_id)
+                self._schedule(scheduler, f"ready-tick:{env_id}", READY_TICK_DELAY_S,
+                               self.run_env_tick, env_id)
             first = self._bt_pending_since.setdefault(env_id, now)
             delay = min(self.settings.bt_debounce_s,
                         max(first + self.settings.bt_max_delay_s - now, 0.0))

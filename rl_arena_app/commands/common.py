@@ -74,3 +74,13 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
 
     return wrapper
+
+
+def run_admin_action(name: str, target: str) -> None:
+    """Do an admin action as the server's shell (audited like the dashboard's) and say how."""
+    from rl_arena_app.services import admin_actions, audit
+
+    entry = admin_actions.perform(audit.CLI, name, target)
+    if entry.outcome == "failed":
+        raise BadInput(entry.detail)
+    click.echo(entry.detail)

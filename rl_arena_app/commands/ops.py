@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -129,10 +129,7 @@ def matchmaking() -> None:
 @handles_errors
 def matchmaking_pause(env_id: str) -> None:
     """Stop making new matches in ENV (open matches still play)."""
-    from rl_arena_app.services.admin import pause_matchmaking
-
-    pause_matchmaking(env_id)
-    click.echo(f"matchmaking paused in {env_id}")
+    run_admin_action("pause", env_id)
 
 
 @matchmaking.command("resume")
@@ -140,10 +137,7 @@ def matchmaking_pause(env_id: str) -> None:
 @handles_errors
 def matchmaking_resume(env_id: str) -> None:
     """Make matches in ENV again."""
-    from rl_arena_app.services.admin import resume_matchmaking
-
-    resume_matchmaking(env_id)
-    click.echo(f"matchmaking resumed in {env_id}")
+    run_admin_action("resume", env_id)
 
 
 @click.group("env")
@@ -156,10 +150,7 @@ def env_group() -> None:
 @handles_errors
 def env_disable(env_id: str) -> None:
     """Refuse new submissions and make no new matches in ENV (open matches still play)."""
-    from rl_arena_app.services.admin import set_env_enabled
-
-    set_env_enabled(env_id, False)
-    click.echo(f"{env_id} disabled")
+    run_admin_action("disable", env_id)
 
 
 @env_group.command("enable")
@@ -167,10 +158,7 @@ def env_disable(env_id: str) -> None:
 @handles_errors
 def env_enable(env_id: str) -> None:
     """Take submissions and make matches in ENV again."""
-    from rl_arena_app.services.admin import set_env_enabled
-
-    set_env_enabled(env_id, True)
-    click.echo(f"{env_id} enabled")
+    run_admin_action("enable", env_id)
 
 
 @click.command()

@@ -66,9 +66,11 @@ def register(main: click.Group, ratings: click.Group) -> None:
     @handles_errors
     def ratings_rebuild(env_id: str) -> None:
         """Recompute ENV's Elo ratings and rating events from the game history."""
+        from rl_arena_app.services import audit
         from rl_arena_app.services.ratings import rebuild_ratings
 
         games = rebuild_ratings(env_id)
+        audit.record(audit.CLI, "rebuild-ratings", env_id, detail=f"rebuilt from {games} games")
         progress(f"{env_id}: ratings rebuilt from {games} game(s)")
 
     @ratings.command("bt")
@@ -76,7 +78,9 @@ def register(main: click.Group, ratings: click.Group) -> None:
     @handles_errors
     def ratings_bt(env_id: str) -> None:
         """Refresh ENV's Bradley-Terry estimates, intervals and Rank(UB)."""
+        from rl_arena_app.services import audit
         from rl_arena_app.services.ratings import refresh_bradley_terry
 
         players = refresh_bradley_terry(env_id)
+        audit.record(audit.CLI, "refresh-bt", env_id, detail=f"fitted {players} versions")
         progress(f"{env_id}: Bradley-Terry refreshed for {players} submission(s)")

@@ -19,7 +19,13 @@ from rl_arena_app.broker import ADMIN_TASK, BUILDS, get_queue
 from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import accounts, admin, audit, events, sessions, tokens
-from rl_arena_app.services.errors import BadInput, NotAllowed, NotSignedIn
+from rl_arena_app.services.errors import (
+    BadInput,
+    InfrastructureError,
+    NotAllowed,
+    NotFound,
+    NotSignedIn,
+)
 from rl_arena_app.services.read_models import Account, AuditView
 
 Progress = Callable[[float, str], None]
@@ -84,6 +90,8 @@ def check_target(action: Action, target: str) -> str:
         return ""
     if not target:
         raise BadInput(f"{action.name} needs an environment: one of {', '.join(_env_ids())}")
+    if target not in _env_ids():  # a 404 in the API, like every other unknown env
+        raise NotFound(f"unknown environment {target!r}: use one of {', '.join(_env_ids())}")
     spec = envs.spec(target)
     if action.target == "duel-env" and spec.kind != "duel":
         raise BadInput(f"{spec.id} is a solo environment: it has no matchmaking")
@@ -91,8 +99,13 @@ def check_target(action: Action, target: str) -> str:
 
 
 def perform(actor: Account | str | None, name: str, target: str = "") -> AuditView:
-    """Do (or, when long, start) an admin action; return its audit entry. Refusals raise and
-    are audited."""
+    """Do (or start, when long) an admin action and return its audit entry; refusals raise.
+
+    Refusals of an account are audited; a caller with no login at all is refused unrecorded,
+    so that nobody can fill the log without an account.
+    """
+    if actor is None:
+        raise NotSignedIn("log in as an admin to do this")
     action = ACTIONS.get(name)
     try:
         if action is None:
@@ -107,12 +120,12 @@ def perform(actor: Account | str | None, name: str, target: str = "") -> AuditVi
         try:
             get_queue(BUILDS).enqueue(ADMIN_TASK, entry.entry_id, job_timeout=ADMIN_JOB_TIMEOUT_S,
                                       job_id=f"admin-{entry.entry_id}")
-        except BadInput as exc:  # e.g. Redis is down: say so on the entry
+        except (BadInput, InfrastructureError) as exc:  # e.g. Redis is down: say so on the entry
             return audit.finish(entry.entry_id, "failed", str(exc))
         return entry
     try:
         detail = _QUICK[name](target)
-    except BadInput as exc:
+    except (BadInput, InfrastructureError) as exc:
         return audit.record(actor, name, target, outcome="failed", detail=str(exc))
     return audit.record(actor, name, target, outcome="ok", detail=detail)
 

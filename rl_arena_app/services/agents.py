@@ -187,15 +187,20 @@ def rating_history(agent_id: int) -> RatingHistory:
         versions = dict(session.exec(select(Submission.id, Submission.version)
                                      .where(Submission.agent_id == agent_id)).all())
         ids = list(versions)
-        events = session.exec(select(RatingEvent).where(RatingEvent.submission_id.in_(ids))
+        # Columns, not entities: an agent can have tens of thousands of rating events.
+        events = session.exec(select(RatingEvent.game_id, RatingEvent.submission_id,
+                                     RatingEvent.at, RatingEvent.before, RatingEvent.after)
+                              .where(RatingEvent.submission_id.in_(ids))
                               .order_by(RatingEvent.game_id)).all()
-        estimates = session.exec(select(BTEstimate).where(BTEstimate.submission_id.in_(ids))
+        estimates = session.exec(select(BTEstimate.submission_id, BTEstimate.at,
+                                        BTEstimate.rating, BTEstimate.low, BTEstimate.high)
+                                 .where(BTEstimate.submission_id.in_(ids))
                                  .order_by(BTEstimate.at, BTEstimate.id)).all()
-    elo = [RatingPoint(game_id=e.game_id, game_number=n, submission_id=e.submission_id,
-                       version=versions[e.submission_id], at=e.at, before=e.before, after=e.after)
-           for n, e in enumerate(events, start=1)]
-    bt = [BTPoint(submission_id=b.submission_id, version=versions[b.submission_id], at=b.at,
-                  rating=b.rating, low=b.low, high=b.high) for b in estimates]
+    elo = [RatingPoint(game_id=game_id, game_number=n, submission_id=sub_id,
+                       version=versions[sub_id], at=at, before=before, after=after)
+           for n, (game_id, sub_id, at, before, after) in enumerate(events, start=1)]
+    bt = [BTPoint(submission_id=sub_id, version=versions[sub_id], at=at, rating=rating, low=low,
+                  high=high) for sub_id, at, rating, low, high in estimates]
     return RatingHistory(agent_id=agent_id, elo=elo, bradley_terry=bt)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ from rl_arena_app.services.read_models import (
 )
 from rl_arena_app.settings import get_settings
 
+log = logging.getLogger(__name__)
 MAX_LIMIT = 100
 SIDES = ("a", "b")
 
@@ -185,8 +187,10 @@ def _load_replay(relative: str) -> dict[str, Any]:
             replay = json.load(fh)
     except FileNotFoundError:
         raise NotFound("the replay file is missing from the replay store") from None
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"the stored replay cannot be read ({exc})") from None
+    except (OSError, ValueError) as exc:  # the error's text would name a server path
+        log.warning("replay %s unreadable: %s", relative, exc)
+        raise BadInput("the stored replay cannot be read: it is damaged (an admin can look at "
+                       "the server's log)") from None
     if replay.get("format") != REPLAY_FORMAT or replay.get("format_version") != REPLAY_VERSION:
         raise BadInput(f"the stored replay is not an {REPLAY_FORMAT} v{REPLAY_VERSION} file")
     return replay

@@ -60,7 +60,7 @@ def session_account(cookie: str | None) -> Account | None:
     token = _token(cookie)
     if token is None:
         return None
-    with session_scope() as session:  # compared in SQL: SQLite returns naive timestamps
+    with session_scope() as session:  # checked in SQL: one query, whatever the clock of Python
         user = session.exec(select(User).join(WebSession, User.id == WebSession.user_id).where(
             WebSession.token_hash == _hash(token), WebSession.revoked_at.is_(None),
             WebSession.expires_at > utcnow())).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -16,6 +17,7 @@ from rl_arena_app.services.accounts import account_of
 from rl_arena_app.services.read_models import Account, TokenView
 
 PREFIX = "rla_"
+LAST_USED_STEP = timedelta(minutes=1)  # how fresh a token's "last used" time is kept
 SCOPES = ("submit", "admin")
 MAX_TOKENS = 20
 
@@ -61,8 +63,10 @@ def token_account(token: str | None) -> tuple[Account, str] | None:
         api_token, user = row
         if api_token.scope == "admin" and not user.is_admin:
             return None  # admin revoked since: the admin token is dead too
-        api_token.last_used_at = utcnow()
-        session.add(api_token)
+        now = utcnow()
+        if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_STEP:
+            api_token.last_used_at = now  # not on every request: a busy token is not a write each
+            session.add(api_token)
         return account_of(user), api_token.scope
 
 

@@ -150,6 +150,8 @@ def test_tokens_are_shown_once_stored_hashed_and_die_when_revoked(platform):
     assert token.startswith("rla_") and tokens.token_account(token) == (account, "submit")
     [view] = tokens.list_tokens(account)
     assert view.name == "laptop" and token not in repr(view) and view.last_used_at is not None
+    tokens.token_account(token)  # a busy token is not a database write per request
+    assert tokens.list_tokens(account)[0].last_used_at == view.last_used_at
     assert tokens.token_account(token + "x") is None
     assert tokens.token_account("Bearer " + token) is None
 
@@ -268,12 +270,11 @@ def test_a_non_admin_is_refused_every_action_and_the_refusal_is_audited(platform
         target = {"": "", "account": account.email}.get(action.target, "tictactoe")
         with pytest.raises(NotAllowed):
             admin_actions.perform(account, name, target)
-        with pytest.raises(NotSignedIn):
+        with pytest.raises(NotSignedIn):  # no account: refused, and nothing to flood the log
             admin_actions.perform(None, name, target)
     entries = audit.recent(100)
-    assert len(entries) == 2 * len(admin_actions.ACTIONS)
-    assert {e.outcome for e in entries} == {"refused"}
-    assert {e.actor for e in entries} == {account.email, audit.ANONYMOUS}
+    assert len(entries) == len(admin_actions.ACTIONS)
+    assert {(e.actor, e.outcome) for e in entries} == {(account.email, "refused")}
 
 
 @pytest.mark.parametrize("name,target,message", [

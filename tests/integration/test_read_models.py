@@ -233,3 +233,34 @@ def test_rank_ub_counts_only_the_versions_on_the_leaderboard(platform):
     assert rows["alpha"].version == 2 and len(rows) == 4
     shown_rank_ubs = sorted(r.rank_ub for r in rows.values())
     assert shown_rank_ubs[0] == 1 and max(shown_rank_ubs) <= 4
+
+
+def test_a_damaged_replay_is_refused_without_naming_a_server_path(platform):
+    from rl_arena_app.services import match_views
+
+    damaged = platform.data_dir / "replays" / "damaged.json.gz"
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(b"not gzip at all")
+
+    with pytest.raises(BadInput) as refused:
+        match_views._load_replay("replays/damaged.json.gz")
+
+    assert "damaged" in str(refused.value) and str(platform.data_dir) not in str(refused.value)
+    assert "/" not in str(refused.value)
+
+
+def test_times_come_back_aware_on_every_database(platform):
+    from sqlmodel import select
+
+    from rl_arena_app.db.models import AuditEntry, utcnow
+    from rl_arena_app.db.session import session_scope
+
+    written = utcnow()
+    with session_scope() as session:
+        session.add(AuditEntry(at=written, actor="cli", action="probe", target="", outcome="ok",
+                               detail=""))
+    with session_scope() as session:
+        read = session.exec(select(AuditEntry.at)).one()
+        entity = session.exec(select(AuditEntry)).one()
+    assert read == written and read.utcoffset() is not None  # SQLite itself keeps them naive
+    assert entity.at.tzinfo is not None

@@ -85,7 +85,7 @@ def test_only_one_scheduler_holds_the_lock_and_another_takes_over(fast):
     assert connection().get(LOCK_KEY) is None
 
 
-def test_pause_stops_matchmaking_and_resume_restarts_it(fast):
+def test_pause_stops_matchmaking_and_resume_restarts_it(platform):  # lock TTL 30 s
     ready_submissions(ENV, 4)
     runner = CliRunner()
     assert runner.invoke(main, ["matchmaking", "pause", ENV]).exit_code == 0
@@ -102,7 +102,7 @@ def test_pause_stops_matchmaking_and_resume_restarts_it(fast):
     scheduler.release()
 
 
-def test_a_disabled_env_takes_no_submissions_and_makes_no_matches(fast, tmp_path):
+def test_a_disabled_env_takes_no_submissions_and_makes_no_matches(platform, tmp_path):
     from rl_arena_app.services.submit import submit
 
     ready_submissions(ENV, 4)

@@ -93,3 +93,25 @@ def test_new_games_refresh_bradley_terry_soon_and_once_per_burst(slow_timers):
     after_burst = bt_refreshed_at(ENV)
     time.sleep(1.0)
     assert bt_refreshed_at(ENV) == after_burst, "the burst made exactly one refresh"
+
+
+def test_a_new_submission_with_every_opponent_busy_is_matched_when_a_match_ends(slow_timers):
+    a, b, newcomer = ready_submissions(ENV, 3)
+    with session_scope() as session:  # a and b are playing: the newcomer has no free opponent
+        busy = Match(env_id=ENV, seed=1, player_a_id=a, player_b_id=b, status=MatchStatus.RUNNING)
+        session.add(busy)
+        session.flush()
+        busy_id = busy.id
+    events.publish("submission_status", submission_id=newcomer, status="ready", env_id=ENV)
+    wait_for(lambda: slow_timers._first_match_pending == {ENV}, 5, "a tick that found no one")
+    assert matches_in(ENV) == 1
+
+    with session_scope() as session:
+        session.get(Match, busy_id).status = MatchStatus.FINISHED
+    events.publish("match_finished", match_id=busy_id, env=ENV, player_a=a, player_b=b)
+
+    took = wait_for(lambda: matches_in(ENV) == 2, 5, "the newcomer's first match")
+    assert took < 2 and slow_timers.ticks == 1, "the match's end, not a periodic tick, paired it"
+    with session_scope() as session:
+        newest = session.exec(select(Match).order_by(Match.id.desc())).first()
+    assert newcomer in (newest.player_a_id, newest.player_b_id)
