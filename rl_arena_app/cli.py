@@ -310,9 +310,9 @@ def sweep() -> None:
 
 def _register_platform_commands() -> None:
     """Add the platform's commands (agents, envs, standings, operations), one module each."""
-    from rl_arena_app.commands import agents, envs, ops, standings
+    from rl_arena_app.commands import accounts, agents, envs, ops, standings, submit
 
-    for module in (agents, envs, ops, standings):
+    for module in (accounts, agents, envs, ops, standings, submit):
         module.register(main, ratings)
 
 

@@ -1,32 +1,59 @@
-"""The API's FastAPI application: thin routes over the services' read models."""
+"""The API's FastAPI application: thin routes over the services, JSON errors, an upload cap.
+
+Reflex mounts its own backend inside this app (at "", after these routes), so everything here
+keeps to /api/v1: the body limit passes other paths through untouched, and an unknown /api/v1
+path gets a JSON 404 from a catch-all route instead of falling through to the dashboard.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
 
-from rl_arena_app.services.errors import BadInput, NotFound
-from rl_arena_app.services.match_views import match_replay_file
+from rl_arena_app.api import PREFIX, admin, leaderboard, reads, writes
+from rl_arena_app.api.body_limit import BodyLimit, too_large
+from rl_arena_app.api.errors import error_response
+from rl_arena_app.services.submit import upload_limits
+from rl_arena_app.settings import Settings, get_settings
 
-PREFIX = "/api/v1"
+__all__ = ["PREFIX", "create_api", "upload_cap"]
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the env and name fields
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def upload_cap(settings: Settings) -> int:
+    """The largest request body the API reads: the upload limit plus multipart framing."""
+    return upload_limits(settings).max_upload_bytes + MULTIPART_OVERHEAD
 
 
 def create_api() -> FastAPI:
     """A new API application (a factory: Reflex's test harness builds the app twice)."""
+    routes = [route for module in (reads, leaderboard, writes, admin)
+              for route in module.router.routes]  # flat: one APIRoute per path and method
     api = FastAPI(title="RL Arena API", version="1", openapi_url=f"{PREFIX}/openapi.json",
-                  docs_url=None, redoc_url=None)
-
-    @api.get(f"{PREFIX}/matches/{{match_id}}/replay", response_class=FileResponse,
-             summary="Download a match's replay (gzip JSON)")
-    def match_replay_download(match_id: int) -> FileResponse:
-        try:
-            path, name = match_replay_file(match_id)
-        except NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-        except BadInput as exc:
-            raise HTTPException(400, str(exc)) from None
-        if not path.is_file():
-            raise HTTPException(404, f"the replay file of match {match_id} is missing")
-        return FileResponse(path, media_type="application/gzip", filename=name)
-
+                  docs_url=None, redoc_url=None, routes=routes,
+                  description="Leaderboards, agents, matches and replays for anyone; "
+                              "submissions with a personal token; repairs with an admin token.")
+    api.state.leaderboard_pages = leaderboard.PageCache()
+    api.add_api_route(f"{PREFIX}/{{path:path}}", no_such_route, methods=ANY_METHOD,
+                      include_in_schema=False)
+    settings = get_settings()
+    api.add_middleware(BodyLimit, max_bytes=upload_cap(settings), path_prefixes=[PREFIX],
+                       reason=too_large(settings.max_upload_mb))
     return api
+
+
+async def no_such_route(request: Request) -> Response:
+    """404 for a path the API does not have; 405 (with Allow) for a method a path does not."""
+    allowed = sorted({method for route in request.app.routes if isinstance(route, APIRoute)
+                      and route.matches(request.scope)[0] == Match.PARTIAL
+                      for method in route.methods})
+    if allowed:
+        return error_response(405, f"{request.method} is not allowed here: use "
+                                   f"{', '.join(allowed)}", {"Allow": ", ".join(allowed)})
+    return error_response(404, f"no API route {request.url.path}: see {PREFIX}/openapi.json "
+                               "for the routes")

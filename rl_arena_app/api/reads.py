@@ -1,0 +1,108 @@
+"""Read routes: what the dashboard shows, for anyone, no token needed."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from rl_arena_app.api import PREFIX
+from rl_arena_app.api.errors import ApiRoute, error_responses, public
+from rl_arena_app.api.params import (
+    MAX_ID,
+    AgentId,
+    EnvId,
+    MatchId,
+    Offset,
+    SubmissionId,
+    known_env,
+)
+from rl_arena_app.services import agents, catalog, match_views, status
+from rl_arena_app.services.errors import NotFound
+from rl_arena_app.services.read_models import (
+    AgentView,
+    EnvCard,
+    EnvGuide,
+    MatchDetail,
+    MatchPage,
+    RatingHistory,
+    StatusView,
+    SubmissionView,
+)
+
+router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["read"],
+                   responses=error_responses(422, 503))
+NOT_FOUND = error_responses(404)
+
+
+@router.get("/envs", summary="Every environment, with its matchmaking state and leader")
+def list_envs() -> list[EnvCard]:
+    return catalog.env_cards()
+
+
+@router.get("/envs/{env_id}", summary="One environment", responses=NOT_FOUND)
+def get_env(env_id: EnvId) -> EnvCard:
+    return catalog.env_card(known_env(env_id))
+
+
+@router.get("/envs/{env_id}/guide", responses=NOT_FOUND,
+            summary="How to write an agent for the environment, with a starter agent")
+def get_env_guide(env_id: EnvId) -> EnvGuide:
+    return catalog.env_guide(known_env(env_id))
+
+
+@router.get("/agents/{agent_id}", responses=NOT_FOUND,
+            summary="An agent with every version, its records and its recent matches")
+def get_agent(agent_id: AgentId) -> AgentView:
+    return agents.agent_view(agent_id)
+
+
+@router.get("/agents/{agent_id}/ratings", responses=NOT_FOUND,
+            summary="An agent's Elo after each game and its Bradley-Terry estimates")
+def get_agent_ratings(agent_id: AgentId) -> RatingHistory:
+    return agents.rating_history(agent_id)
+
+
+@router.get("/submissions/{submission_id}", responses=NOT_FOUND,
+            summary="One submitted version: its status, reason, log tail and timeline")
+def get_submission(submission_id: SubmissionId) -> SubmissionView:
+    return agents.submission_view(submission_id)
+
+
+@router.get("/matches", responses=error_responses(400),
+            summary="Matches, newest first, filtered by environment, agent and status")
+def list_matches(
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=match_views.MAX_LIMIT)] = 25,
+    env_id: Annotated[str | None, Query(max_length=100)] = None,
+    agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    status: Annotated[str | None, Query(max_length=20,
+                                        description="queued, running, finished or failed")] = None,
+) -> MatchPage:
+    return match_views.match_page(env_id=env_id, agent_id=agent_id, status=status,
+                                  offset=offset, limit=limit)
+
+
+@router.get("/matches/{match_id}", responses=NOT_FOUND,
+            summary="A match with its games, seed, environment version and images")
+def get_match(match_id: MatchId) -> MatchDetail:
+    return match_views.match_detail(match_id)
+
+
+@router.get("/matches/{match_id}/replay", response_class=FileResponse,
+            summary="Download a match's replay (gzip JSON)",
+            responses={200: {"content": {"application/gzip": {}},
+                             "description": "The replay, gzip-compressed JSON"}, **NOT_FOUND})
+def get_match_replay(match_id: MatchId) -> FileResponse:
+    path, name = match_views.match_replay_file(match_id)
+    if not path.is_file():
+        raise NotFound(f"the replay file of match {match_id} is missing")
+    return FileResponse(path, media_type="application/gzip", filename=name)
+
+
+@router.get("/status", summary="The platform at a glance: workers, queues, counts")
+def get_status() -> StatusView:
+    view = status.status_view()
+    return dataclasses.replace(view, redis=public(view.redis))

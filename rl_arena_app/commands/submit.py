@@ -1,0 +1,155 @@
+"""`rl-arena submit`: upload an agent to an arena's API with a token, and follow it if asked.
+
+The upload is checked here with the server's own bundle rules first, so what the server would
+refuse is refused before anything is sent; a directory is packed as a .tar.gz in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import tarfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.settings import get_settings
+
+if TYPE_CHECKING:
+    from rl_arena_app.arena.bundle import AgentBundle, BundleLimits
+    from rl_arena_app.commands.remote import Arena
+
+EXIT_FAILED = 1  # the agent was built or validated and failed: the reason is printed
+EXIT_TIMED_OUT = 4
+POLL_S = 1.0
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@click.command("submit")
+@click.argument("env_id", metavar="ENV")
+@click.argument("path", metavar="PATH", type=click.Path(exists=True, path_type=Path))
+@click.option("--name", required=True, help="Agent name: letters, digits, '.', '_', '-'. One "
+              "of yours gets a new version.")
+@click.option("--url", default=None, help="The arena's address (default: RL_ARENA_PUBLIC_URL, "
+              "else this machine's dashboard).")
+@click.option("--token", envvar="RL_ARENA_TOKEN", default=None, show_envvar=True,
+              help="Your API token (create one on /me).")
+@click.option("--wait", is_flag=True, help="Follow the submission until it is ready and rated "
+              "(exit 0) or failed (exit 1).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=900.0, show_default=True,
+              help="Seconds --wait waits before giving up (exit 4).")
+@handles_errors
+def submit_command(env_id: str, path: Path, name: str, url: str | None, token: str | None,
+                   wait: bool, timeout: float) -> None:
+    """Upload PATH (agent.py, a directory, or a .zip/.tar.gz with agent.py) to ENV as NAME."""
+    if not token:
+        raise BadInput("no API token: give --token or set RL_ARENA_TOKEN (create a token on "
+                       "/me in the dashboard)")
+    from rl_arena_app.commands.remote import Arena
+    from rl_arena_app.services.submit import upload_limits  # the server's limits, here
+
+    filename, data = package(path, env_id, upload_limits(get_settings()))
+    with Arena(url or get_settings().web_url, token) as arena:
+        view = upload(arena, env_id, name, filename, data)
+        submission_id, agent = view["version"]["submission_id"], view["agent"]
+        click.echo(f"submission {submission_id}: {agent['name']} v{agent['version']} in "
+                   f"{view['env_id']}, {view['version']['status']}")
+        click.echo(f"{arena.url}/agents/{agent['agent_id']}")
+        if wait:
+            follow(arena, submission_id, timeout)
+
+
+def package(path: Path, env_id: str, limits: BundleLimits) -> tuple[str, bytes]:
+    """The file name and bytes to upload, checked as the server will check them."""
+    from rl_arena_app.arena.bundle import BUILTIN_PREFIX, load_bundle
+
+    if str(path).startswith(BUILTIN_PREFIX):
+        raise BadInput("built-in agents are the arena's own: submit your agent's file or folder")
+    if path.is_dir():
+        bundle = load_bundle(str(path), env_id=env_id, limits=limits)
+        data = pack(bundle)
+        if len(data) > limits.max_upload_bytes:
+            raise BadInput(f"{path} packs to {len(data) / 2**20:.1f} MiB, more than the "
+                           f"{limits.max_upload_bytes / 2**20:.0f} MiB an upload may be: leave "
+                           "out data, checkpoints and virtualenvs the agent does not need")
+        return f"{_SAFE.sub('_', path.resolve().name)[:100] or 'agent'}.tar.gz", data
+    load_bundle(str(path), env_id=env_id, limits=limits)  # the server's checks, locally
+    return path.name, path.read_bytes()
+
+
+def pack(bundle: AgentBundle) -> bytes:
+    """The bundle's files as a .tar.gz, made in memory (regular files only, no owners)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in bundle.files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(content), 0o644
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def upload(arena: Arena, env_id: str, name: str, filename: str, data: bytes) -> dict[str, Any]:
+    """POST the submission with a progress bar (on stderr); the server's SubmissionView."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from rl_arena_app.commands.remote import ProgressReader
+
+    console = Console(stderr=True)
+    with Progress("uploading", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("upload", total=len(data))
+        stream = ProgressReader(data, lambda n: bar.advance(task, n))
+        return arena.upload("/submissions", {"env": env_id, "name": name}, filename, stream)
+
+
+def follow(arena: Arena, submission_id: int, timeout_s: float) -> None:
+    """Poll the submission until it is ready (and, in a duel, rated) or failed."""
+    deadline = time.monotonic() + timeout_s
+    shown = None
+    while True:
+        view = arena.get(f"/submissions/{submission_id}")
+        version = view["version"]
+        if version["status"] != shown:
+            shown = version["status"]
+            progress(f"submission {submission_id}: {shown}")
+        if shown == "failed":
+            _failed(submission_id, version)
+        if shown == "ready" and (view["kind"] == "solo" or version["games"] > 0):
+            click.echo(_result(view))
+            return
+        if time.monotonic() > deadline:
+            waiting = ("its first rated game (is matchmaking paused, or has it no opponent?)"
+                       if shown == "ready" else "its build and validation")
+            click.echo(f"error: gave up after {timeout_s:.0f} s waiting for {waiting}; the "
+                       f"submission goes on: see {arena.url}/agents/{view['agent']['agent_id']}",
+                       err=True)
+            sys.exit(EXIT_TIMED_OUT)
+        time.sleep(POLL_S)
+
+
+def _failed(submission_id: int, version: dict[str, Any]) -> None:
+    """Say why the submission failed (and its log's tail), and exit 1."""
+    click.echo(f"error: submission {submission_id} failed: {version['reason']}", err=True)
+    if version.get("log_tail"):
+        click.echo(version["log_tail"].rstrip(), err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _result(view: dict[str, Any]) -> str:
+    """The line that says how a ready submission did."""
+    version = view["version"]
+    if view["kind"] == "solo":
+        return f"ready: mean return {version['score_mean']:.2f} ± {version['score_std'] or 0:.2f}"
+    games = version["games"]
+    return f"ready: Elo {version['elo']:.0f} after {games} rated game{'s' if games > 1 else ''}"
+
+
+def register(main: click.Group, ratings: click.Group) -> None:
+    """Add this module's commands to the CLI."""
+    main.add_command(submit_command)

@@ -1,0 +1,50 @@
+"""The running API against its own OpenAPI document (Schemathesis): no 5xx, and every answer
+has a documented status, content type and shape. Requests carry an admin token, so the write
+and admin routes are reached too; a few examples per route keep it to well under a minute."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from rl_arena_app.api.app import create_api
+from tests.integration.test_api_support import (  # noqa: F401 (fixtures)
+    API,
+    agent_of,
+    alice_fixture,
+    api_url_fixture,
+    make_ready,
+    played_match,
+    root_fixture,
+)
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]
+
+
+schema = schemathesis.openapi.from_dict(create_api().openapi())
+
+
+@pytest.fixture(name="arena")
+def arena_fixture(api_url, alice) -> str:
+    """The served API, with some agents and a match for the examples to find."""
+    mine, theirs = agent_of(alice, "a"), agent_of(alice, "b")
+    make_ready(mine, theirs)
+    played_match(mine, theirs)
+    return api_url
+
+
+@schema.parametrize()
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_the_api_keeps_to_its_schema(case, arena, root):
+    case.call_and_validate(base_url=arena, headers=root.auth, checks=CHECKS, timeout=30)
