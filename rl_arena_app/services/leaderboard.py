@@ -1,21 +1,27 @@
 """Leaderboards: one row per agent (its latest ready version), sorted, searched and paged.
 
 A leaderboard is read from the database (the truth) as one snapshot of every shown row, ranked
-by score (Elo for duels, mean return for solo tasks; the later submission first on ties); sorts,
-searches and pages are then cut from the snapshot in memory. Snapshots are cached per process
-under the env's data version (services.events), so the many readers of a busy board share one
-query until the next event of its env moves the version.
+by score (Elo for duels, mean return for solo tasks; the later submission first on ties) in the
+query itself; sorts, searches and pages are then cut from the snapshot in memory. Snapshots are
+cached per process under the env's data version (services.events), so the many readers of a busy
+board share one query until the next event of its env moves the version, and readers that miss
+at the same moment wait for one read rather than each making their own.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+from array import array
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 from scipy import stats
-from sqlalchemy import func
+from sqlalchemy import Select, func
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -37,6 +43,8 @@ MAX_SEARCH = 100
 SORTS = ("rank", "elo", "bt", "rank_ub", "games", "wins", "losses", "name", "owner", "version")
 CACHED_SNAPSHOTS = 16
 
+log = logging.getLogger(__name__)
+
 
 def score_of(submission: Submission, kind: str) -> float | None:
     """The leaderboard score of a submission: Elo for duels, mean return for solo tasks."""
@@ -56,7 +64,8 @@ def current_versions(env_id: str):
 
 
 class _Entry(NamedTuple):
-    """A shown row as read from the database (the snapshot's unit; a tuple: 10,000 are cheap)."""
+    """The fields of a snapshot row, in column order (the snapshot itself keeps plain tuples:
+    the garbage collector stops tracking those, and 10,000 are cheap)."""
 
     submission_id: int
     agent_id: int
@@ -84,52 +93,119 @@ _COLUMNS = (Submission.id, Submission.agent_id, Submission.version, Submission.r
             Submission.bt_rating, Submission.bt_low, Submission.bt_high, Submission.bt_rank_ub,
             Submission.score_mean, Submission.score_std, Agent.name, User.name, User.email,
             User.is_house, Agent.retired_at.is_not(None))
+_NAME, _OWNER_NAME = _Entry._fields.index("name"), _Entry._fields.index("owner_name")
+_SORT_COLUMNS = {"elo": "rating", "bt": "bt_rating", "rank_ub": "rank_ub", "games": "games",
+                 "wins": "wins", "losses": "losses", "name": "name", "owner": "owner_name",
+                 "version": "version"}
+_FOLDED = ("name", "owner")  # sorted without regard to case
 
 
-def _read_snapshot(env_id: str, kind: str) -> list[_Entry]:
-    """Every shown row of the env, best first: each agent's latest ready version, scored."""
-    query = (select(*_COLUMNS).join(Agent, Agent.id == Submission.agent_id)
-             .join(User, User.id == Agent.owner_id)
-             .where(Submission.env_id == env_id, Submission.status == SubmissionStatus.READY))
+class _Snapshot:
+    """Every shown row of an env, best first (position = rank - 1), with the orders of the
+    other sorts and the search texts cut from it once, when first asked for."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.rows = rows
+        self._orders: dict[tuple[str, bool], array[int]] = {}
+        self._texts: list[str] | None = None
+
+    def positions(self, sort: str, descending: bool, needle: str) -> Sequence[int]:
+        """Positions in display order: sorted, ties and missing values in rank order, and only
+        those whose name or owner contains ``needle`` (lower case) when it is not empty."""
+        order = self._order(sort, descending)
+        if not needle:
+            return order
+        hits = set(self._matching(needle))
+        return [position for position in order if position in hits]
+
+    def _order(self, sort: str, descending: bool) -> Sequence[int]:
+        if sort == "rank":
+            count = len(self.rows)
+            return range(count - 1, -1, -1) if descending else range(count)
+        if (order := self._orders.get((sort, descending))) is None:
+            order = self._orders[sort, descending] = self._sorted(sort, descending)
+        return order
+
+    def _sorted(self, sort: str, descending: bool) -> array[int]:
+        """Rows with the value by it (stable: ties stay in rank order), then those without."""
+        at = _Entry._fields.index(_SORT_COLUMNS[sort])
+        values = [row[at] for row in self.rows]
+        if sort in _FOLDED:
+            values = [value.lower() for value in values]
+        present = [k for k, value in enumerate(values) if value is not None]
+        present.sort(key=values.__getitem__, reverse=descending)
+        return array("i", present + [k for k, value in enumerate(values) if value is None])
+
+    def _matching(self, needle: str) -> list[int]:
+        if self._texts is None:  # NUL-joined: a search holds no NUL, so no hit spans both
+            self._texts = [f"{row[_NAME].lower()}\0{row[_OWNER_NAME].lower()}"
+                           for row in self.rows]
+        return [k for k, text in enumerate(self._texts) if needle in text]
+
+
+def _snapshot_query(env_id: str, kind: str) -> Select:
+    """Every agent's latest ready version in the env that has a score, best first (the later
+    submission first on ties)."""
+    score = Submission.rating if kind == "duel" else Submission.score_mean
+    return (select(*_COLUMNS).join(Agent, Agent.id == Submission.agent_id)
+            .join(User, User.id == Agent.owner_id)
+            .where(*current_versions(env_id), score.is_not(None))
+            .order_by(score.desc(), Submission.id.desc()))
+
+
+def _read_snapshot(env_id: str, kind: str) -> _Snapshot:
+    """The env's shown rows as the database holds them now."""
     with get_engine().connect() as connection:  # Core rows: no ORM bookkeeping for 10,000
-        rows = connection.execute(query).all()
-    latest: dict[int, _Entry] = {}
-    for row in rows:
-        entry = _Entry._make(row)
-        held = latest.get(entry.agent_id)
-        if held is None or entry.version > held.version:
-            latest[entry.agent_id] = entry
-    scored = [e for e in latest.values() if _score(e, kind) is not None]
-    scored.sort(key=lambda e: (_score(e, kind), e.submission_id), reverse=True)
-    return scored
-
-
-def _score(entry: _Entry, kind: str) -> float | None:
-    return entry.rating if kind == "duel" else entry.score_mean
+        rows = connection.execute(_snapshot_query(env_id, kind))
+        return _Snapshot(list(map(tuple, rows)))
 
 
 class _SnapshotCache:
-    """The newest snapshots, by (env, data version); thread-safe, least recently used out."""
+    """The newest snapshot of each env, by (env, kind, data version); thread-safe, the least
+    recently used out beyond ``size``.
+
+    A single flight: callers that miss the same key while it is being read wait for that one
+    read (and share its failure) instead of reading it again beside it.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[str, str], list[_Entry]] = OrderedDict()
+        self.entries: OrderedDict[tuple[str, str, str], _Snapshot] = OrderedDict()
+        self.reading: dict[tuple[str, str, str], Future[_Snapshot]] = {}
         self.lock = threading.Lock()
 
-    def get(self, env_id: str, kind: str) -> list[_Entry]:
+    def get(self, env_id: str, kind: str) -> _Snapshot:
         version = data_version(env_id)
         if version is None:  # Redis cannot say what changed: read the truth
             return _read_snapshot(env_id, kind)
-        key = (env_id, version)
+        key = (env_id, kind, version)
         with self.lock:
-            if key in self.entries:
+            if (snapshot := self.entries.get(key)) is not None:
                 self.entries.move_to_end(key)
-                return self.entries[key]
-        snapshot = _read_snapshot(env_id, kind)
+                return snapshot
+            flight = self.reading.get(key)
+            if leader := flight is None:
+                flight = self.reading[key] = Future()
+        return self._read(key, flight) if leader else flight.result()
+
+    def _read(self, key: tuple[str, str, str], flight: Future[_Snapshot]) -> _Snapshot:
+        """Read the snapshot of ``key`` for every caller waiting on ``flight``."""
+        env_id, kind, _ = key
+        try:
+            snapshot = _read_snapshot(env_id, kind)
+        except BaseException as exc:
+            with self.lock:
+                del self.reading[key]
+            flight.set_exception(exc)
+            raise
         with self.lock:
+            del self.reading[key]
+            for older in [k for k in self.entries if k[:2] == key[:2]]:  # versions only move on
+                del self.entries[older]
             self.entries[key] = snapshot
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
+        flight.set_result(snapshot)
         return snapshot
 
     def clear(self) -> None:
@@ -140,14 +216,18 @@ class _SnapshotCache:
 _CACHE = _SnapshotCache(CACHED_SNAPSHOTS)
 
 
+def warm(env_ids: Iterable[str]) -> None:
+    """Read the snapshots of ``env_ids`` at their current data version, unless cached, so that
+    the pages asked for next do not pay for the read (unknown ids are skipped)."""
+    known = {spec.id: spec.kind for spec in envs.list_envs()}
+    for env_id in (e for e in env_ids if e in known):
+        try:
+            _CACHE.get(env_id, known[env_id])
+        except OperationalError as exc:  # the pages that need it will read it, and say so
+            log.warning("leaderboard of %s not warmed: %s", env_id, exc.orig)
+
+
 # -------------------------------------------------------------------------------- the page
-
-
-_SORT_KEYS = {
-    "elo": lambda e: e.rating, "bt": lambda e: e.bt_rating, "rank_ub": lambda e: e.rank_ub,
-    "games": lambda e: e.games, "wins": lambda e: e.wins, "losses": lambda e: e.losses,
-    "name": lambda e: e.name.lower(), "owner": lambda e: e.owner_name.lower(),
-    "version": lambda e: e.version}
 
 
 def check_page_args(sort: str, search: str, offset: int, limit: int) -> None:
@@ -167,23 +247,12 @@ def leaderboard_page(env_id: str, *, sort: str = "rank", descending: bool = Fals
     kind = envs.spec(env_id).kind
     search = search.strip()
     check_page_args(sort, search, offset, limit)
-    ranked = list(enumerate(_CACHE.get(env_id, kind), start=1))
-    if search:
-        needle = search.lower()
-        ranked = [(rank, e) for rank, e in ranked
-                  if needle in e.name.lower() or needle in e.owner_name.lower()]
-    if sort == "rank":
-        if descending:
-            ranked.reverse()
-    else:
-        key = _SORT_KEYS[sort]
-        present = [(rank, e) for rank, e in ranked if key(e) is not None]
-        present.sort(key=lambda item: item[0])
-        present.sort(key=lambda item: key(item[1]), reverse=descending)
-        ranked = present + [(rank, e) for rank, e in ranked if key(e) is None]
+    snapshot = _CACHE.get(env_id, kind)
+    shown = snapshot.positions(sort, descending, search.lower())
     episodes = envs.spec(env_id).episodes if kind == "solo" else None
-    rows = [_row(rank, entry, kind, episodes) for rank, entry in ranked[offset:offset + limit]]
-    return LeaderboardPage(env_id=env_id, kind=kind, rows=rows, total=len(ranked),
+    rows = [_row(k + 1, _Entry._make(snapshot.rows[k]), kind, episodes)
+            for k in shown[offset:offset + limit]]
+    return LeaderboardPage(env_id=env_id, kind=kind, rows=rows, total=len(shown),
                            offset=offset, limit=limit, sort=sort, descending=descending,
                            search=search, provisional_games=get_settings().provisional_games)
 
@@ -194,7 +263,7 @@ def _row(rank: int, entry: _Entry, kind: str, episodes: int | None) -> Leaderboa
     return LeaderboardRow(
         rank=rank, agent_id=entry.agent_id, name=entry.name, owner_name=entry.owner_name,
         owner_email=entry.owner_email, house=entry.house, submission_id=entry.submission_id,
-        version=entry.version, score=_score(entry, kind),
+        version=entry.version, score=entry.rating if kind == "duel" else entry.score_mean,
         elo=entry.rating if kind == "duel" else None, games=entry.games, wins=entry.wins,
         draws=entry.draws, losses=entry.losses,
         provisional=kind == "duel" and entry.games < get_settings().provisional_games,

@@ -7,6 +7,7 @@ Frame builders turn the services' read models into the DataFrames the figures ta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import pandas as pd
@@ -42,8 +43,11 @@ def _layout(figure: go.Figure, **kwargs) -> go.Figure:
     return figure
 
 
+@functools.lru_cache(maxsize=64)
 def empty_figure(message: str) -> go.Figure:
-    """A figure that says why there is nothing to draw."""
+    """A figure that says why there is nothing to draw: built once per message and shared (a
+    hidden page returns it on every update), so callers must not change it; Reflex only reads
+    it, to serialise it."""
     figure = go.Figure()
     figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper",
                           yref="paper", font={"size": 14})
