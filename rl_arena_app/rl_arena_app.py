@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rl_arena_app.api.app import create_api
+from rl_arena_app.api.app import create_api, upload_cap
+from rl_arena_app.api.body_limit import BodyLimit, too_large
+from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import layout, routes, theme
 from rl_arena_app.ui.live import follow_arena
-from rl_arena_app.ui.pages import agent, env, match, matches, overview, status, validation
+from rl_arena_app.ui.login import create_login_app
+from rl_arena_app.ui.pages import (
+    admin,
+    agent,
+    env,
+    login,
+    match,
+    matches,
+    me,
+    overview,
+    status,
+    validation,
+)
+from rl_arena_app.ui.session import Session
 
-app = rx.App(theme=theme.THEME, style=theme.STYLE, api_transformer=create_api(),
+
+def upload_size_limit(backend):
+    """Reflex's `/_upload` answers 413 to bodies over the upload limit before reading them."""
+    settings = get_settings()
+    return BodyLimit(backend, max_bytes=upload_cap(settings), path_prefixes=("/_upload",),
+                     reason=too_large(settings.max_upload_mb))
+
+
+app = rx.App(theme=theme.THEME, style=theme.STYLE,
+             api_transformer=[create_api(), create_login_app(), upload_size_limit],
              head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")])
 PAGES = (
     (overview, routes.OVERVIEW, "RL Arena", overview.OverviewState.open),
@@ -19,9 +43,12 @@ PAGES = (
     (match, routes.MATCH, "Match", match.MatchState.open),
     (validation, routes.VALIDATION, "Validation", validation.ValidationState.open),
     (status, routes.STATUS, "Status", status.StatusState.open),
+    (login, routes.LOGIN, "Log in", login.LoginState.open),
+    (me, routes.ME, "My agents", me.MeState.open),
+    (admin, routes.ADMIN, "Admin", admin.AdminState.open),
 )
 for module, route, title, on_load in PAGES:
     app.add_page(layout.page_frame(module.body), route=route,
                  title=title if route == routes.OVERVIEW else f"{title} · RL Arena",
-                 on_load=on_load)
+                 on_load=[Session.refresh, on_load])
 app.register_lifespan_task(follow_arena)

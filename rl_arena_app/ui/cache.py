@@ -7,6 +7,7 @@ one reads the database (in a thread, so the event loop never blocks), the others
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,12 @@ from rl_arena_app.services.errors import BadInput
 
 SIZE = 256
 _entries: OrderedDict[tuple, Any] = OrderedDict()
+_changes = itertools.count(1)
+
+
+def change_number() -> int:
+    """A number no earlier change had: a page keys its data with it after an action it took."""
+    return next(_changes)
 
 
 async def load(function: Callable[..., Any], *args: Any, version: int = 0, **kwargs: Any) -> Any:

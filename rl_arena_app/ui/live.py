@@ -11,18 +11,22 @@ held across tabs); no tab subscribes to Redis and nothing polls.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services import events, feed, status
+from rl_arena_app.services import events, feed, leaderboard, status
 from rl_arena_app.services.read_models import FeedItem
+
+log = logging.getLogger(__name__)
 
 FEED_LENGTH = 25
 COALESCE_S = 0.15  # events closer than this make one update
 HEALTH_EVERY_S = 3.0
 ARENA = "arena"
+AUDIT = "audit"  # the admin page's audit log
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,9 @@ def match_topic(match_id: object) -> str:
 
 
 def topics_of(event: dict) -> set[str]:
-    """The topics an event moves."""
+    """The topics an event moves (the audit log's only its own)."""
+    if event.get("kind") == "audit":
+        return {AUDIT}
     topics = {ARENA}
     env_id = event.get("env") or event.get("env_id")
     if env_id:
@@ -125,6 +131,16 @@ def topics_of(event: dict) -> set[str]:
     if event.get("match_id") is not None:
         topics.add(match_topic(event["match_id"]))
     return topics
+
+
+def shown_boards(topics: set[str]) -> list[str]:
+    """The moved environments whose leaderboard an open tab shows: on the env's page, or on a
+    page of the whole arena (the overview shows every env's leader)."""
+    prefix = env_topic("")
+    moved = sorted(t.removeprefix(prefix) for t in topics if t.startswith(prefix))
+    if {ARENA} in list(BOARD.topics_of.values()):
+        return moved
+    return [env_id for env_id in moved if BOARD.tabs({env_topic(env_id)})]
 
 
 def feed_items(batch: list[dict]) -> list[FeedItem]:
@@ -143,9 +159,9 @@ def current_health() -> Health:
                   last_tick_at=max(ticks).isoformat() if ticks else "")
 
 
-async def _push(app: rx.App) -> None:
-    """Bring every tab up to date: its version, the feed and the health strip (what moved)."""
-    for tab in BOARD.tabs({ARENA}):
+async def _push(app: rx.App, tabs: set[str] | None = None) -> None:
+    """Bring tabs (default: every tab) up to date: version, feed and health strip."""
+    for tab in BOARD.tabs({ARENA}) if tabs is None else tabs:
         if not await _connected(app, tab):
             BOARD.forget(tab)
             continue
@@ -167,10 +183,14 @@ async def _apply(app: rx.App, batch: list[dict]) -> None:
     """Push a batch of events to the tabs showing what they moved."""
     topics = set().union(*(topics_of(e) for e in batch))
     BOARD.move(topics)
+    if boards := shown_boards(topics):  # read once here, not by each tab's page beside another
+        await asyncio.to_thread(leaderboard.warm, boards)
     if lines := feed_items(batch):
         BOARD.feed = [*lines, *BOARD.feed][:FEED_LENGTH]
         BOARD.news += 1
-    await _push(app)
+        await _push(app)
+    else:  # only the tabs showing what moved
+        await _push(app, BOARD.tabs(topics))
 
 
 async def follow_arena(app: rx.App) -> None:
@@ -198,15 +218,23 @@ async def _relay(app: rx.App, queue: asyncio.Queue) -> None:
             batch = [await asyncio.wait_for(queue.get(), timeout=1.0)]
         except TimeoutError:
             batch = []
-        if batch:
-            await asyncio.sleep(COALESCE_S)  # what arrives meanwhile joins this update
-            while not queue.empty():
-                batch.append(queue.get_nowait())
-            await _apply(app, batch)
-        if loop.time() >= next_health:
-            next_health = loop.time() + HEALTH_EVERY_S
-            health = await asyncio.to_thread(current_health)
-            if health != BOARD.health:
-                BOARD.health = health
-                BOARD.news += 1
-                await _push(app)
+        try:
+            if batch:
+                await asyncio.sleep(COALESCE_S)  # what arrives meanwhile joins this update
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                await _apply(app, batch)
+            if loop.time() >= next_health:
+                next_health = loop.time() + HEALTH_EVERY_S
+                await _refresh_health(app)
+        except Exception:  # a database or Redis outage must not end live updates for good
+            log.exception("live update failed; the next event or health check retries")
+
+
+async def _refresh_health(app: rx.App) -> None:
+    """Push the health strip to every tab when it changed."""
+    health = await asyncio.to_thread(current_health)
+    if health != BOARD.health:
+        BOARD.health = health
+        BOARD.news += 1
+        await _push(app)

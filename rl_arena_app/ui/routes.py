@@ -9,6 +9,9 @@ MATCHES = "/matches"
 MATCH = "/matches/[match_id]"
 VALIDATION = "/submissions/[submission_id]/validation"
 STATUS = "/status"
+LOGIN = "/login"
+ME = "/me"
+ADMIN = "/admin"
 
 
 def env(env_id) -> str:

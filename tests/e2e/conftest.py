@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-WEB_PORT = 3917  # fixed, so that repeated runs reuse the dashboard's build
+# Fixed, so that repeated runs reuse the dashboard's build (which bakes the URL in).
+WEB_PORT = int(os.environ.get("RL_ARENA_E2E_PORT", "3917"))
 BUDGET_S = 300
 CHROMIUM = "/usr/bin/chromium"
 
@@ -55,15 +56,30 @@ def _web_answers(url: str) -> bool:
         return False
 
 
+ADMIN_EMAIL = "admin@example.org"
+
+
 @pytest.fixture(scope="session")
-def arena(tmp_path_factory, docker_engine) -> Iterator[Arena]:
-    """`rl-arena up` with two workers and the dashboard, alive with house agents playing."""
+def oidc_issuer() -> Iterator[str]:
+    """A real OpenID Connect provider on localhost (oidc-provider-mock, in a thread)."""
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture(scope="session")
+def arena(tmp_path_factory, docker_engine, oidc_issuer) -> Iterator[Arena]:
+    """`rl-arena up` with two workers and the dashboard, alive with house agents playing; logins
+    through the OpenID Connect provider (and the development login)."""
     data_dir = tmp_path_factory.mktemp("arena-e2e") / "arena"
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "RL_ARENA_REDIS_URL", "RL_ARENA_DATABASE_URL")}
     env.update(RL_ARENA_DATA_DIR=str(data_dir), RL_ARENA_MATCHMAKING_INTERVAL_S="2",
                RL_ARENA_SANDBOX="docker", RL_ARENA_WEB_PORT=str(WEB_PORT),
-               RL_ARENA_BT_DEBOUNCE_S="0.5", PYTHONUNBUFFERED="1")
+               RL_ARENA_BT_DEBOUNCE_S="0.5", PYTHONUNBUFFERED="1",
+               RL_ARENA_OIDC_ISSUER=oidc_issuer, RL_ARENA_OIDC_CLIENT_ID="rl-arena-e2e",
+               RL_ARENA_OIDC_CLIENT_SECRET="e2e-secret", RL_ARENA_ADMIN_EMAILS=ADMIN_EMAIL)
     log = data_dir.parent / "up.log"
     up = subprocess.Popen([sys.executable, "-m", "rl_arena_app.cli", "up", "--workers", "2"],
                           env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

@@ -57,3 +57,13 @@ def section(title: str, *children: rx.Component, id: str = "",
                        align="center", width="100%")
     return rx.vstack(header, *children, spacing="3", width="100%", id=id or None,
                      padding_top="1em")
+
+
+def native_form(*children: rx.Component, action: str, **props) -> rx.Component:
+    """A form the browser posts itself (a page load): for routes that answer with a cookie.
+
+    Reflex's forms always cancel the browser's submit to send an event instead.
+    """
+    form = rx.el.form(*children, action=action, method="post", **props)
+    form.event_triggers.pop("on_submit", None)
+    return form

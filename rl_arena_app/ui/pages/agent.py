@@ -108,7 +108,7 @@ class AgentPage:
     matches: list[MatchLine]
 
 
-def _version_card(v: VersionView, kind: str) -> VersionCard:
+def to_version_card(v: VersionView, kind: str) -> VersionCard:
     return VersionCard(
         version=v.version, submission_id=v.submission_id, status=v.status,
         created=format.iso(v.created_at), reason=v.reason or "", log_tail=v.log_tail or "",
@@ -150,7 +150,7 @@ def agent_page(view: AgentView) -> AgentPage:
         score=format.decimal(current.score_mean, 2) if current else format.DASH,
         has_current=current is not None)
     return AgentPage(
-        header=header, versions=[_version_card(v, view.kind) for v in view.versions],
+        header=header, versions=[to_version_card(v, view.kind) for v in view.versions],
         opponents=[OpponentLine(
             name=f"{o.opponent.name}", href=routes.agent(o.opponent.agent_id), games=o.games,
             record=f"{o.wins}/{o.draws}/{o.losses}", expected=format.decimal(o.expected_score),

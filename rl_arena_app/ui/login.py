@@ -1,0 +1,213 @@
+"""Logging in and out: the `/auth/*` routes (Authlib), which end in the session cookie.
+
+Each flow carries state, nonce (OpenID Connect) and PKCE (S256); Authlib keeps them for the
+few minutes of a login in a signed cookie scoped to ``/auth``. The callback turns the provider's
+verified email into an account and a server-side session, sets the HttpOnly session cookie and
+sends the browser back where it started. Every refusal ends on the login page with its reason,
+signed so that nobody can put their own words on that page with a crafted link.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlsplit
+
+import httpx
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.sessions import SessionMiddleware
+
+from rl_arena_app.services import accounts, audit, sessions
+from rl_arena_app.services.errors import BadInput, InfrastructureError
+from rl_arena_app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PROVIDER_NAMES = {"github": "GitHub", "google": "Google", "oidc": "single sign-on"}
+LOGIN_PAGE = "/login"
+AFTER_LOGIN = "/me"
+FLOW_COOKIE = "rl_arena_login"
+FLOW_SECONDS = 600
+GOOGLE_ISSUER = "https://accounts.google.com"
+GITHUB_API = "https://api.github.com/"
+UNREADABLE_ERROR = "The login did not complete: try again."
+# The provider could not be reached or answered something that is not a login.
+UNREACHABLE = (httpx.HTTPError, OSError, ValueError, InfrastructureError)
+
+
+def safe_next(value: str | None) -> str:
+    """A same-site path to go to after login: "/me" for anything else and for the login page."""
+    if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
+            or urlsplit(value).netloc or any(ord(c) < 32 for c in value)
+            or urlsplit(value).path.rstrip("/") == LOGIN_PAGE):
+        return AFTER_LOGIN
+    return value
+
+
+def _error_signer(settings: Settings) -> URLSafeSerializer:
+    """Signs the reasons the login page shows."""
+    return URLSafeSerializer(settings.secret_key, salt="login-error")
+
+
+def read_login_error(settings: Settings, value: str) -> str:
+    """The reason carried by a login page link, or a plain one when it was not signed here."""
+    try:
+        reason = _error_signer(settings).loads(value)
+    except BadSignature:
+        return UNREADABLE_ERROR
+    return reason if isinstance(reason, str) else UNREADABLE_ERROR
+
+
+def secure_cookies(settings: Settings) -> bool:
+    """Cookies are sent over HTTPS only in production and whenever the public URL is HTTPS."""
+    return settings.env == "production" or settings.web_url.startswith("https://")
+
+
+def _register(oauth: OAuth, settings: Settings) -> None:
+    """Register each configured provider with Authlib."""
+    pkce = {"code_challenge_method": "S256"}
+    if "github" in settings.login_providers:
+        oauth.register(
+            "github", client_id=settings.github_client_id,
+            client_secret=settings.github_client_secret,
+            authorize_url="https://github.com/login/oauth/authorize",
+            access_token_url="https://github.com/login/oauth/access_token",
+            api_base_url=GITHUB_API, client_kwargs={"scope": "read:user user:email", **pkce})
+    if "google" in settings.login_providers:
+        oauth.register(
+            "google", client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret,
+            server_metadata_url=f"{GOOGLE_ISSUER}/.well-known/openid-configuration",
+            client_kwargs={"scope": "openid email profile", **pkce})
+    if "oidc" in settings.login_providers:
+        issuer = settings.oidc_issuer.rstrip("/")
+        oauth.register(
+            "oidc", client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret,
+            server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+            client_kwargs={"scope": "openid email profile", **pkce})
+
+
+def _to_login_page(settings: Settings, reason: str, status: int = 303) -> RedirectResponse:
+    """Back to the login page, which shows ``reason``."""
+    signed = _error_signer(settings).dumps(reason)
+    return RedirectResponse(f"{settings.web_url}{LOGIN_PAGE}?error={quote(signed)}",
+                            status_code=status)
+
+
+def _signed_in(settings: Settings, account, provider: str, next_path: str) -> RedirectResponse:
+    """Start the account's session and send the browser on with its cookie."""
+    response = RedirectResponse(settings.web_url + safe_next(next_path), status_code=303)
+    response.set_cookie(sessions.COOKIE, sessions.start_session(account.user_id),
+                        max_age=int(settings.session_hours * 3600), path="/", httponly=True,
+                        samesite="lax", secure=secure_cookies(settings))
+    audit.record(account, "login", provider)
+    return response
+
+
+async def _github_identity(client, token) -> tuple[str, str | None, bool, str | None]:
+    """GitHub is OAuth 2 only: the user and their primary verified email from its API."""
+    user = (await client.get("user", token=token)).json()
+    emails = (await client.get("user/emails", token=token)).json()
+    primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), None) \
+        if isinstance(emails, list) else None
+    email = primary.get("email") if primary else None
+    verified = bool(primary and primary.get("verified"))
+    return str(user.get("id", "")), email, verified, user.get("name") or user.get("login")
+
+
+async def _oidc_identity(client, token) -> tuple[str, str | None, bool, str | None]:
+    """An OpenID Connect login's subject and email, from the validated ID token.
+
+    A provider that leaves email_verified out of the ID token is asked its userinfo endpoint.
+    """
+    claims = dict(token.get("userinfo") or {})
+    if "email_verified" not in claims or not claims.get("email"):
+        claims = {**claims, **dict(await client.userinfo(token=token))}
+    verified = claims.get("email_verified") in (True, "true")
+    return str(claims.get("sub", "")), claims.get("email"), verified, claims.get("name")
+
+
+def create_login_app() -> FastAPI:
+    """The `/auth/*` routes (a factory: Reflex's test harness builds the app twice)."""
+    settings = get_settings()
+    oauth = OAuth()
+    _register(oauth, settings)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie=FLOW_COOKIE, path="/auth", max_age=FLOW_SECONDS,
+                       same_site="lax", https_only=secure_cookies(settings))
+
+    @app.get("/auth/login/{provider}")
+    async def login(request: Request, provider: str, next: str = AFTER_LOGIN) -> Response:
+        client = oauth.create_client(provider) if provider in PROVIDER_NAMES else None
+        if client is None:
+            return _to_login_page(settings, f"{provider[:40]!r} is not a login this arena "
+                                  "offers: choose one of the buttons")
+        request.session["next"] = safe_next(next)
+        # Built from the public URL (url_for cannot see through Reflex's mounts).
+        callback = f"{settings.web_url}/auth/callback/{provider}"
+        try:
+            return await client.authorize_redirect(request, callback)
+        except UNREACHABLE as exc:  # e.g. the provider's discovery document
+            log.warning("login with %s: %s", provider, exc)
+            return _to_login_page(settings, f"{PROVIDER_NAMES[provider]} cannot be reached "
+                                  "right now: try again in a minute")
+
+    @app.get("/auth/callback/{provider}")
+    async def callback(request: Request, provider: str) -> Response:
+        client = oauth.create_client(provider) if provider in PROVIDER_NAMES else None
+        if client is None:
+            return _to_login_page(settings, "unknown login provider")
+        if request.query_params.get("error"):
+            return _to_login_page(settings, f"{PROVIDER_NAMES[provider]} did not log you in "
+                                  f"({request.query_params['error'][:60]}): try again")
+        try:
+            token = await client.authorize_access_token(request)
+            identity = await (_github_identity if provider == "github"
+                              else _oidc_identity)(client, token)
+            account = await run_in_threadpool(accounts.login, provider, *identity)
+        except OAuthError as exc:  # state mismatch (stale or forged callback), bad code
+            log.info("login with %s refused: %s", provider, exc.error)
+            return _to_login_page(settings, "the login expired or did not start here: "
+                                  "log in again")
+        except BadInput as exc:
+            await run_in_threadpool(audit.record, None, "login", provider, outcome="refused",
+                                    detail=str(exc))
+            return _to_login_page(settings, str(exc))
+        except AuthlibBaseError as exc:  # an ID token that fails validation (nonce, signature...)
+            log.warning("login with %s: the provider's answer was refused: %s", provider, exc)
+            return _to_login_page(settings, f"{PROVIDER_NAMES[provider]}'s answer could not be "
+                                  "verified: log in again")
+        except UNREACHABLE as exc:
+            log.warning("login with %s failed: %s", provider, exc)
+            return _to_login_page(settings, f"{PROVIDER_NAMES[provider]} could not be asked "
+                                  "who you are: try again in a minute")
+        return await run_in_threadpool(_signed_in, settings, account, provider,
+                                       request.session.pop("next", AFTER_LOGIN))
+
+    @app.post("/auth/login/dev")
+    def dev_login(email: str = Form(""), next: str = Form(AFTER_LOGIN)) -> Response:
+        if settings.env == "production":
+            return Response("the development login is off in production", status_code=404)
+        if not email.strip():
+            return _to_login_page(settings, "type the email address to log in as")
+        try:
+            account = accounts.login("dev", email.strip().lower(), email, True)
+        except BadInput as exc:
+            return _to_login_page(settings, str(exc))
+        return _signed_in(settings, account, "dev", next)
+
+    @app.api_route("/auth/logout", methods=["GET", "POST"])
+    def logout(request: Request) -> Response:
+        sessions.end_session(request.cookies.get(sessions.COOKIE))
+        response = RedirectResponse(settings.web_url + "/", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="lax",
+                               secure=secure_cookies(settings))
+        return response
+
+    return app

@@ -1,0 +1,207 @@
+"""`/admin`: the repairs an admin runs (each confirmed, audited, shown) and the audit log, live.
+
+The page shows its buttons to anyone who opens it; the handler and the service refuse a
+non-admin, and the refusal is audited like any other action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import reflex as rx
+
+from rl_arena_app.services import admin_actions, audit
+from rl_arena_app.services.catalog import env_ids
+from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.read_models import AuditView
+from rl_arena_app.ui import format, routes
+from rl_arena_app.ui.cache import change_number, load
+from rl_arena_app.ui.components.common import ago, section
+from rl_arena_app.ui.components.table import header, scrolling
+from rl_arena_app.ui.live import AUDIT, Live
+from rl_arena_app.ui.pages.base import PageState
+from rl_arena_app.ui.session import Session
+
+ALL_ENVS = "__all__"
+AUDIT_ROWS = 50
+GROUPS = (
+    ("Ratings and caches", "Recompute what is derived from the recorded games.",
+     ("rebuild-ratings", "refresh-bt", "rebuild-leaderboard")),
+    ("Images and queues", "After a new base image, or when workers failed.",
+     ("rebuild-images", "requeue-failed")),
+    ("Environments", "Matchmaking and submissions per environment.",
+     ("pause", "resume", "disable", "enable")),
+    ("Accounts", "By the account's email.", ("revoke-sessions", "grant-admin", "revoke-admin")),
+)
+OUTCOME_COLOURS = {"ok": "green", "running": "blue", "failed": "red", "refused": "orange"}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """One audit entry as shown."""
+
+    entry_id: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    detail: str
+    progress: int  # percent, for running actions
+
+
+def audit_lines(limit: int = AUDIT_ROWS) -> list[AuditLine]:
+    """The newest audit entries (blocking: call it in a thread)."""
+    return [_line(e) for e in audit.recent(limit)]
+
+
+def _line(entry: AuditView) -> AuditLine:
+    return AuditLine(entry_id=entry.entry_id, at=format.iso(entry.at), actor=entry.actor,
+                     action=entry.action, target=entry.target or "all", outcome=entry.outcome,
+                     detail=entry.detail, progress=round((entry.progress or 0) * 100))
+
+
+class AdminState(PageState):
+    """The admin page; each action checks the session and the service checks the rights."""
+
+    ROUTE = routes.ADMIN
+    env_target: str = ALL_ENVS
+    email_target: str = ""
+    envs: list[str] = []
+    result: str = ""
+    failed: bool = False
+    _changes: int = 0
+
+    @rx.event
+    async def open(self):
+        """A browser opened the page."""
+        self.result, self.failed = "", False
+        self.envs = env_ids()
+        (await self.get_state(Live))._follow(AUDIT)
+        self.shown = True
+
+    @rx.var
+    async def entries(self) -> list[AuditLine]:
+        """The audit log, newest first (live)."""
+        if not self._here():
+            return []
+        account = await (await self.get_state(Session))._signed_in()  # rights revoked: nothing
+        if account is None or not account.is_admin:
+            return []
+        live = await self.get_state(Live)
+        return await load(audit_lines, version=(live._version, self._changes))
+
+    @rx.event
+    def set_env_target(self, env_id: str):
+        self.env_target = env_id
+
+    @rx.event
+    def set_email_target(self, email: str):
+        self.email_target = email
+
+    @rx.event
+    async def perform(self, name: str):
+        """Run (or start) an admin action on the chosen target."""
+        actor = await (await self.get_state(Session))._signed_in()
+        action = admin_actions.ACTIONS.get(name)
+        target = ""
+        if action is not None and action.target == "account":
+            target = self.email_target.strip()
+        elif action is not None and action.target and self.env_target != ALL_ENVS:
+            target = self.env_target
+        try:
+            entry = await asyncio.to_thread(admin_actions.perform, actor, name, target)
+        except BadInput as exc:
+            self.result, self.failed = f"Refused: {exc}", True
+        else:
+            self.failed = entry.outcome == "failed"
+            self.result = (f"{entry.action} started: its progress shows in the log below"
+                           if entry.outcome == "running"
+                           else f"{entry.action}: {entry.outcome} — {entry.detail}")
+        self._changes = change_number()
+
+
+def _target_note(action: admin_actions.Action) -> rx.Var | str:
+    if action.target == "account":
+        return " for " + AdminState.email_target
+    if action.target == "":
+        return " for the whole arena"
+    return " in " + rx.cond(AdminState.env_target == ALL_ENVS, "every environment",
+                            AdminState.env_target)
+
+
+def _action_button(name: str) -> rx.Component:
+    action = admin_actions.ACTIONS[name]
+    destructive = name in ("disable", "revoke-sessions", "revoke-admin", "rebuild-ratings")
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(action.label, size="2", variant="soft",
+                                          color_scheme="red" if destructive else "blue",
+                                          id=f"action-{name}")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(action.label),
+            rx.alert_dialog.description(action.confirm, " (", _target_note(action), ")"),
+            rx.hstack(rx.alert_dialog.cancel(rx.button("Cancel", variant="soft",
+                                                       color_scheme="gray")),
+                      rx.alert_dialog.action(rx.button(
+                          action.label, id=f"confirm-{name}",
+                          color_scheme="red" if destructive else "blue",
+                          on_click=AdminState.perform(name))),
+                      justify="end", spacing="3", margin_top="1em")))
+
+
+def _group(title: str, note: str, names: tuple[str, ...]) -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.heading(title, size="3"), rx.text(note, size="1", color_scheme="gray"),
+        rx.hstack(*[_action_button(n) for n in names], wrap="wrap", spacing="2"),
+        spacing="2", width="100%"), width="100%")
+
+
+def _audit_table() -> rx.Component:
+    return scrolling(rx.table.root(
+        rx.table.header(rx.table.row(header("When"), header("Who"), header("Action"),
+                                     header("Target"), header("Outcome"), header("Detail"))),
+        rx.table.body(rx.foreach(AdminState.entries, lambda e: rx.table.row(
+            rx.table.cell(ago(e.at)), rx.table.cell(e.actor), rx.table.cell(rx.code(e.action)),
+            rx.table.cell(e.target),
+            rx.table.cell(rx.badge(e.outcome, color_scheme=rx.match(
+                e.outcome, *OUTCOME_COLOURS.items(), "gray"), variant="soft")),
+            rx.table.cell(rx.vstack(
+                rx.text(e.detail, size="1"),
+                rx.cond(e.outcome == "running", rx.progress(value=e.progress, width="160px")),
+                spacing="1")),
+            class_name="audit-row"))),
+        size="1", variant="surface", width="100%", id="audit-log"))
+
+
+def body() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Admin", size="8"),
+        rx.cond(~Session.admin, rx.callout(
+            "Only admins can run these actions: the arena refuses them for anyone else and "
+            "records the attempt.", icon="lock", color_scheme="orange", width="100%",
+            id="admin-only")),
+        rx.hstack(
+            rx.vstack(rx.text("Environment", size="2", weight="medium"),
+                      rx.select.root(rx.select.trigger(id="admin-env"), rx.select.content(
+                          rx.select.item("every environment", value=ALL_ENVS),
+                          rx.foreach(AdminState.envs, lambda e: rx.select.item(e, value=e))),
+                          value=AdminState.env_target, on_change=AdminState.set_env_target),
+                      spacing="1"),
+            rx.vstack(rx.text("Account email", size="2", weight="medium"),
+                      rx.input(value=AdminState.email_target,
+                               on_change=AdminState.set_email_target,
+                               placeholder="someone@example.org", id="admin-email"),
+                      spacing="1"),
+            spacing="4", wrap="wrap"),
+        rx.cond(AdminState.result != "", rx.callout(
+            AdminState.result, icon=rx.cond(AdminState.failed, "triangle-alert", "circle-check"),
+            color_scheme=rx.cond(AdminState.failed, "red", "green"), width="100%",
+            id="admin-result")),
+        rx.grid(*[_group(*g) for g in GROUPS], columns=rx.breakpoints(initial="1", md="2"),
+                spacing="3", width="100%"),
+        section("Audit log", rx.cond(Session.admin, _audit_table(),
+                                     rx.text("Admins see the audit log here.",
+                                             color_scheme="gray"))),
+        spacing="4", width="100%")
+

@@ -1,0 +1,207 @@
+"""Accounts in Chromium against the real platform and a real OpenID Connect provider: log in,
+upload an agent and watch it get rated, tokens, logout in every tab, refused cookies, admin."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ADMIN_EMAIL
+from tests.e2e.test_dashboard import TIMEOUT_MS, query
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
+
+FIRST_LEGAL = b"""import numpy as np
+
+
+def act(observation, info):
+    return int(np.flatnonzero(info["action_mask"])[0])
+"""
+RATED_TIMEOUT_MS = 120_000
+
+
+def wait_for_path(page, path: str) -> None:
+    """Wait until the tab shows ``path`` (client-side redirects included)."""
+    page.wait_for_function("p => location.pathname.replace(/\\/$/, '') === p", arg=path,
+                           timeout=TIMEOUT_MS)
+
+
+def sent_to_login(page) -> None:
+    """The tab was sent to the login page, to come back to /me."""
+    wait_for_path(page, "/login")
+    assert page.evaluate("new URLSearchParams(location.search).get('next')") == "/me"
+
+
+def provider_login(page, arena, issuer: str, sub: str, email: str) -> None:
+    """Log in through the OpenID Connect provider, starting from a page that needs a login."""
+    assert httpx.put(f"{issuer}/users/{sub}", json={
+        "email": email, "email_verified": True, "name": sub.title()}).status_code == 204
+    page.goto(f"{arena.url}/me")
+    sent_to_login(page)
+    page.locator("#login-oidc").click()
+    page.wait_for_url(re.compile(r".*/oauth2/authorize\?.*"), timeout=TIMEOUT_MS)
+    page.get_by_placeholder("sub").fill(sub)
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.locator("#me-email")).to_have_text(email, timeout=TIMEOUT_MS)
+    page.errors.clear()  # the provider's own page loads resources from the internet
+
+
+def dev_login(page, arena, email: str, then: str = "/me") -> None:
+    """The development login (this arena is not in production)."""
+    page.goto(f"{arena.url}/login?next={then}")
+    page.locator("#dev-email").fill(email)
+    page.locator("#dev-login").click()
+    wait_for_path(page, then)
+    expect(page.locator("#account-menu")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def session_cookie(context) -> dict:
+    return next(c for c in context.cookies() if c["name"] == "rl_arena_session")
+
+
+def choose(page, trigger: str, option: str) -> None:
+    """Pick ``option`` in the Radix select opened by ``trigger``."""
+    page.locator(trigger).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_a_submitter_logs_in_uploads_and_watches_the_agent_get_rated(arena, page, oidc_issuer):
+    provider_login(page, arena, oidc_issuer, "sam", "sam@example.org")
+    cookie = session_cookie(page.context)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert "rl_arena_session" not in page.evaluate("document.cookie")
+
+    choose(page, "#upload-env", "tictactoe")
+    page.locator("#upload-name").fill("first-legal")
+    started = time.monotonic()
+    page.locator("#agent-upload input[type=file]").set_input_files(files=[{
+        "name": "agent.py", "mimeType": "text/x-python", "buffer": FIRST_LEGAL}])
+    page.locator("#upload-button").click()
+    expect(page.locator("#upload-message")).to_contain_text("first-legal v1 is queued",
+                                                            timeout=TIMEOUT_MS)
+    card = page.locator(".my-agent", has_text="first-legal")
+    expect(card.locator(".version-card")).to_contain_text("ready", timeout=RATED_TIMEOUT_MS)
+    expect(card).to_contain_text(re.compile(r"games\s*[1-9]"), timeout=RATED_TIMEOUT_MS)
+    print(f"upload → first rated game on the page: {time.monotonic() - started:.1f} s")
+    expect(page.locator("#quota-daily")).to_contain_text("1 of 20 submissions today")
+
+    page.locator("#account-menu").click()
+    page.locator("#logout").click()
+    expect(page.locator("#login-link")).to_be_visible(timeout=TIMEOUT_MS)
+    assert not [c for c in page.context.cookies() if c["name"] == "rl_arena_session"]
+    page.goto(f"{arena.url}/me")
+    sent_to_login(page)
+    assert page.errors == []
+
+
+def test_a_new_token_is_shown_once_and_works_until_revoked(arena, page):
+    dev_login(page, arena, "tess@example.org")
+    page.locator("#token-name").fill("laptop")
+    page.locator("#create-token").click()
+    token = page.locator("#new-token").inner_text(timeout=TIMEOUT_MS)
+    assert re.fullmatch(r"rla_[A-Za-z0-9_-]{40,}", token)
+    me = httpx.get(f"{arena.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["account"]["email"] == "tess@example.org"
+
+    page.reload()
+    expect(page.locator("#tokens")).to_contain_text("laptop", timeout=TIMEOUT_MS)
+    expect(page.locator("#new-token")).to_have_count(0)  # never shown again
+    assert token not in page.content()
+    page.locator("#tokens").get_by_role("button", name="Revoke").click()
+    expect(page.locator("#tokens")).to_contain_text("revoked", timeout=TIMEOUT_MS)
+    assert httpx.get(f"{arena.url}/api/v1/me",
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_logging_out_refuses_the_next_action_of_every_open_tab(arena, browser):
+    context = browser.new_context()
+    first, second = context.new_page(), context.new_page()
+    dev_login(first, arena, "two-tabs@example.org")
+    second.goto(f"{arena.url}/me")
+    expect(second.locator("#me-email")).to_have_text("two-tabs@example.org",
+                                                      timeout=TIMEOUT_MS)
+
+    first.locator("#account-menu").click()
+    first.locator("#logout").click()
+    expect(first.locator("#login-link")).to_be_visible(timeout=TIMEOUT_MS)
+    second.locator("#create-token").click()  # not reloaded: its websocket still has the cookie
+
+    expect(second.locator("#action-error")).to_contain_text("session has ended",
+                                                            timeout=TIMEOUT_MS)
+    expect(second.locator("#new-token")).to_have_count(0)
+    context.close()
+
+
+def test_a_tampered_or_expired_session_cookie_is_refused(arena, page):
+    dev_login(page, arena, "eve@example.org")
+    genuine = session_cookie(page.context)
+    for value in (genuine["value"][:-3] + "AAA", "eve@example.org", genuine["value"] + "."):
+        page.context.clear_cookies()
+        page.context.add_cookies([{**genuine, "value": value}])
+        page.goto(f"{arena.url}/me")
+        sent_to_login(page)
+        expect(page.get_by_text("Your session ended")).to_be_visible(timeout=TIMEOUT_MS)
+
+    page.context.clear_cookies()
+    page.context.add_cookies([genuine])
+    page.goto(f"{arena.url}/me")
+    expect(page.locator("#me-email")).to_have_text("eve@example.org", timeout=TIMEOUT_MS)
+    query(arena, "__import__('rl_arena_app.services.sessions', fromlist=['x'])"
+                 ".revoke_user_sessions(__import__('rl_arena_app.services.accounts', "
+                 "fromlist=['x']).account_by_email('eve@example.org').user_id)")
+    page.goto(f"{arena.url}/me")
+    sent_to_login(page)
+
+
+def test_admin_actions_are_confirmed_audited_live_and_refused_for_others(arena, browser):
+    outsider = browser.new_context().new_page()
+    dev_login(outsider, arena, "carol@example.org", then="/admin")
+    expect(outsider.locator("#admin-only")).to_be_visible(timeout=TIMEOUT_MS)
+    outsider.locator("#action-rebuild-leaderboard").click()
+    outsider.locator("#confirm-rebuild-leaderboard").click()
+    expect(outsider.locator("#admin-result")).to_contain_text("Refused: only admins",
+                                                              timeout=TIMEOUT_MS)
+    expect(outsider.locator("#audit-log")).to_have_count(0)
+
+    admin = browser.new_context().new_page()
+    dev_login(admin, arena, ADMIN_EMAIL, then="/admin")
+    log = admin.locator("#audit-log")
+    refusal = log.locator(".audit-row", has_text="carol@example.org").filter(
+        has_text="rebuild-leaderboard")
+    expect(refusal).to_contain_text("refused", timeout=TIMEOUT_MS)
+    choose(admin, "#admin-env", "connect_four")
+    admin.locator("#action-rebuild-ratings").click()
+    admin.locator("#confirm-rebuild-ratings").click()
+    expect(admin.locator("#admin-result")).to_contain_text("started", timeout=TIMEOUT_MS)
+    row = log.locator(".audit-row", has_text="rebuild-ratings").first
+    expect(row).to_contain_text(ADMIN_EMAIL)
+    expect(row).to_contain_text(re.compile(r"rebuilt connect_four from \d+ games"),
+                                timeout=RATED_TIMEOUT_MS)  # the worker's result, live
+    expect(row).to_contain_text("ok")
+    outsider.context.close()
+    admin.context.close()
+
+
+def test_the_dashboard_upload_route_refuses_an_oversize_body_before_reading_it(arena):
+    """Reflex's `/_upload` has no limit of its own: the arena's cap answers 413 first, for a
+    declared length and for a chunked body alike."""
+    cap = 50 * 1024 * 1024  # RL_ARENA_MAX_UPLOAD_MB's default
+    headers = {"reflex-client-token": "00000000-0000-4000-8000-000000000000",
+               "reflex-event-handler": "state.me_state.upload"}
+    declared = httpx.post(f"{arena.url}/_upload", headers=headers, timeout=60,
+                          files={"files": ("agent.py", b"#" * (cap + 128 * 1024))})
+
+    def chunks():
+        for _ in range(52):
+            yield b"#" * (1024 * 1024)
+
+    streamed = httpx.post(f"{arena.url}/_upload", content=chunks(), timeout=60,
+                          headers={**headers, "content-type": "multipart/form-data; boundary=x"})
+
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text[:200]
+        assert "larger than" in response.json()["reason"]

@@ -1,0 +1,213 @@
+"""The `/auth/*` routes against a real OpenID Connect provider on localhost (oidc-provider-mock).
+
+The mock does not check PKCE, so the client's side is checked here: the challenge it sends is
+the S256 of the verifier it keeps for the token request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from rl_arena_app.db.models import User
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import audit, sessions
+from rl_arena_app.settings import get_settings
+from rl_arena_app.ui.login import (
+    FLOW_COOKIE,
+    UNREADABLE_ERROR,
+    create_login_app,
+    read_login_error,
+    safe_next,
+)
+
+WEB = "http://arena.test:3000"
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture
+def client(platform, issuer, monkeypatch):
+    monkeypatch.setenv("RL_ARENA_OIDC_ISSUER", issuer)
+    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_ID", "rl-arena")
+    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("RL_ARENA_PUBLIC_URL", WEB)
+    get_settings.cache_clear()
+    with TestClient(create_login_app(), base_url=WEB) as test_client:
+        yield test_client
+
+
+def person(issuer: str, sub: str, email: str, verified: bool = True) -> None:
+    """Give the provider's user ``sub`` an email (verified or not) and a name."""
+    response = httpx.put(f"{issuer}/users/{sub}", json={
+        "email": email, "email_verified": verified, "name": sub.title()})
+    assert response.status_code == 204
+
+
+def start(client: TestClient, next_path: str = "/envs/tictactoe") -> str:
+    """Begin a login; the provider's authorize URL."""
+    response = client.get("/auth/login/oidc", params={"next": next_path},
+                          follow_redirects=False)
+    assert response.status_code == 302, response.text
+    return response.headers["location"]
+
+
+def authorize(authorize_url: str, sub: str) -> str:
+    """The person logs in at the provider; the callback path it sends the browser to."""
+    response = httpx.post(authorize_url, data={"sub": sub}, follow_redirects=False)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}" == WEB
+    return f"{location.path}?{location.query}"
+
+
+def shown_error(response: httpx.Response) -> str:
+    """The reason the login page will show for a redirect to it."""
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{WEB}/login"
+    return read_login_error(get_settings(), parse_qs(location.query)["error"][0])
+
+
+def flow_data(client: TestClient) -> dict:
+    """What the login flow keeps in its signed cookie (base64 JSON before the signature)."""
+    payload = client.cookies[FLOW_COOKIE].split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_a_login_sets_an_httponly_session_cookie_and_returns_where_it_started(client, issuer):
+    person(issuer, "carol", "Carol@Example.org")
+    callback = authorize(start(client), "carol")
+
+    response = client.get(callback, follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{WEB}/envs/tictactoe"
+    cookie = next(v for k, v in response.headers.multi_items()
+                  if k == "set-cookie" and v.startswith(sessions.COOKIE + "="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http: a Secure cookie would never come back
+    account = sessions.session_account(client.cookies[sessions.COOKIE])
+    assert (account.email, account.name) == ("carol@example.org", "Carol")
+    assert [(e.actor, e.action, e.target) for e in audit.recent(1)] == [
+        ("carol@example.org", "login", "oidc")]
+
+
+def test_every_flow_sends_state_nonce_and_a_pkce_challenge_of_its_verifier(client, issuer):
+    query = parse_qs(urlsplit(start(client)).query)
+    kept = next(iter(v for k, v in flow_data(client).items() if k.startswith("_state_oidc_")))
+
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["state"][0] and query["nonce"][0] == kept["data"]["nonce"]
+    verifier = kept["data"]["code_verifier"]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    assert query["code_challenge"] == [challenge.rstrip(b"=").decode()]
+    assert query["redirect_uri"] == [f"{WEB}/auth/callback/oidc"]
+
+
+def test_an_unverified_email_is_refused_and_makes_no_account(client, issuer):
+    person(issuer, "mallory", "admin@example.org", verified=False)
+    response = client.get(authorize(start(client), "mallory"), follow_redirects=False)
+
+    assert response.status_code == 303
+    assert "did not confirm your email" in shown_error(response)
+    assert sessions.COOKIE not in client.cookies
+    with session_scope() as session:
+        assert session.exec(select(User)).all() == []
+    assert audit.recent(1)[0].outcome == "refused"
+
+
+def test_a_callback_the_browser_did_not_start_is_refused(client, issuer, platform):
+    person(issuer, "dave", "dave@example.org")
+    callback = authorize(start(client), "dave")
+    with TestClient(create_login_app(), base_url=WEB) as stranger:  # no flow cookie
+        response = stranger.get(callback, follow_redirects=False)
+        assert "did not start here" in shown_error(response)
+        assert sessions.COOKIE not in stranger.cookies
+
+
+def test_a_denied_login_and_an_unknown_provider_explain_themselves(client):
+    denied = client.get("/auth/callback/oidc?error=access_denied&state=x",
+                        follow_redirects=False)
+    unknown = client.get("/auth/login/myspace", follow_redirects=False)
+    unconfigured = client.get("/auth/login/github", follow_redirects=False)
+
+    for response in (denied, unknown, unconfigured):
+        assert response.status_code == 303
+    assert "access_denied" in shown_error(denied)
+    assert "not a login this arena offers" in shown_error(unconfigured)
+
+
+def test_a_login_page_link_cannot_carry_words_of_its_own(client):
+    assert read_login_error(get_settings(), "Your account is locked: call +1 555 0100") == \
+        UNREADABLE_ERROR
+
+
+def test_an_unreachable_provider_ends_on_the_login_page(platform, monkeypatch):
+    monkeypatch.setenv("RL_ARENA_OIDC_ISSUER", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_ID", "rl-arena")
+    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("RL_ARENA_PUBLIC_URL", WEB)
+    get_settings.cache_clear()
+    with TestClient(create_login_app(), base_url=WEB) as client:
+        response = client.get("/auth/login/oidc", follow_redirects=False)
+    assert response.status_code == 303
+    assert "cannot be reached right now" in shown_error(response)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_logout_ends_the_session_on_the_server_and_clears_the_cookie(client, issuer, method):
+    person(issuer, "erin", "erin@example.org")
+    client.get(authorize(start(client), "erin"), follow_redirects=False)
+    cookie = client.cookies[sessions.COOKIE]
+
+    response = getattr(client, method)("/auth/logout", follow_redirects=False)
+
+    assert response.status_code == 303 and response.headers["location"] == f"{WEB}/"
+    assert sessions.session_account(cookie) is None  # a copy of the cookie is dead too
+    assert sessions.COOKIE not in client.cookies
+
+
+def test_the_development_login_works_outside_production_only(client, issuer, monkeypatch):
+    response = client.post("/auth/login/dev", data={"email": "dev@example.org",
+                                                    "next": "//evil.example/x"},
+                           follow_redirects=False)
+    assert response.headers["location"] == f"{WEB}/me"
+    assert sessions.session_account(client.cookies[sessions.COOKIE]).email == "dev@example.org"
+    bad = client.post("/auth/login/dev", data={"email": "not an email"}, follow_redirects=False)
+    assert "/login?error=" in bad.headers["location"]
+
+    monkeypatch.setenv("RL_ARENA_ENV", "production")
+    monkeypatch.setenv("RL_ARENA_SECRET_KEY", "a-production-secret-" + "x" * 30)
+    get_settings.cache_clear()
+    # Over HTTPS: the flow's cookie is Secure in production too, and would not come back.
+    with TestClient(create_login_app(), base_url=WEB.replace("http:", "https:")) as production:
+        refused = production.post("/auth/login/dev", data={"email": "dev@example.org"},
+                                  follow_redirects=False)
+        assert refused.status_code == 404 and sessions.COOKIE not in production.cookies
+
+        person(issuer, "frank", "frank@example.org")  # a provider's login: cookies are Secure
+        response = production.get(authorize(start(production), "frank"), follow_redirects=False)
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(f"{sessions.COOKIE}=") and "Secure" in cookie
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("/agents/3?x=1", "/agents/3?x=1"), (None, "/me"), ("", "/me"),
+    ("//evil.example/x", "/me"), ("https://evil.example/", "/me"), ("/\\evil.example", "/me"),
+    ("/ok\r\nSet-Cookie: x", "/me"), ("evil", "/me"), ("/login/?next=/x", "/me"),
+])
+def test_only_same_site_paths_are_followed_after_login(value, expected):
+    assert safe_next(value) == expected
