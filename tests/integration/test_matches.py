@@ -67,10 +67,10 @@ def make_submission(owner: str, name: str, env_id: str = "tictactoe", *, rating:
 
 
 def make_match(a: int, b: int, env_id: str = "tictactoe", *, status: str = MatchStatus.RUNNING,
-               attempts: int = 1, **fields: Any) -> int:
+               attempts: int = 1, seed: int = 7, **fields: Any) -> int:
     """A match row (running by default, as a worker would have claimed it)."""
     with session_scope() as session:
-        match = Match(env_id=env_id, seed=7, player_a_id=a, player_b_id=b, status=status,
+        match = Match(env_id=env_id, seed=seed, player_a_id=a, player_b_id=b, status=status,
                       attempts=attempts, **fields)
         session.add(match)
         session.flush()
@@ -115,6 +115,12 @@ def set_env(monkeypatch, **values: Any) -> None:
     for key, value in values.items():
         monkeypatch.setenv(f"RL_ARENA_{key.upper()}", str(value))
     get_settings.cache_clear()
+
+
+def test_every_seed_the_referee_derives_can_be_stored(platform):
+    a, b = make_submission("a@example.org", "a"), make_submission("b@example.org", "b")
+    largest = 2**32 - 1  # derive_seed is unsigned 32-bit; PostgreSQL's INTEGER ends at 2**31 - 1
+    assert fetch(Match, make_match(a, b, seed=largest)).seed == largest
 
 
 # ---------------------------------------------------------------------------- record_result
