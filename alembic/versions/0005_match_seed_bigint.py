@@ -17,8 +17,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _sqlite() -> bool:
+    # SQLite's INTEGER already holds 64 bits, and changing a declared type there means copying
+    # the table, which its foreign keys (games, rating events) forbid on a live database.
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
     """Upgrade schema."""
+    if _sqlite():
+        return
     with op.batch_alter_table('matches', schema=None) as batch_op:
         batch_op.alter_column('seed', existing_type=sa.Integer(), type_=sa.BigInteger(),
                               existing_nullable=False)
@@ -26,6 +34,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema (a seed over 2**31 - 1 cannot go back: such rows block it)."""
+    if _sqlite():
+        return
     with op.batch_alter_table('matches', schema=None) as batch_op:
         batch_op.alter_column('seed', existing_type=sa.BigInteger(), type_=sa.Integer(),
                               existing_nullable=False)

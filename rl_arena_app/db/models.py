@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, UniqueConstraint, true
+from sqlalchemy import BigInteger, Column, DateTime, Integer, UniqueConstraint, true
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -124,7 +124,9 @@ class Match(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     env_id: str = Field(index=True, max_length=100)
     # Seeds are unsigned 32-bit (referee.derive_seed): past PostgreSQL's signed INTEGER.
-    seed: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    # SQLite's INTEGER holds 64 bits already (migration 0005 leaves it).
+    seed: int = Field(sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"),
+                                       nullable=False))
     player_a_id: int = Field(foreign_key="submissions.id", index=True)
     player_b_id: int = Field(foreign_key="submissions.id", index=True)
     status: str = Field(default=MatchStatus.QUEUED, index=True, max_length=20)

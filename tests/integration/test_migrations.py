@@ -126,6 +126,40 @@ def test_each_revision_steps_down_and_up(empty_database: str) -> None:
     assert table_names(empty_database) <= {"alembic_version"}
 
 
+def test_the_latest_revision_steps_down_and_up_under_a_played_match(empty_database: str) -> None:
+    """A live arena's rows (a match, its game, rows pointing at them) do not block the newest
+    migration either way: e.g. SQLite cannot copy a table that others reference."""
+    from sqlmodel import Session
+
+    from rl_arena_app.db.models import Agent, Game, Match, Submission, User
+
+    upgrade(empty_database)
+    with Session(engine_for(empty_database)) as session:
+        user = User(email="a@example.org", name="a")
+        session.add(user)
+        session.flush()
+        agent = Agent(owner_id=user.id, env_id="tictactoe", name="bot")
+        session.add(agent)
+        session.flush()
+        subs = [Submission(agent_id=agent.id, env_id="tictactoe", version=v,
+                           artifact_sha256="0" * 64, artifact_name="agent.py", status="ready",
+                           initial_rating=1500.0, rating=1500.0) for v in (1, 2)]
+        session.add_all(subs)
+        session.flush()
+        match = Match(env_id="tictactoe", seed=7, player_a_id=subs[0].id, player_b_id=subs[1].id,
+                      status="finished")
+        session.add(match)
+        session.flush()
+        session.add(Game(match_id=match.id, index=0, env_id="tictactoe", player_a_id=subs[0].id,
+                         player_b_id=subs[1].id, first=0, outcome="win", score_a=1.0))
+        session.commit()
+
+    downgrade(empty_database, "-1")
+    upgrade(empty_database)
+    with engine_for(empty_database).connect() as connection:
+        assert connection.execute(text("SELECT seed FROM matches")).scalar_one() == 7
+
+
 def test_history_is_linear_with_one_head() -> None:
     """One head, no branches: two migrations made in parallel must be merged before landing."""
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
