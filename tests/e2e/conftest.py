@@ -72,6 +72,9 @@ def oidc_issuer() -> Iterator[str]:
 def arena(tmp_path_factory, docker_engine, oidc_issuer) -> Iterator[Arena]:
     """`rl-arena up` with two workers and the dashboard, alive with house agents playing; logins
     through the OpenID Connect provider (and the development login)."""
+    if _web_answers(f"http://localhost:{WEB_PORT}"):  # the tests would talk to that one instead
+        pytest.fail(f"port {WEB_PORT} already serves something (an rl-arena up left running?): "
+                    "stop it, or set RL_ARENA_E2E_PORT to a free port")
     data_dir = tmp_path_factory.mktemp("arena-e2e") / "arena"
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "RL_ARENA_REDIS_URL", "RL_ARENA_DATABASE_URL")}
