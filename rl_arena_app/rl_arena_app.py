@@ -6,10 +6,10 @@ import reflex as rx
 
 from rl_arena_app.api.app import create_api, upload_cap
 from rl_arena_app.api.body_limit import BodyLimit, too_large
+from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import layout, routes, theme
 from rl_arena_app.ui.live import follow_arena
-from rl_arena_app.ui.login import create_login_app
 from rl_arena_app.ui.pages import (
     admin,
     agent,

@@ -60,7 +60,8 @@ def _submitter(holder: Annotated[tuple[Account, str], Depends(_holder)]) -> Acco
 
 
 def _admin_actor(credential: Credential) -> Account | None:
-    """The caller as the admin services should judge it (they refuse and audit)."""
+    """The caller as the admin services should judge it (they refuse; an account's refusal is
+    audited)."""
     return None if credential is None else _as_scoped(*credential)
 
 

@@ -16,17 +16,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from rl_arena_app.db.models import User
-from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import audit, sessions
-from rl_arena_app.settings import get_settings
-from rl_arena_app.ui.login import (
+from rl_arena_app.auth.login import (
     FLOW_COOKIE,
     UNREADABLE_ERROR,
     create_login_app,
     read_login_error,
     safe_next,
 )
+from rl_arena_app.db.models import User
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import audit, sessions
+from rl_arena_app.settings import get_settings
 
 WEB = "http://arena.test:3000"
 

@@ -6,14 +6,14 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from rl_arena_app.auth.login import PROVIDER_NAMES, read_login_error, safe_next
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import routes
 from rl_arena_app.ui.components.common import native_form
-from rl_arena_app.ui.login import PROVIDER_NAMES, read_login_error, safe_next
 from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.session import Session
 
-MAX_ERROR = 2000  # a signed reason (see ui.login); anything longer was not made here
+MAX_ERROR = 2000  # a signed reason (see auth.login); anything longer was not made here
 
 
 class LoginState(PageState):
