@@ -11,6 +11,8 @@ from rl_arena_app.ui.session import Session
 from rl_arena_app.ui.theme import PAGE_MAX_WIDTH
 
 NAV = (("Overview", routes.OVERVIEW), ("Matches", routes.MATCHES), ("Status", routes.STATUS))
+LOGOUT_SCRIPT = ("const form = document.createElement('form'); form.method = 'post'; "
+                 "form.action = '/auth/logout'; document.body.appendChild(form); form.submit();")
 
 
 def navbar() -> rx.Component:
@@ -53,9 +55,9 @@ def account_menu() -> rx.Component:
                         rx.menu.item("Admin", on_click=rx.redirect(routes.ADMIN),
                                      id="admin-link")),
                 rx.menu.separator(),
-                # A page load: the backend ends the session and clears the cookie.
-                rx.menu.item("Log out", id="logout", on_click=rx.call_script(
-                    "window.location.assign('/auth/logout')")))),
+                # A real POST (GET works too, but a link elsewhere could send one): the backend
+                # ends the session, clears the cookie and sends the browser home.
+                rx.menu.item("Log out", id="logout", on_click=rx.call_script(LOGOUT_SCRIPT)))),
         rx.el.a(rx.button("Log in", size="2", variant="soft"), href=Session.login_href,
                 id="login-link"))
 
