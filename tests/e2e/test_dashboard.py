@@ -60,7 +60,7 @@ def test_every_page_renders_real_data(arena, page):
 
     open_page(page, f"{arena.url}/envs/{ENV}", ".leaderboard-row")
     expect(page.locator("#guide")).to_contain_text("observation[:, :, 0]")
-    expect(page.locator("#bt-chart .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#bt-chart .js-plotly-plot")).to_be_visible(timeout=TIMEOUT_MS)
 
     match = finished_match(arena)
     open_page(page, f"{arena.url}/matches/{match['match_id']}", ".game-row")

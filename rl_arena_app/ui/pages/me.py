@@ -138,6 +138,7 @@ class MeState(PageState):
         account = await (await self.get_state(Session))._signed_in()
         if account is None:
             self.action_error = "Your session has ended: log in again."
+            self._changes = change_number()  # the page drops the account's data too
         return account
 
     @rx.event
@@ -442,4 +443,9 @@ def body() -> rx.Component:
                         "random player, then paired with agents of similar rating.")),
             id="my-agents"),
         _tokens(page),
-        spacing="4", width="100%"), rx.spinner())
+        spacing="4", width="100%"),
+        # Opened, yet nothing to show: the session ended (here or in another tab).
+        rx.cond(MeState.shown, rx.callout(
+            rx.text("Your session has ended: ",
+                    rx.link("log in again", href=f"{routes.LOGIN}?next={routes.ME}"), "."),
+            icon="log-out", width="100%", id="session-ended"), rx.spinner()))
