@@ -70,9 +70,7 @@ def refusal(exc: BadInput) -> Response:
 
 
 def retry_after_s(resets_at: datetime, now: datetime | None = None) -> int:
-    """Whole seconds until ``resets_at`` (naive times are UTC), at least 1."""
-    if resets_at.tzinfo is None:
-        resets_at = resets_at.replace(tzinfo=UTC)
+    """Whole seconds until ``resets_at`` (an aware time, as the database gives), at least 1."""
     now = now or datetime.now(UTC)
     return max(1, math.ceil((resets_at - now).total_seconds()))
 

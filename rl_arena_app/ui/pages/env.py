@@ -169,26 +169,34 @@ class EnvState(PageState):
         return await load_or_none(env_guide, self.env_id)
 
 
-def duel_table(board) -> rx.Component:
-    s = EnvState
-    sort = [s.sort, s.descending, EnvState.sort_by]
+SORT = (EnvState.sort, EnvState.descending, EnvState.sort_by)
+
+
+def _leaderboard(headers: list[rx.Component], rows: rx.Component) -> rx.Component:
+    """The board's table: rank, agent, owner and version first, then the env kind's columns."""
     return rx.table.root(
         rx.table.header(rx.table.row(
-            sortable_header("#", "rank", *sort, numeric=True),
-            sortable_header("Agent", "name", *sort),
-            sortable_header("Owner", "owner", *sort),
-            sortable_header("v", "version", *sort, numeric=True),
-            sortable_header("Elo", "elo", *sort, numeric=True,
-                            tooltip="Elo after every rated game; ? while provisional"),
-            sortable_header("Bradley-Terry", "bt", *sort, numeric=True,
-                            tooltip="Strength fitted on every game of the environment"),
-            header("95% interval", numeric=True),
-            sortable_header("Rank (UB)", "rank_ub", *sort, numeric=True,
-                            tooltip="The best rank the intervals allow: 1 + the agents whose "
-                                    "interval lies wholly above this one's"),
-            sortable_header("Games", "games", *sort, numeric=True),
-            header("W/D/L", numeric=True))),
-        rx.table.body(rx.foreach(board.rows, lambda r: rx.table.row(
+            sortable_header("#", "rank", *SORT, numeric=True),
+            sortable_header("Agent", "name", *SORT),
+            sortable_header("Owner", "owner", *SORT),
+            sortable_header("v", "version", *SORT, numeric=True),
+            *headers)),
+        rx.table.body(rows), variant="surface", size="1", width="100%", id="leaderboard")
+
+
+def duel_table(board) -> rx.Component:
+    return _leaderboard([
+        sortable_header("Elo", "elo", *SORT, numeric=True,
+                        tooltip="Elo after every rated game; ? while provisional"),
+        sortable_header("Bradley-Terry", "bt", *SORT, numeric=True,
+                        tooltip="Strength fitted on every game of the environment"),
+        header("95% interval", numeric=True),
+        sortable_header("Rank (UB)", "rank_ub", *SORT, numeric=True,
+                        tooltip="The best rank the intervals allow: 1 + the agents whose "
+                                "interval lies wholly above this one's"),
+        sortable_header("Games", "games", *SORT, numeric=True),
+        header("W/D/L", numeric=True)],
+        rx.foreach(board.rows, lambda r: rx.table.row(
             num(r.rank),
             rx.table.cell(rx.hstack(
                 rx.link(r.name, href=r.href, weight="medium"),
@@ -199,28 +207,19 @@ def duel_table(board) -> rx.Component:
             rx.table.cell(r.owner),
             num(r.version), num(r.elo), num(r.bt), num(r.interval), num(r.rank_ub),
             num(r.games), num(r.record),
-            class_name="leaderboard-row"))),
-        variant="surface", size="1", width="100%", id="leaderboard")
+            class_name="leaderboard-row")))
 
 
 def solo_table(board) -> rx.Component:
-    s = EnvState
-    sort = [s.sort, s.descending, EnvState.sort_by]
-    return rx.table.root(
-        rx.table.header(rx.table.row(
-            sortable_header("#", "rank", *sort, numeric=True),
-            sortable_header("Agent", "name", *sort),
-            sortable_header("Owner", "owner", *sort),
-            sortable_header("v", "version", *sort, numeric=True),
-            header("Mean return", numeric=True),
-            header("95% interval", numeric=True,
-                   tooltip="Student's t interval of the mean over the scored episodes"),
-            header("Episodes", numeric=True))),
-        rx.table.body(rx.foreach(board.rows, lambda r: rx.table.row(
+    return _leaderboard([
+        header("Mean return", numeric=True),
+        header("95% interval", numeric=True,
+               tooltip="Student's t interval of the mean over the scored episodes"),
+        header("Episodes", numeric=True)],
+        rx.foreach(board.rows, lambda r: rx.table.row(
             num(r.rank), rx.table.cell(rx.link(r.name, href=r.href, weight="medium")),
             rx.table.cell(r.owner), num(r.version), num(r.mean), num(r.mean_interval),
-            num(r.episodes), class_name="leaderboard-row"))),
-        variant="surface", size="1", width="100%", id="leaderboard")
+            num(r.episodes), class_name="leaderboard-row")))
 
 
 def leaderboard_section() -> rx.Component:
