@@ -23,6 +23,13 @@ def pytest_configure(config: pytest.Config) -> None:
                             "because of the reason given")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: the quick tests fail first, and the e2e package's platform and
+    Playwright loop (torn down with the package) never overlap the other tests."""
+    e2e = Path(__file__).parent / "e2e"
+    items.sort(key=lambda item: e2e in Path(item.path).parents)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """In CI (CI set) a skip is a failure unless the test is marked ``may_skip_in_ci``."""

@@ -59,7 +59,7 @@ def _web_answers(url: str) -> bool:
 ADMIN_EMAIL = "admin@example.org"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def oidc_issuer() -> Iterator[str]:
     """A real OpenID Connect provider on localhost (oidc-provider-mock, in a thread)."""
     import oidc_provider_mock
@@ -68,7 +68,7 @@ def oidc_issuer() -> Iterator[str]:
         yield f"http://localhost:{server.server_port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def arena(tmp_path_factory, docker_engine, oidc_issuer) -> Iterator[Arena]:
     """`rl-arena up` with two workers and the dashboard, alive with house agents playing; logins
     through the OpenID Connect provider (and the development login)."""
@@ -105,7 +105,7 @@ def arena(tmp_path_factory, docker_engine, oidc_issuer) -> Iterator[Arena]:
             up.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     """Debian's Chromium under Playwright."""
     from playwright.sync_api import sync_playwright
