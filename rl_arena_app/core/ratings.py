@@ -14,10 +14,13 @@ player also gets a virtual game against a fixed reference of strength 1 (log-str
 the fitted log-strengths centre) that it wins half and loses half (``prior_games=1.0``). This
 tiny symmetric prior keeps the maximum-likelihood estimate finite and unique for players with
 all wins or all losses, for disconnected groups and for players with no games; its pull is
-negligible once a player has played a few dozen games against varied opponents (but when
-pairings stay local in rating, it compresses the spread of a long ladder). Ratings are
-``400 * log10(p)`` shifted so the mean rating over all ``n_players`` (or the anchor player's
-rating) is 1500.
+negligible once a player has played a few dozen games against varied opponents. On a long
+ladder of near-rating pairings the priors' pulls add up along the chain: when the pairings follow
+the observed results (as ``core.matchmaking`` does), that pull is about what keeps the 95%
+intervals near 95% (simulated seasons cover about 0.92-0.98; weaker priors overshoot the
+spread); pairings chosen by the true strengths would make any independent prior compress it.
+Ratings are ``400 * log10(p)`` shifted so the mean rating over all ``n_players`` (or the anchor
+player's rating) is 1500.
 
 ``fit_bradley_terry`` aggregates games per unordered pair once, then maximises the (strictly
 concave) log-posterior with damped Newton steps on a dense Hessian (up to 3000 players) or with
