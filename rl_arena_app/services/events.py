@@ -72,6 +72,14 @@ def data_version(env_id: str) -> str | None:
     return f"{epoch.decode()}:{int(count or 0)}"
 
 
+def is_older(version: str, than: str) -> bool:
+    """Whether data ``version`` came before ``than`` (versions of different epochs are not
+    ordered: neither is older)."""
+    epoch, _, count = version.partition(":")
+    than_epoch, _, than_count = than.partition(":")
+    return epoch == than_epoch and int(count) < int(than_count)
+
+
 def invalidate(env_ids: list[str]) -> None:
     """Move the data versions of ``env_ids``: every cached view of them is recomputed."""
     pipe = get_redis().pipeline(transaction=False)

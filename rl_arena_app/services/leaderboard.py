@@ -29,7 +29,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.db.models import Agent, Game, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import get_engine, session_scope
-from rl_arena_app.services.events import data_version
+from rl_arena_app.services.events import data_version, is_older
 from rl_arena_app.services.read_models import (
     AgentRef,
     HeadToHead,
@@ -200,11 +200,13 @@ class _SnapshotCache:
             raise
         with self.lock:
             del self.reading[key]
-            for older in [k for k in self.entries if k[:2] == key[:2]]:  # versions only move on
-                del self.entries[older]
-            self.entries[key] = snapshot
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            others = [k for k in self.entries if k[:2] == key[:2]]
+            if not any(is_older(key[2], k[2]) for k in others):  # a late read of an older version
+                for other in others:  # versions only move on: a superseded one is never asked for
+                    del self.entries[other]
+                self.entries[key] = snapshot
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
         flight.set_result(snapshot)
         return snapshot
 

@@ -1,6 +1,7 @@
 """Leaderboard snapshots under load: one read per data version however many readers miss it at
 once, a failed read shared and not cached, snapshots that cost the garbage collector nothing per
-row, one snapshot kept per env, and warming that survives a database outage."""
+row, one snapshot kept per env (never an older one over a newer), and warming that survives a
+database outage."""
 
 from __future__ import annotations
 
@@ -149,6 +150,28 @@ def test_only_the_current_snapshot_of_an_env_is_kept(platform):
     finally:
         tracemalloc.stop()
     assert held < 2 * one, f"superseded snapshots held: {held} B after 6 versions, {one} B after 1"
+
+
+def test_a_late_read_of_an_older_version_leaves_the_newer_snapshot_cached(platform):
+    add_agents(30)
+    events.invalidate([ENV])
+    with snapshot_queries(hold_s=FLIGHT_S) as sent, ThreadPoolExecutor(1) as pool:
+        late = pool.submit(leaderboard_page, ENV)  # its read of this version is held
+        while not sent:
+            time.sleep(0.01)
+        events.invalidate([ENV])
+        newer = leaderboard_page(ENV)  # reads the newer version and caches it
+        assert late.result() == newer
+    assert len(sent) == 2
+    with snapshot_queries() as sent:
+        assert leaderboard_page(ENV) == newer
+    assert sent == [], "the late older snapshot replaced the newer one"
+
+
+def test_data_versions_are_ordered_within_an_epoch_only():
+    assert events.is_older("ab:3", "ab:12") and not events.is_older("ab:12", "ab:3")
+    assert not events.is_older("ab:3", "ab:3")
+    assert not events.is_older("ab:3", "cd:12") and not events.is_older("cd:12", "ab:3")
 
 
 def test_warming_reads_once_and_the_pages_then_read_nothing(platform):
