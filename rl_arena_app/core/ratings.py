@@ -18,9 +18,9 @@ negligible once a player has played a few dozen games against varied opponents. 
 ladder of near-rating pairings the priors' pulls add up along the chain: when the pairings follow
 the observed results (as ``core.matchmaking`` does), that pull is about what keeps the 95%
 intervals near 95% (simulated seasons cover about 0.92-0.98; weaker priors overshoot the
-spread); pairings chosen by the true strengths would make any independent prior compress it.
-Ratings are ``400 * log10(p)`` shifted so the mean rating over all ``n_players`` (or the anchor
-player's rating) is 1500.
+spread). Pairings chosen by the true strengths, which no arena can make, leak information the
+fit ignores; there the prior does compress the spread. Ratings are ``400 * log10(p)`` shifted
+so the mean rating over all ``n_players`` (or the anchor player's rating) is 1500.
 
 ``fit_bradley_terry`` aggregates games per unordered pair once, then maximises the (strictly
 concave) log-posterior with damped Newton steps on a dense Hessian (up to 3000 players) or with
