@@ -18,18 +18,7 @@ from starlette.routing import BaseRoute
 
 from rl_arena_app.api.app import create_api
 from rl_arena_app.services import admin_actions, audit
-from tests.integration.test_api_support import (  # noqa: F401 (fixtures)
-    AGENT,
-    API,
-    agent_of,
-    alice_fixture,
-    api_url_fixture,
-    bob_fixture,
-    make_ready,
-    person,
-    played_match,
-    root_fixture,
-)
+from tests.integration.api_support import AGENT, API, agent_of, make_ready, person, played_match
 
 ROLES = ("anonymous", "owner", "other", "admin", "admin_submit_token")
 DONE = "done"  # an admin action that is carried out: 202 when a worker runs it, else 200

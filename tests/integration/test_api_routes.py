@@ -17,18 +17,13 @@ from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import audit, events
 from rl_arena_app.services import submit as intake
 from rl_arena_app.settings import get_settings
-from tests.integration.test_api_support import (  # noqa: F401 (fixtures)
+from tests.integration.api_support import (
     AGENT,
     API,
     agent_of,
-    alice_fixture,
-    api_url_fixture,
-    bob_fixture,
-    client_fixture,
     make_ready,
     person,
     played_match,
-    root_fixture,
     serving,
 )
 

@@ -16,15 +16,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rl_arena_app.api.app import create_api
-from tests.integration.test_api_support import (  # noqa: F401 (fixtures)
-    API,
-    agent_of,
-    alice_fixture,
-    api_url_fixture,
-    make_ready,
-    played_match,
-    root_fixture,
-)
+from tests.integration.api_support import agent_of, make_ready, played_match
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]

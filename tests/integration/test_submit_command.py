@@ -20,7 +20,7 @@ from rl_arena_app.api.app import create_api
 from rl_arena_app.services import accounts, audit
 from rl_arena_app.services import submit as intake
 from rl_arena_app.settings import get_settings
-from tests.integration.test_api_support import AGENT, api_url_fixture, serving  # noqa: F401
+from tests.integration.api_support import AGENT, serving
 
 SYNTAX_ERROR = b"def act(observation, info:\n    return 0\n"
 

@@ -1,0 +1,49 @@
+"""The API's manners inside the dashboard's server: Reflex mounts its backend behind the API
+(at "", after the API's routes), so the API must leave every other path alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from rl_arena_app.api.app import create_api
+from tests.integration.api_support import API, serving
+
+
+def dashboard_stand_in() -> Starlette:
+    """What Reflex mounts behind the API: answers every path, echoing the body's size."""
+
+    async def echo(request: Request) -> PlainTextResponse:
+        body = await request.body()
+        return PlainTextResponse(f"dashboard {request.url.path} {len(body)}")
+
+    return Starlette(routes=[Route("/{path:path}", echo, methods=["GET", "POST"])])
+
+
+@pytest.fixture
+def mounted_url(platform) -> Iterator[str]:
+    """The API with a dashboard mounted behind it, as Reflex's api_transformer does."""
+    api = create_api()
+    api.mount("", dashboard_stand_in())
+    with serving(api) as url:
+        yield url
+
+
+def test_paths_outside_the_api_reach_the_dashboard_untouched(mounted_url, platform):
+    big = b"x" * (platform.max_upload_mb * 1024 * 1024 + 1024 * 1024)
+    with httpx.Client(base_url=mounted_url, timeout=60) as http:
+        page = http.get("/envs/tictactoe")
+        upload = http.post("/_upload", content=big)
+        unknown_api = http.get(f"{API}/no-such-thing")
+
+    assert (page.status_code, page.text) == (200, "dashboard /envs/tictactoe 0")
+    assert (upload.status_code, upload.text) == (200, f"dashboard /_upload {len(big)}")
+    assert unknown_api.status_code == 404
+    assert unknown_api.json() == {"reason": f"no API route {API}/no-such-thing: see "
+                                            f"{API}/openapi.json for the routes", "status": 404}
