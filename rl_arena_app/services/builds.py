@@ -52,7 +52,8 @@ def announce(submission: Submission) -> None:
 
 
 def _update(submission_id: int, **fields: Any) -> Submission:
-    """Set fields on a submission and record a status change on its timeline; commit, announce."""
+    """Set fields on a submission; commit; a status change goes on its timeline and is announced
+    (a new image tag alone is not news: the feed, the scheduler and the caches ignore it)."""
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
         moved = "status" in fields and fields["status"] != submission.status
@@ -63,7 +64,8 @@ def _update(submission_id: int, **fields: Any) -> Submission:
         if moved:
             session.add(SubmissionEvent(submission_id=submission_id, status=submission.status,
                                         reason=submission.reason, at=submission.updated_at))
-    announce(submission)
+    if moved:
+        announce(submission)
     return submission
 
 

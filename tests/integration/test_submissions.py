@@ -130,6 +130,23 @@ def test_building_twice_does_nothing_the_second_time(docker_platform):
 
 
 @pytest.mark.docker
+def test_a_rebuilt_image_is_recorded_without_announcing_the_version_again(docker_platform):
+    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
+                             owner_email=OWNER, enqueue=False)
+    builds.build_and_validate(submission.id, configured_runner())
+    with session_scope() as session:  # as if the base image moved on since it was built
+        session.get(Submission, submission.id).image = "rl-arena/agent:stale"
+    announced = len(events.recent(1000))
+
+    assert builds.rebuild_image(submission.id, configured_runner())
+
+    image = fetch(submission.id).image
+    assert image.startswith("rl-arena/agent:") and image != "rl-arena/agent:stale"
+    assert len(events.recent(1000)) == announced, "a rebuilt image announced as newly ready"
+    assert statuses(submission.id) == ["queued", "building", "validating", "ready"]
+
+
+@pytest.mark.docker
 def test_an_rq_worker_runs_the_enqueued_build(docker_platform):
     from rq import SimpleWorker
 
