@@ -2,7 +2,8 @@
 
 Every action goes through ``admin_actions.perform``, which authorizes and audits it: a long one
 answers 202 with its running audit entry (Location: where to follow it), a quick one 200 with
-its finished entry; a quick one that could not be done answers 409 with its reason.
+its finished entry; a quick one that could not be done answers 409 with its reason, and a
+platform failure (e.g. Redis down) 503.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from rl_arena_app.api import PREFIX
 from rl_arena_app.api.auth import AdminActor
 from rl_arena_app.api.errors import ApiRoute, error_responses
 from rl_arena_app.api.params import EntryId, EnvId
-from rl_arena_app.services import admin_actions, audit
-from rl_arena_app.services.errors import Conflict, InfrastructureError, NotFound
+from rl_arena_app.services import admin_actions
+from rl_arena_app.services.errors import Conflict
 from rl_arena_app.services.read_models import AuditView
 
 router = APIRouter(prefix=f"{PREFIX}/admin", route_class=ApiRoute, tags=["admin"],
@@ -40,9 +41,8 @@ def _act(actor: AdminActor, action: str, target: str, response: Response) -> Aud
     """Perform an action; the entry, with the status and Location its outcome calls for."""
     entry = admin_actions.perform(actor, action, target)
     if entry.outcome == "failed":
-        error = InfrastructureError if admin_actions.ACTIONS[action].long else Conflict
-        raise error(f"{action} {target or 'everywhere'} failed: {entry.detail} "
-                    f"(audit entry {entry.entry_id})")
+        raise Conflict(f"{action} {target or 'everywhere'} failed: {entry.detail} "
+                       f"(audit entry {entry.entry_id})")
     response.headers["Location"] = f"{PREFIX}/admin/audit/{entry.entry_id}"
     response.status_code = 202 if entry.outcome == "running" else 200
     return entry
@@ -74,15 +74,10 @@ def post_arena_action(actor: AdminActor, action: ArenaAction, response: Response
 @router.get("/audit", summary="The newest audit entries, newest first")
 def get_audit(actor: AdminActor,
               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[AuditView]:
-    admin_actions.check_admin(actor)
-    return audit.recent(limit)
+    return admin_actions.audit_log(actor, limit)
 
 
 @router.get("/audit/{entry_id}", responses=error_responses(404),
             summary="One audit entry (a long action's progress and outcome)")
 def get_audit_entry(actor: AdminActor, entry_id: EntryId) -> AuditView:
-    admin_actions.check_admin(actor)
-    entry = audit.entry(entry_id)
-    if entry is None:
-        raise NotFound(f"no audit entry {entry_id}")
-    return entry
+    return admin_actions.audit_entry(actor, entry_id)

@@ -102,7 +102,8 @@ def perform(actor: Account | str | None, name: str, target: str = "") -> AuditVi
     """Do (or start, when long) an admin action and return its audit entry; refusals raise.
 
     Refusals of an account are audited; a caller with no login at all is refused unrecorded,
-    so that nobody can fill the log without an account.
+    so that nobody can fill the log without an account. A platform failure (InfrastructureError,
+    e.g. Redis down) is audited as failed and raised, so that front ends answer it as one.
     """
     if actor is None:
         raise NotSignedIn("log in as an admin to do this")
@@ -120,14 +121,33 @@ def perform(actor: Account | str | None, name: str, target: str = "") -> AuditVi
         try:
             get_queue(BUILDS).enqueue(ADMIN_TASK, entry.entry_id, job_timeout=ADMIN_JOB_TIMEOUT_S,
                                       job_id=f"admin-{entry.entry_id}")
-        except (BadInput, InfrastructureError) as exc:  # e.g. Redis is down: say so on the entry
-            return audit.finish(entry.entry_id, "failed", str(exc))
+        except InfrastructureError as exc:  # e.g. Redis is down: say so on the entry, and raise
+            audit.finish(entry.entry_id, "failed", str(exc))
+            raise
         return entry
     try:
         detail = _QUICK[name](target)
-    except (BadInput, InfrastructureError) as exc:
+    except BadInput as exc:
         return audit.record(actor, name, target, outcome="failed", detail=str(exc))
+    except InfrastructureError as exc:  # the platform's failure, not the action's: raise it
+        audit.record(actor, name, target, outcome="failed", detail=str(exc))
+        raise
     return audit.record(actor, name, target, outcome="ok", detail=detail)
+
+
+def audit_log(actor: Account | str | None, limit: int = 50) -> list[AuditView]:
+    """The newest audit entries, newest first, for an admin (or the server's shell)."""
+    check_admin(actor)
+    return audit.recent(limit)
+
+
+def audit_entry(actor: Account | str | None, entry_id: int) -> AuditView:
+    """One audit entry, for an admin (or the server's shell); NotFound when there is none."""
+    check_admin(actor)
+    entry = audit.entry(entry_id)
+    if entry is None:
+        raise NotFound(f"no audit entry {entry_id}")
+    return entry
 
 
 def run_long(entry_id: int, runner: SandboxRunner) -> AuditView | None:

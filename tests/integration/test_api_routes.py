@@ -249,6 +249,23 @@ def test_a_redis_outage_is_a_503_that_names_no_server_path(platform, alice, monk
     assert "/tmp" not in health.text
 
 
+def test_an_admin_action_the_platform_cannot_do_is_a_503_and_audited(platform, root,
+                                                                     monkeypatch):
+    monkeypatch.setenv("RL_ARENA_REDIS_URL", "unix:///tmp/rl-arena-test-no-redis.sock")
+    get_settings.cache_clear()
+    from rl_arena_app.api.app import create_api
+
+    with serving(create_api()) as url, httpx.Client(base_url=url, timeout=30) as http:
+        quick = http.post(f"{API}/admin/envs/tictactoe/rebuild-leaderboard", headers=root.auth)
+        long = http.post(f"{API}/admin/envs/tictactoe/rebuild-ratings", headers=root.auth)
+
+    for response in (quick, long):
+        reason = refused(response, 503, "Redis not reachable")
+        assert "/tmp" not in reason and "sock" not in reason
+    assert [(e.action, e.outcome) for e in audit.recent(2)] == \
+        [("rebuild-ratings", "failed"), ("rebuild-leaderboard", "failed")]
+
+
 # ----------------------------------------------------------------------------------- admin
 
 

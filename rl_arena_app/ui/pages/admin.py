@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services import admin_actions, audit
+from rl_arena_app.services import admin_actions
 from rl_arena_app.services.catalog import env_ids
-from rl_arena_app.services.errors import BadInput
-from rl_arena_app.services.read_models import AuditView
+from rl_arena_app.services.errors import BadInput, InfrastructureError
+from rl_arena_app.services.read_models import Account, AuditView
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import change_number, load
 from rl_arena_app.ui.components.common import ago, section
@@ -51,9 +51,10 @@ class AuditLine:
     progress: int  # percent, for running actions
 
 
-def audit_lines(limit: int = AUDIT_ROWS) -> list[AuditLine]:
-    """The newest audit entries (blocking: call it in a thread)."""
-    return [_line(e) for e in audit.recent(limit)]
+def audit_lines(account: Account, limit: int = AUDIT_ROWS) -> list[AuditLine]:
+    """The newest audit entries, as the admin ``account`` may see them (blocking: call it in a
+    thread)."""
+    return [_line(e) for e in admin_actions.audit_log(account, limit)]
 
 
 def _line(entry: AuditView) -> AuditLine:
@@ -90,7 +91,7 @@ class AdminState(PageState):
         if account is None or not account.is_admin:
             return []
         live = await self.get_state(Live)
-        return await load(audit_lines, version=(live._version, self._changes))
+        return await load(audit_lines, account, version=(live._version, self._changes))
 
     @rx.event
     def set_env_target(self, env_id: str):
@@ -114,6 +115,9 @@ class AdminState(PageState):
             entry = await asyncio.to_thread(admin_actions.perform, actor, name, target)
         except BadInput as exc:
             self.result, self.failed = f"Refused: {exc}", True
+        except InfrastructureError:
+            self.result, self.failed = ("Failed: the platform could not do it right now (the "
+                                        "audit log below says why); try again", True)
         else:
             self.failed = entry.outcome == "failed"
             self.result = (f"{entry.action} started: its progress shows in the log below"
