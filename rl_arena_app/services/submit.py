@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -237,7 +238,10 @@ def active_agents(session: Session, user_id: int) -> int:
 def _check_limits(session: Session, owner: User, env_id: str, *, new_agent: bool,
                   settings: Settings) -> None:
     """LimitExceeded when this submit would pass the owner's daily or active-agent limit."""
-    session.exec(select(User.id).where(User.id == owner.id).with_for_update()).one()
+    # A no-op write rather than SELECT ... FOR UPDATE: it locks the owner's row on PostgreSQL and
+    # also takes SQLite's single write lock (which FOR UPDATE does not), so that the counts below
+    # are read one submit at a time on both databases.
+    session.exec(update(User).where(User.id == owner.id).values(is_house=User.is_house))
     now = utcnow()
     today = submissions_today(session, owner.id, env_id, now)
     if today >= settings.daily_submissions:
