@@ -119,20 +119,24 @@ class ArenaScheduler:
     # ------------------------------------------------------------------ jobs
 
     def warm_up(self) -> None:
-        """After taking the lock or a Redis flush: re-enqueue unfinished builds and matches."""
+        """After taking the lock or a Redis flush: re-enqueue unfinished builds, matches and long
+        admin actions."""
+        from rl_arena_app.services.admin_actions import requeue_running
         from rl_arena_app.services.matches import requeue_pending
         from rl_arena_app.services.submit import requeue_unfinished
 
         builds = requeue_unfinished()
         requeued = requeue_pending()
+        actions = requeue_running()
         self.connection.set(WARM_KEY, self.name)
-        log.info("%s: re-enqueued %d build(s) and %d pending match(es)",
-                 self.name, len(builds), len(requeued))
+        log.info("%s: re-enqueued %d build(s), %d pending match(es) and %d admin action(s)",
+                 self.name, len(builds), len(requeued), len(actions))
 
     def run_tick(self) -> dict[str, list[int]] | None:
         """One matchmaking tick over every duel env; None when this scheduler is not active."""
         if not self.renew():
             return None
+        from rl_arena_app.services.admin_actions import requeue_running
         from rl_arena_app.services.matches import matchmaking_tick, requeue_pending
 
         self.ticks += 1
@@ -140,10 +144,10 @@ class ArenaScheduler:
         if not self.connection.exists(WARM_KEY):
             self.warm_up()
         else:
-            requeued = requeue_pending()
-            if requeued:
-                log.info("%s: re-enqueued %d match(es) missing from Redis", self.name,
-                         len(requeued))
+            requeued, actions = requeue_pending(), requeue_running()
+            if requeued or actions:
+                log.info("%s: re-enqueued %d match(es) and %d admin action(s) missing from "
+                         "Redis", self.name, len(requeued), len(actions))
         with self._matchmaking:
             made = for_each_env("matchmaking", duel_envs(), matchmaking_tick)
         summary = ", ".join(f"{env} +{len(ids)}" for env, ids in made.items())

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.settings import Settings, get_settings
@@ -72,6 +74,21 @@ def holder(connection: redis.Redis) -> str | None:
     """Name of the active scheduler, if any."""
     value = connection.get(LOCK_KEY)
     return value.decode() if value else None
+
+
+def job_pending(job_id: str, connection: redis.Redis) -> bool:
+    """Whether the job is waiting or running (False when it is gone, failed or finished)."""
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                      JobStatus.DEFERRED)
+
+
+def admin_job_id(entry_id: int) -> str:
+    """The RQ job id of the long admin action of an audit entry."""
+    return f"admin-{entry_id}"
 
 
 def build_job_id(submission_id: int) -> str:

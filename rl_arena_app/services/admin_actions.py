@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.sandbox import SandboxRunner
-from rl_arena_app.broker import ADMIN_TASK, BUILDS, get_queue
+from rl_arena_app.broker import ADMIN_TASK, BUILDS, admin_job_id, get_queue, get_redis, job_pending
 from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import accounts, admin, audit, events, sessions, tokens
@@ -119,8 +119,7 @@ def perform(actor: Account | str | None, name: str, target: str = "") -> AuditVi
     if action.long:
         entry = audit.record(actor, name, target, outcome="running", detail="queued")
         try:
-            get_queue(BUILDS).enqueue(ADMIN_TASK, entry.entry_id, job_timeout=ADMIN_JOB_TIMEOUT_S,
-                                      job_id=f"admin-{entry.entry_id}")
+            _enqueue(entry.entry_id)
         except InfrastructureError as exc:  # e.g. Redis is down: say so on the entry, and raise
             audit.finish(entry.entry_id, "failed", str(exc))
             raise
@@ -133,6 +132,21 @@ def perform(actor: Account | str | None, name: str, target: str = "") -> AuditVi
         audit.record(actor, name, target, outcome="failed", detail=str(exc))
         raise
     return audit.record(actor, name, target, outcome="ok", detail=detail)
+
+
+def _enqueue(entry_id: int) -> None:
+    get_queue(BUILDS).enqueue(ADMIN_TASK, entry_id, job_timeout=ADMIN_JOB_TIMEOUT_S,
+                              job_id=admin_job_id(entry_id))
+
+
+def requeue_running() -> list[int]:
+    """Long actions still running whose job is gone (a worker lost, Redis flushed): enqueued
+    again (they are safe to run twice); their audit entry ids."""
+    lost = [entry_id for entry_id in audit.running_ids()
+            if not job_pending(admin_job_id(entry_id), get_redis())]
+    for entry_id in lost:
+        _enqueue(entry_id)
+    return lost
 
 
 def audit_log(actor: Account | str | None, limit: int = 50) -> list[AuditView]:

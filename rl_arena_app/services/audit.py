@@ -74,3 +74,10 @@ def recent(limit: int = 50) -> list[AuditView]:
     with session_scope() as session:
         return [_view(e) for e in session.exec(select(AuditEntry).order_by(AuditEntry.id.desc())
                                                .limit(max(1, min(limit, 500)))).all()]
+
+
+def running_ids() -> list[int]:
+    """The entries of long actions that have not finished, oldest first."""
+    with session_scope() as session:
+        return list(session.exec(select(AuditEntry.id).where(AuditEntry.outcome == "running")
+                                 .order_by(AuditEntry.id)).all())

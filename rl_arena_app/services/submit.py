@@ -11,8 +11,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
@@ -28,7 +27,7 @@ from rl_arena_app.arena.bundle import (
     load_bundle,
 )
 from rl_arena_app.arena.outcomes import BadAgent, BadInput
-from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue
+from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue, job_pending
 from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User, utcnow
 from rl_arena_app.db.session import session_scope
@@ -287,17 +286,9 @@ def requeue_unfinished() -> list[int]:
     with session_scope() as session:
         ids = session.exec(select(Submission.id).where(
             Submission.status.in_([str(s) for s in UNFINISHED]))).all()
-    requeued = []
-    for submission_id in ids:
-        try:
-            job = Job.fetch(build_job_id(submission_id), connection=queue.connection)
-            status = job.get_status()
-        except NoSuchJobError:
-            status = None
-        if status not in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
-                          JobStatus.DEFERRED):
-            enqueue_build(submission_id)
-            requeued.append(submission_id)
+    requeued = [s for s in ids if not job_pending(build_job_id(s), queue.connection)]
+    for submission_id in requeued:
+        enqueue_build(submission_id)
     return requeued
 
 

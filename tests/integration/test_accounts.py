@@ -372,3 +372,15 @@ def test_a_long_action_runs_in_a_worker_and_reports_progress(platform, monkeypat
         ratings = {s.id: s.rating for s in session.exec(select(Submission)).all()}
     assert ratings[a.id] > 1500 > ratings[b.id]
     assert admin_actions.run_long(entry.entry_id, None).outcome == "ok"  # a re-run: no-op
+
+
+def test_a_long_action_whose_job_was_lost_is_enqueued_again_and_finishes(platform):
+    entry = admin_actions.perform(audit.CLI, "refresh-bt", "tictactoe")
+    get_redis().flushall()  # the job is gone, as after a Redis flush or a lost worker
+
+    assert admin_actions.requeue_running() == [entry.entry_id]
+    assert admin_actions.requeue_running() == [], "its job is pending again: not twice"
+    SimpleWorker([get_queue(BUILDS)], connection=get_redis()).work(burst=True)
+
+    assert audit.entry(entry.entry_id).outcome == "ok"
+    assert admin_actions.requeue_running() == []
