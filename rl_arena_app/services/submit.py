@@ -93,7 +93,7 @@ def submit(ref: str, *, env_id: str, name: str, owner_email: str | None = None,
     if house == (owner_email is not None):
         raise ValueError("give either owner_email or house=True")
     if owner_email is not None:
-        check_owner(owner_email)
+        _check_limits_early(check_owner(owner_email), env.id, name, settings)
     bundle = load_bundle(ref, env_id=env.id, limits=upload_limits(settings))
     return _accept(bundle, env.id, name, owner_email, enqueue=enqueue)
 
@@ -113,6 +113,7 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
     env = check_env_open(env_id)
     check_name(name)
     filename = upload_name(filename)
+    _check_limits_early(account.email, env.id, name, settings)
     limits = upload_limits(settings)
     if len(data) > limits.max_upload_bytes:
         raise BadAgent(f"the upload {filename!r} is larger than {settings.max_upload_mb} MiB: "
@@ -177,9 +178,9 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
     """
     with session_scope() as session:
         owner = ensure_house(session) if owner_email is None else ensure_user(session, owner_email)
-        agent = session.exec(select(Agent).where(
-            Agent.owner_id == owner.id, Agent.env_id == env_id, Agent.name == name)).first()
+        agent = _agent_named(session, owner.id, env_id, name)
         if not owner.is_house:
+            _lock_owner(session, owner)
             _check_limits(session, owner, env_id, settings=settings,
                           new_agent=agent is None or agent.retired_at is not None)
         if agent is None:
@@ -234,13 +235,35 @@ def active_agents(session: Session, user_id: int) -> int:
                         .where(Agent.owner_id == user_id, Agent.retired_at.is_(None))).one()
 
 
+def _agent_named(session: Session, owner_id: int, env_id: str, name: str) -> Agent | None:
+    """The owner's agent of this name in the env, if there is one."""
+    return session.exec(select(Agent).where(
+        Agent.owner_id == owner_id, Agent.env_id == env_id, Agent.name == name)).first()
+
+
+def _lock_owner(session: Session, owner: User) -> None:
+    """Hold the owner's row until the transaction ends, so that limits are counted one submit at
+    a time."""
+    # A no-op write rather than SELECT ... FOR UPDATE: it locks the row on PostgreSQL and also
+    # takes SQLite's single write lock (which FOR UPDATE does not).
+    session.exec(update(User).where(User.id == owner.id).values(is_house=User.is_house))
+
+
+def _check_limits_early(email: str, env_id: str, name: str, settings: Settings) -> None:
+    """LimitExceeded for an owner already at a limit, before the upload is read or stored (the
+    version's transaction counts again, locked)."""
+    with session_scope() as session:
+        owner = session.exec(select(User).where(User.email == email)).first()
+        if owner is None or owner.is_house:
+            return
+        agent = _agent_named(session, owner.id, env_id, name)
+        _check_limits(session, owner, env_id, settings=settings,
+                      new_agent=agent is None or agent.retired_at is not None)
+
+
 def _check_limits(session: Session, owner: User, env_id: str, *, new_agent: bool,
                   settings: Settings) -> None:
     """LimitExceeded when this submit would pass the owner's daily or active-agent limit."""
-    # A no-op write rather than SELECT ... FOR UPDATE: it locks the owner's row on PostgreSQL and
-    # also takes SQLite's single write lock (which FOR UPDATE does not), so that the counts below
-    # are read one submit at a time on both databases.
-    session.exec(update(User).where(User.id == owner.id).values(is_house=User.is_house))
     now = utcnow()
     today = submissions_today(session, owner.id, env_id, now)
     if today >= settings.daily_submissions:

@@ -210,6 +210,19 @@ def test_the_daily_limit_says_when_it_resets_and_the_race_cannot_pass_it(platfor
     upload(account, env_id="connect_four")  # the limit is per environment
 
 
+def test_an_upload_past_a_limit_is_refused_before_it_is_stored(platform, monkeypatch):
+    monkeypatch.setenv("RL_ARENA_DAILY_SUBMISSIONS", "1")
+    get_settings.cache_clear()
+    account = alice()
+    upload(account)
+    stored = sorted(get_settings().artifacts_dir.rglob("*"))
+
+    with pytest.raises(LimitExceeded, match="daily limit"):
+        upload(account, data=AGENT + b"# another version\n")
+
+    assert sorted(get_settings().artifacts_dir.rglob("*")) == stored
+
+
 def test_the_active_agent_limit_frees_up_when_an_agent_is_retired(platform, monkeypatch):
     monkeypatch.setenv("RL_ARENA_ACTIVE_AGENTS", "2")
     get_settings.cache_clear()
