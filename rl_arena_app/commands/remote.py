@@ -19,14 +19,6 @@ TIMEOUT_S = 30.0
 UPLOAD_TIMEOUT_S = 600.0
 
 
-class Refused(BadInput):
-    """The server refused the request (4xx), with its reason."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class Arena:
     """An arena's API at ``url``, called with ``token``."""
 
@@ -61,11 +53,15 @@ class Arena:
         except httpx.HTTPError as exc:
             raise InfrastructureError(f"talking to {self.url} failed: {exc}") from None
         if response.is_success:
-            return response.json()
+            try:
+                return response.json()
+            except ValueError:
+                raise InfrastructureError(f"{response.url} did not answer with the API's JSON: is "
+                                          "--url the arena's address?") from None
         reason = _reason(response)
         if response.status_code >= 500:
             raise InfrastructureError(f"the arena failed ({response.status_code}): {reason}")
-        raise Refused(reason, response.status_code)
+        raise BadInput(reason)
 
 
 def _reason(response: httpx.Response) -> str:

@@ -1,15 +1,14 @@
 """`rl-arena submit`: upload an agent to an arena's API with a token, and follow it if asked.
 
-The upload is checked here with the server's own bundle rules first, so what the server would
-refuse is refused before anything is sent; a directory is packed as a .tar.gz in memory.
+The upload is checked here with the server's own bundle rules first, and against the size limit
+the arena says it takes (``GET /me``), so what the server would refuse is refused before anything
+is sent; a directory is packed as a .tar.gz in memory.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import sys
-import tarfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ from rl_arena_app.commands.common import handles_errors, progress
 from rl_arena_app.settings import get_settings
 
 if TYPE_CHECKING:
-    from rl_arena_app.arena.bundle import AgentBundle, BundleLimits
     from rl_arena_app.commands.remote import Arena
 
 EXIT_FAILED = 1  # the agent was built or validated and failed: the reason is printed
@@ -51,10 +49,10 @@ def submit_command(env_id: str, path: Path, name: str, url: str | None, token: s
         raise BadInput("no API token: give --token or set RL_ARENA_TOKEN (create a token on "
                        "/me in the dashboard)")
     from rl_arena_app.commands.remote import Arena
-    from rl_arena_app.services.submit import upload_limits  # the server's limits, here
 
-    filename, data = package(path, env_id, upload_limits(get_settings()))
+    filename, data = package(path, env_id)
     with Arena(url or get_settings().web_url, token) as arena:
+        check_size(path, data, arena.get("/me")["max_upload_mb"])
         view = upload(arena, env_id, name, filename, data)
         submission_id, agent = view["version"]["submission_id"], view["agent"]
         click.echo(f"submission {submission_id}: {agent['name']} v{agent['version']} in "
@@ -64,33 +62,30 @@ def submit_command(env_id: str, path: Path, name: str, url: str | None, token: s
             follow(arena, submission_id, timeout)
 
 
-def package(path: Path, env_id: str, limits: BundleLimits) -> tuple[str, bytes]:
-    """The file name and bytes to upload, checked as the server will check them."""
-    from rl_arena_app.arena.bundle import BUILTIN_PREFIX, load_bundle
+def package(path: Path, env_id: str) -> tuple[str, bytes]:
+    """The file name and bytes to upload, checked as every arena checks them (the size is the
+    arena's own limit: see ``check_size``)."""
+    from rl_arena_app.arena.bundle import BUILTIN_PREFIX, BundleLimits, load_bundle
+    from rl_arena_app.services.artifacts import canonical_archive
 
     if str(path).startswith(BUILTIN_PREFIX):
         raise BadInput("built-in agents are the arena's own: submit your agent's file or folder")
+    # Sizes up to what no arena would take: each arena's own limit is checked by check_size.
+    packable = BundleLimits(max_upload_bytes=2**30, max_total_bytes=2**32)
     if path.is_dir():
-        bundle = load_bundle(str(path), env_id=env_id, limits=limits)
-        data = pack(bundle)
-        if len(data) > limits.max_upload_bytes:
-            raise BadInput(f"{path} packs to {len(data) / 2**20:.1f} MiB, more than the "
-                           f"{limits.max_upload_bytes / 2**20:.0f} MiB an upload may be: leave "
-                           "out data, checkpoints and virtualenvs the agent does not need")
-        return f"{_SAFE.sub('_', path.resolve().name)[:100] or 'agent'}.tar.gz", data
-    load_bundle(str(path), env_id=env_id, limits=limits)  # the server's checks, locally
+        bundle = load_bundle(str(path), env_id=env_id, limits=packable)
+        name = f"{_SAFE.sub('_', path.resolve().name)[:100] or 'agent'}.tar.gz"
+        return name, canonical_archive(bundle)
+    load_bundle(str(path), env_id=env_id, limits=packable)  # the server's checks, locally
     return path.name, path.read_bytes()
 
 
-def pack(bundle: AgentBundle) -> bytes:
-    """The bundle's files as a .tar.gz, made in memory (regular files only, no owners)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, content in bundle.files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(content), 0o644
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
+def check_size(path: Path, data: bytes, max_upload_mb: int) -> None:
+    """BadInput when the upload is larger than the arena takes."""
+    if len(data) > max_upload_mb * 2**20:
+        raise BadInput(f"{path} is {len(data) / 2**20:.1f} MiB to upload, more than the "
+                       f"{max_upload_mb} MiB this arena takes: leave out data, checkpoints and "
+                       "virtualenvs the agent does not need")
 
 
 def upload(arena: Arena, env_id: str, name: str, filename: str, data: bytes) -> dict[str, Any]:

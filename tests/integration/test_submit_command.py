@@ -15,8 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
+from starlette.responses import PlainTextResponse
 
 from rl_arena_app.api.app import create_api
+from rl_arena_app.db.models import Submission
+from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import accounts, audit
 from rl_arena_app.services import submit as intake
 from rl_arena_app.settings import get_settings
@@ -158,6 +162,41 @@ def test_an_arena_that_is_not_there_is_named(tmp_path, platform):
 
     assert done.returncode == 3
     assert "is the arena running at http://127.0.0.1:9?" in done.stderr
+
+
+@pytest.mark.parametrize("server_mb,local_mb,accepted", [(1, 100, False), (3, 1, True)])
+def test_the_size_limit_is_the_arenas_not_the_local_settings(platform, token, tmp_path,
+                                                             monkeypatch, server_mb, local_mb,
+                                                             accepted):
+    monkeypatch.setenv("RL_ARENA_MAX_UPLOAD_MB", str(server_mb))
+    get_settings.cache_clear()
+    path = tmp_path / "agent.py"
+    path.write_bytes(AGENT + b"#" * (2 * 2**20) + b"\n")  # 2 MiB
+    local = {**os.environ, "RL_ARENA_MAX_UPLOAD_MB": str(local_mb)}
+
+    with serving(create_api()) as url:
+        done = subprocess.run([sys.executable, "-m", "rl_arena_app.cli", "submit", "tictactoe",
+                               str(path), "--name", "big", "--url", url, "--token", token],
+                              env=local, text=True, capture_output=True, timeout=120, check=False)
+
+    if accepted:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 2 and "more than the 1 MiB this arena takes" in done.stderr
+        with session_scope() as session:
+            assert session.exec(select(Submission)).all() == [], "refused before sending"
+
+
+def test_a_url_that_is_not_an_arena_is_named(platform, token, tmp_path):
+    path = tmp_path / "agent.py"
+    path.write_bytes(AGENT)
+
+    with serving(PlainTextResponse("a web page, not the API")) as url:
+        done = rl_arena("submit", "tictactoe", str(path), "--name", "x", "--url", url,
+                        "--token", token)
+
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert "did not answer with the API's JSON: is --url the arena's address?" in done.stderr
 
 
 # ----------------------------------------------------------------- tokens and admins
