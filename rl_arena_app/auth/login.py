@@ -36,6 +36,14 @@ GOOGLE_ISSUER = "https://accounts.google.com"
 GITHUB_API = "https://api.github.com/"
 UNREADABLE_ERROR = "The login did not complete: try again."
 # The provider could not be reached or answered something that is not a login.
+# The error codes of an authorization response (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6):
+# a callback's other words are not shown, so that a crafted link cannot speak on the login page.
+OAUTH_ERRORS = frozenset({
+    "access_denied", "invalid_request", "unauthorized_client", "unsupported_response_type",
+    "invalid_scope", "server_error", "temporarily_unavailable", "interaction_required",
+    "login_required", "account_selection_required", "consent_required", "invalid_request_uri",
+    "invalid_request_object", "request_not_supported", "request_uri_not_supported",
+    "registration_not_supported"})
 UNREACHABLE = (httpx.HTTPError, OSError, ValueError, InfrastructureError)
 
 
@@ -64,7 +72,7 @@ def read_login_error(settings: Settings, value: str) -> str:
 
 def secure_cookies(settings: Settings) -> bool:
     """Cookies are sent over HTTPS only in production and whenever the public URL is HTTPS."""
-    return settings.env == "production" or settings.web_url.startswith("https://")
+    return settings.production or settings.web_url.startswith("https://")
 
 
 def _register(oauth: OAuth, settings: Settings) -> None:
@@ -146,8 +154,8 @@ def create_login_app() -> FastAPI:
     async def login(request: Request, provider: str, next: str = AFTER_LOGIN) -> Response:
         client = oauth.create_client(provider) if provider in PROVIDER_NAMES else None
         if client is None:
-            return _to_login_page(settings, f"{provider[:40]!r} is not a login this arena "
-                                  "offers: choose one of the buttons")
+            return _to_login_page(settings, "that is not a login this arena offers: choose "
+                                  "one of the buttons")
         request.session["next"] = safe_next(next)
         # Built from the public URL (url_for cannot see through Reflex's mounts).
         callback = f"{settings.web_url}/auth/callback/{provider}"
@@ -163,9 +171,10 @@ def create_login_app() -> FastAPI:
         client = oauth.create_client(provider) if provider in PROVIDER_NAMES else None
         if client is None:
             return _to_login_page(settings, "unknown login provider")
-        if request.query_params.get("error"):
-            return _to_login_page(settings, f"{PROVIDER_NAMES[provider]} did not log you in "
-                                  f"({request.query_params['error'][:60]}): try again")
+        if error := request.query_params.get("error"):  # only the standard codes are repeated
+            said = f" ({error})" if error in OAUTH_ERRORS else ""
+            return _to_login_page(settings, f"{PROVIDER_NAMES[provider]} did not log you in"
+                                  f"{said}: try again")
         try:
             token = await client.authorize_access_token(request)
             identity = await (_github_identity if provider == "github"
@@ -192,7 +201,7 @@ def create_login_app() -> FastAPI:
 
     @app.post("/auth/login/dev")
     def dev_login(email: str = Form(""), next: str = Form(AFTER_LOGIN)) -> Response:
-        if settings.env == "production":
+        if settings.production:
             return Response("the development login is off in production", status_code=404)
         if not email.strip():
             return _to_login_page(settings, "type the email address to log in as")

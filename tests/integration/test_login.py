@@ -155,6 +155,17 @@ def test_a_login_page_link_cannot_carry_words_of_its_own(client):
         UNREADABLE_ERROR
 
 
+def test_a_crafted_callback_or_provider_name_cannot_speak_on_the_login_page(client):
+    words = "account locked, call +1 555 0100"
+    crafted = client.get("/auth/callback/oidc", params={"error": words, "state": "x"},
+                         follow_redirects=False)
+    named = client.get(f"/auth/login/{words}", follow_redirects=False)
+
+    assert shown_error(crafted) == "single sign-on did not log you in: try again"
+    assert "call" not in shown_error(named) and "not a login this arena offers" in \
+        shown_error(named)
+
+
 def test_an_unreachable_provider_ends_on_the_login_page(platform, monkeypatch):
     monkeypatch.setenv("RL_ARENA_OIDC_ISSUER", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_ID", "rl-arena")
