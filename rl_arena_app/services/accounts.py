@@ -15,8 +15,9 @@ from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.models import Identity, User, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.errors import Conflict
 from rl_arena_app.services.read_models import Account
-from rl_arena_app.services.users import check_owner
+from rl_arena_app.services.users import check_owner, ensure_user
 from rl_arena_app.settings import get_settings
 
 PROVIDERS = ("github", "google", "oidc", "dev")
@@ -67,11 +68,7 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
             identity.last_login_at = utcnow()
             session.add(identity)
         else:
-            user = session.exec(select(User).where(User.email == email)).first()
-            if user is None:
-                user = User(email=email, name=name)
-                session.add(user)
-                session.flush()
+            user = ensure_user(session, email, name=name)
             session.add(Identity(user_id=user.id, provider=provider, subject=subject,
                                  email=email))
         if email in get_settings().admin_email_set and not user.is_admin:
@@ -82,28 +79,20 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
 
 def account_by_email(email: str) -> Account:
     """The account with this email; NotFound naming what to do."""
-    normalized = email.strip().lower()
     with session_scope() as session:
-        user = session.exec(select(User).where(User.email == normalized)).first()
-        if user is None:
-            raise NotFound(f"no account with the email {email!r}: the person logs in once (or an "
-                           "operator adds an agent for them with --owner)")
-        return account_of(user)
-
-
-def account(user_id: int) -> Account | None:
-    """The account with this id, if any."""
-    with session_scope() as session:
-        user = session.get(User, user_id)
-        return None if user is None else account_of(user)
+        return account_of(_user(session, email))
 
 
 def set_admin(email: str, admin: bool) -> Account:
-    """Grant or revoke admin rights (the house cannot be an admin)."""
+    """Grant or revoke admin rights (the house cannot be an admin; the admins the settings name
+    stay admins)."""
     with session_scope() as session:
         user = _user(session, email)
         if user.is_house and admin:
             raise BadInput("the house account cannot be an admin")
+        if not admin and user.email in get_settings().admin_email_set:
+            raise Conflict(f"{user.email} is an admin by RL_ARENA_ADMIN_EMAILS (every login "
+                           "grants it again): take it out of that setting to remove the rights")
         user.is_admin = admin
         session.add(user)
         return account_of(user)
@@ -112,5 +101,6 @@ def set_admin(email: str, admin: bool) -> Account:
 def _user(session: Session, email: str) -> User:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
-        raise NotFound(f"no account with the email {email!r}")
+        raise NotFound(f"no account with the email {email!r}: the person logs in once (or an "
+                       "operator adds an agent for them with --owner)")
     return user

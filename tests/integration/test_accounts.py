@@ -86,6 +86,17 @@ def test_admin_emails_make_admins_at_login_and_names_are_made_printable(platform
     assert plain.name == "worker"
 
 
+def test_an_admin_named_by_the_settings_cannot_be_removed_by_an_action(platform, monkeypatch):
+    monkeypatch.setenv("RL_ARENA_ADMIN_EMAILS", "boss@example.org")
+    get_settings.cache_clear()
+    accounts.login("google", "g1", "boss@example.org", True, "Boss")
+
+    entry = admin_actions.perform(audit.CLI, "revoke-admin", "boss@example.org")
+
+    assert entry.outcome == "failed" and "RL_ARENA_ADMIN_EMAILS" in entry.detail
+    assert accounts.account_by_email("boss@example.org").is_admin
+
+
 def test_parallel_first_logins_of_one_person_make_one_account(platform):
     barrier, seen, errors = threading.Barrier(6), [], []
 
