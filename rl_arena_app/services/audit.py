@@ -35,7 +35,7 @@ def record(actor: Account | str | None, action: str, target: str = "", outcome: 
         session.add(entry)
         session.flush()
         view = _view(entry)
-    events.publish("audit", entry_id=view.entry_id, action=action, outcome=outcome, bump=False)
+    events.publish("audit", entry_id=view.entry_id, action=action, outcome=outcome)
     return view
 
 
@@ -47,7 +47,7 @@ def progress(entry_id: int, fraction: float, detail: str = "") -> None:
         if detail:
             entry.detail = detail[:2000]
         session.add(entry)
-    events.publish("audit", entry_id=entry_id, progress=fraction, bump=False)
+    events.publish("audit", entry_id=entry_id, progress=fraction)
 
 
 def finish(entry_id: int, outcome: str, detail: str) -> AuditView:
@@ -59,7 +59,7 @@ def finish(entry_id: int, outcome: str, detail: str) -> AuditView:
         session.add(entry)
         session.flush()
         view = _view(entry)
-    events.publish("audit", entry_id=entry_id, outcome=outcome, bump=False)
+    events.publish("audit", entry_id=entry_id, outcome=outcome)
     return view
 
 

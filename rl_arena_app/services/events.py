@@ -31,12 +31,12 @@ EPOCH_KEY = "rl-arena:data-version-epoch"
 log = logging.getLogger(__name__)
 
 
-def publish(kind: str, *, bump: bool = True, **payload: Any) -> None:
+def publish(kind: str, **payload: Any) -> None:
     """Publish ``{"kind": ..., **payload}`` on the pub/sub channel and the recent-events stream.
 
-    An event with an environment moves its data version unless ``bump`` is false (events that
-    change nothing a reader caches). Events are best effort: the database already holds the
-    change, so a Redis outage is logged and the caller goes on.
+    An event with an environment (``env`` or ``env_id``) moves its data version. Events are best
+    effort: the database already holds the change, so a Redis outage is logged and the caller
+    goes on.
     """
     message = json.dumps({"kind": kind, "at": utcnow().isoformat(), **payload}, default=str)
     try:
@@ -45,7 +45,7 @@ def publish(kind: str, *, bump: bool = True, **payload: Any) -> None:
         pipe.publish(CHANNEL, message)
         pipe.xadd(STREAM, {"event": message}, maxlen=STREAM_MAXLEN, approximate=True)
         env_id = payload.get("env") or payload.get("env_id")
-        if env_id and bump:
+        if env_id:
             pipe.incr(VERSION_PREFIX + str(env_id))
         pipe.execute()
     except (InfrastructureError, redis.RedisError) as exc:
