@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rl_arena_app.api.app import create_api, upload_cap
-from rl_arena_app.api.body_limit import BodyLimit, too_large
+from rl_arena_app.api.app import create_api, limit_dashboard_uploads
 from rl_arena_app.auth.login import create_login_app
-from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import layout, routes, theme
 from rl_arena_app.ui.live import follow_arena
 from rl_arena_app.ui.pages import (
@@ -24,16 +22,8 @@ from rl_arena_app.ui.pages import (
 )
 from rl_arena_app.ui.session import Session
 
-
-def upload_size_limit(backend):
-    """Reflex's `/_upload` answers 413 to bodies over the upload limit before reading them."""
-    settings = get_settings()
-    return BodyLimit(backend, max_bytes=upload_cap(settings), path_prefixes=("/_upload",),
-                     reason=too_large(settings.max_upload_mb))
-
-
 app = rx.App(theme=theme.THEME, style=theme.STYLE,
-             api_transformer=[create_api(), create_login_app(), upload_size_limit],
+             api_transformer=[create_api(), create_login_app(), limit_dashboard_uploads],
              head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")])
 PAGES = (
     (overview, routes.OVERVIEW, "RL Arena", overview.OverviewState.open),

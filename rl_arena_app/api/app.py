@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import ASGIApp
 
 from rl_arena_app.api import PREFIX, admin, leaderboard, reads, writes
 from rl_arena_app.api.body_limit import BodyLimit, too_large
@@ -19,7 +20,7 @@ from rl_arena_app.api.errors import error_response
 from rl_arena_app.services.submit import upload_limits
 from rl_arena_app.settings import Settings, get_settings
 
-__all__ = ["PREFIX", "create_api", "upload_cap"]
+__all__ = ["PREFIX", "create_api", "limit_dashboard_uploads"]
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the env and name fields
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -28,6 +29,13 @@ ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 def upload_cap(settings: Settings) -> int:
     """The largest request body the API reads: the upload limit plus multipart framing."""
     return upload_limits(settings).max_upload_bytes + MULTIPART_OVERHEAD
+
+
+def limit_dashboard_uploads(backend: ASGIApp) -> ASGIApp:
+    """Reflex's `/_upload` behind a 413 for bodies over the upload limit, before they are read."""
+    settings = get_settings()
+    return BodyLimit(backend, max_bytes=upload_cap(settings), path_prefixes=("/_upload",),
+                     reason=too_large(settings.max_upload_mb))
 
 
 def create_api() -> FastAPI:

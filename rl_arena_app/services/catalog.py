@@ -78,3 +78,11 @@ def env_guide(env_id: str) -> EnvGuide:
 def env_ids() -> list[str]:
     """Every environment's id, sorted."""
     return [spec.id for spec in envs.list_envs()]
+
+
+def open_env_kinds() -> dict[str, str]:
+    """The kind (duel or solo) of every environment that takes submissions now, by id, sorted."""
+    with session_scope() as session:
+        disabled = set(session.exec(select(EnvState.env_id)
+                                    .where(EnvState.enabled.is_(False))).all())
+    return {spec.id: spec.kind for spec in envs.list_envs() if spec.id not in disabled}

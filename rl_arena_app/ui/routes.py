@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 OVERVIEW = "/"
 ENV = "/envs/[env_id]"
 AGENT = "/agents/[agent_id]"
@@ -32,3 +34,8 @@ def match(match_id) -> str:
 def validation(submission_id) -> str:
     """A submission's validation games or episodes in the replay viewer."""
     return f"/submissions/{submission_id}/validation"
+
+
+def login(next_path: str) -> str:
+    """The login page, coming back to ``next_path`` (a path of this site) afterwards."""
+    return f"{LOGIN}?next={quote(next_path or OVERVIEW, safe='/')}"

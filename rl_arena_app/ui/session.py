@@ -9,13 +9,13 @@ which checks the session on the server (logged out or revoked: refused at once).
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 
 import reflex as rx
 from starlette.requests import cookie_parser
 
 from rl_arena_app.services import sessions
 from rl_arena_app.services.read_models import Account
+from rl_arena_app.ui import routes
 
 
 def cookie_value(header: str | None) -> str | None:
@@ -50,5 +50,5 @@ class Session(rx.State):
     @rx.var
     def login_href(self) -> str:
         """The login page, coming back to this page afterwards."""
-        return f"/login?next={quote(self.router.url.path or '/', safe='/')}"
+        return routes.login(self.router.url.path)
 

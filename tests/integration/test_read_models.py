@@ -9,8 +9,9 @@ from rl_arena_app.core.ratings import expected_score
 from rl_arena_app.db.models import EnvState, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import matches
+from rl_arena_app.services.admin import set_env_enabled
 from rl_arena_app.services.agents import agent_view, rating_history
-from rl_arena_app.services.catalog import env_card, env_cards
+from rl_arena_app.services.catalog import env_card, env_cards, open_env_kinds
 from rl_arena_app.services.feed import feed_item, recent_feed
 from rl_arena_app.services.leaderboard import head_to_head, leaderboard, leaderboard_page
 from rl_arena_app.services.match_views import match_detail, match_page
@@ -264,3 +265,14 @@ def test_times_come_back_aware_on_every_database(platform):
         entity = session.exec(select(AuditEntry)).one()
     assert read == written and read.utcoffset() is not None  # SQLite itself keeps them naive
     assert entity.at.tzinfo is not None
+
+
+def test_the_open_envs_are_the_enabled_ones_with_their_kinds(platform):
+    set_env_enabled("connect_four", False)
+    set_env_enabled("tictactoe", True)  # a state row that says enabled
+
+    kinds = open_env_kinds()
+
+    assert "connect_four" not in kinds
+    assert kinds == {card.env_id: card.kind for card in env_cards() if card.enabled}
+    assert kinds["tictactoe"] == "duel" and list(kinds) == sorted(kinds)

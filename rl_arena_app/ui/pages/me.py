@@ -9,7 +9,7 @@ import reflex as rx
 
 from rl_arena_app.services import tokens
 from rl_arena_app.services.agents import my_agents, retire_agent
-from rl_arena_app.services.catalog import env_cards, env_ids
+from rl_arena_app.services.catalog import env_ids, open_env_kinds
 from rl_arena_app.services.errors import BadInput, InfrastructureError
 from rl_arena_app.services.read_models import Account, MyAgent, Quota, TokenView
 from rl_arena_app.services.submit import quotas, submit_upload
@@ -93,7 +93,7 @@ def _number(value: object, what: str) -> int:
 
 def me_page(account: Account, env_id: str) -> MePage:
     """Everything the page shows of an account (blocking: call it in a thread)."""
-    kinds = {card.env_id: card.kind for card in env_cards() if card.enabled}
+    kinds = open_env_kinds()
     mine = my_agents(account)
     daily, active = quotas(account, env_id) if env_id in kinds else (None, None)
     names: dict[str, list[str]] = {env: [] for env in kinds}
@@ -146,7 +146,7 @@ class MeState(PageState):
         """A browser opened the page: only for a logged-in submitter."""
         account = await (await self.get_state(Session))._signed_in()
         if account is None:
-            return rx.redirect(f"{routes.LOGIN}?next={routes.ME}")
+            return rx.redirect(routes.login(routes.ME))
         self.max_upload_mb = get_settings().max_upload_mb
         self.new_token = self.upload_message = self.upload_error = self.action_error = ""
         if not self.env_id:
@@ -447,5 +447,5 @@ def body() -> rx.Component:
         # Opened, yet nothing to show: the session ended (here or in another tab).
         rx.cond(MeState.shown, rx.callout(
             rx.text("Your session has ended: ",
-                    rx.link("log in again", href=f"{routes.LOGIN}?next={routes.ME}"), "."),
+                    rx.link("log in again", href=routes.login(routes.ME)), "."),
             icon="log-out", width="100%", id="session-ended"), rx.spinner()))
