@@ -12,7 +12,7 @@ from rl_arena_app.api.body_limit import too_large
 from rl_arena_app.api.errors import ApiRoute, error_responses
 from rl_arena_app.api.models import EnvQuota, Me
 from rl_arena_app.api.params import AgentId
-from rl_arena_app.services import agents, catalog, submit, tokens
+from rl_arena_app.services import agents, submit, tokens
 from rl_arena_app.services.read_models import AgentView, SubmissionView
 from rl_arena_app.settings import get_settings
 
@@ -55,9 +55,8 @@ def post_retire(account: Submitter, agent_id: AgentId) -> AgentView:
 @router.get("/me", summary="Your account, limits, agents and tokens (never a token itself)")
 def get_me(holder: TokenHolder) -> Me:
     account, scope = holder
-    quotas = {env_id: submit.quotas(account, env_id) for env_id in catalog.env_ids()}
-    daily = [EnvQuota(env_id, today) for env_id, (today, _) in quotas.items()]
-    active = next(iter(quotas.values()))[1]
+    daily, active = submit.account_quotas(account)
     return Me(account=account, token_scope=scope, active_agents=active,
-              daily_submissions=daily, max_upload_mb=get_settings().max_upload_mb,
+              daily_submissions=[EnvQuota(env_id, today) for env_id, today in daily.items()],
+              max_upload_mb=get_settings().max_upload_mb,
               agents=agents.my_agents(account), tokens=tokens.list_tokens(account))

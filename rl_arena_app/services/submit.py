@@ -208,6 +208,11 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
 # ------------------------------------------------------------------------------------ limits
 
 
+def _day_start(now: datetime) -> datetime:
+    """The last UTC midnight: since when daily limits count."""
+    return datetime.combine(now.date(), time(0), tzinfo=UTC)
+
+
 def _day_end(now: datetime) -> datetime:
     """The next UTC midnight: when daily limits reset."""
     return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
@@ -222,11 +227,10 @@ def _in(moment: datetime, now: datetime) -> str:
 
 def submissions_today(session: Session, user_id: int, env_id: str, now: datetime) -> int:
     """The owner's submissions to the env since UTC midnight."""
-    midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
     return session.exec(select(func.count()).select_from(Submission)
                         .join(Agent, Agent.id == Submission.agent_id)
                         .where(Agent.owner_id == user_id, Submission.env_id == env_id,
-                               Submission.created_at >= midnight)).one()
+                               Submission.created_at >= _day_start(now))).one()
 
 
 def active_agents(session: Session, user_id: int) -> int:
@@ -286,6 +290,23 @@ def quotas(account: Account, env_id: str) -> tuple[Quota, Quota]:
         agents = active_agents(session, account.user_id)
     return (Quota(today, settings.daily_submissions, _day_end(now)),
             Quota(agents, settings.active_agents, None))
+
+
+def account_quotas(account: Account) -> tuple[dict[str, Quota], Quota]:
+    """The account's use of its daily submissions in every environment (by id, sorted), and of
+    its active agents."""
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        counts = dict(session.exec(select(Submission.env_id, func.count())
+                                   .join(Agent, Agent.id == Submission.agent_id)
+                                   .where(Agent.owner_id == account.user_id,
+                                          Submission.created_at >= _day_start(now))
+                                   .group_by(Submission.env_id)).all())
+        agents = active_agents(session, account.user_id)
+    daily = {spec.id: Quota(counts.get(spec.id, 0), settings.daily_submissions, _day_end(now))
+             for spec in envs.list_envs()}
+    return daily, Quota(agents, settings.active_agents, None)
 
 
 # ------------------------------------------------------------------------------------ builds

@@ -21,7 +21,7 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import accounts, admin_actions, audit, sessions, tokens
+from rl_arena_app.services import accounts, admin_actions, audit, catalog, sessions, tokens
 from rl_arena_app.services import submit as intake
 from rl_arena_app.services.agents import agent_view, my_agents, retire_agent
 from rl_arena_app.services.errors import (
@@ -232,6 +232,18 @@ def test_an_upload_past_a_limit_is_refused_before_it_is_stored(platform, monkeyp
         upload(account, data=AGENT + b"# another version\n")
 
     assert sorted(get_settings().artifacts_dir.rglob("*")) == stored
+
+
+def test_the_quotas_of_every_env_at_once_agree_with_each_envs(platform):
+    account = alice()
+    upload(account)
+    upload(account, name="other")
+    upload(account, env_id="connect_four")
+
+    daily, active = intake.account_quotas(account)
+
+    assert daily == {env_id: intake.quotas(account, env_id)[0] for env_id in catalog.env_ids()}
+    assert (daily["tictactoe"].used, daily["connect_four"].used, active.used) == (2, 1, 3)
 
 
 def test_the_active_agent_limit_frees_up_when_an_agent_is_retired(platform, monkeypatch):

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from rl_arena_app.db.models import Agent, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import audit, events
+from rl_arena_app.services import audit, catalog, events
 from rl_arena_app.services import submit as intake
 from rl_arena_app.settings import get_settings
 from tests.integration.api_support import (
@@ -190,6 +190,8 @@ def test_a_submission_is_a_201_with_where_to_follow_it(client, alice):
     assert [a["name"] for a in me["agents"]] == ["bot"]
     [today] = [q for q in me["daily_submissions"] if q["env_id"] == "tictactoe"]
     assert today["submissions_today"]["used"] == 1 and me["active_agents"]["used"] == 1
+    assert {q["env_id"] for q in me["daily_submissions"]} == set(catalog.env_ids())
+    assert sum(q["submissions_today"]["used"] for q in me["daily_submissions"]) == 1
     assert alice.token not in str(me) and me["tokens"][0]["scope"] == "submit"
 
 
