@@ -22,7 +22,7 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events
+from rl_arena_app.services import audit, events
 from rl_arena_app.services.errors import Conflict, NotAllowed, NotSignedIn
 from rl_arena_app.services.match_views import agent_ref, match_page
 from rl_arena_app.services.read_models import (
@@ -217,6 +217,8 @@ def retire_agent(actor: Account | None, agent_id: int) -> None:
         if agent.retired_at is not None:
             raise Conflict(f"{agent.name} is already retired")
         agent.retired_at = utcnow()
-        env_id = agent.env_id
+        env_id, name, by_admin = agent.env_id, agent.name, agent.owner_id != actor.user_id
         session.add(agent)
     events.publish("agent_retired", env=env_id, agent_id=agent_id)
+    if by_admin:  # an admin acting on someone else's agent: on the record like other repairs
+        audit.record(actor, "retire-agent", f"{name} ({agent_id}) in {env_id}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from rl_arena_app.services.errors import BadInput
@@ -24,7 +24,8 @@ def change_number() -> int:
     return next(_changes)
 
 
-async def load(function: Callable[..., Any], *args: Any, version: int = 0, **kwargs: Any) -> Any:
+async def load(function: Callable[..., Any], *args: Any, version: Hashable = 0,
+               **kwargs: Any) -> Any:
     """``function(*args, **kwargs)``, computed once per (arguments, version)."""
     key = (function.__module__, function.__qualname__, args, tuple(sorted(kwargs.items())),
            version)
@@ -38,7 +39,7 @@ async def load(function: Callable[..., Any], *args: Any, version: int = 0, **kwa
     return value
 
 
-async def load_or_none(function: Callable[..., Any], *args: Any, version: int = 0,
+async def load_or_none(function: Callable[..., Any], *args: Any, version: Hashable = 0,
                        **kwargs: Any) -> Any:
     """Like ``load``, but None when the arguments name nothing (not found, bad input)."""
     try:

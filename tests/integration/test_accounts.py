@@ -281,6 +281,9 @@ def test_only_the_owner_or_an_admin_retires_an_agent(platform):
     boss = accounts.set_admin(mallory.email, True)
     retire_agent(boss, agent_id)
     assert agent_view(agent_id).retired_at is not None
+    entry = audit.recent(1)[0]
+    assert (entry.actor, entry.action, entry.target) == \
+        ("mallory@example.org", "retire-agent", f"bot ({agent_id}) in tictactoe")
     with pytest.raises(Conflict):
         retire_agent(owner, agent_id)
 
