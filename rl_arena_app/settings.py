@@ -86,6 +86,26 @@ class Settings(BaseSettings):
     max_upload_mb: int = 50
     workers: int = 2
     house_owner: str = "house@rl-arena.local"
+    # Installed requirements of agents, reused across builds; least recently used go first.
+    wheel_cache_mb: int = 2048
+
+    # Browsers: the websocket takes these origins besides the public URL's (comma-separated)
+    allowed_origins: str = ""
+    # Development only: the development login makes RL_ARENA_ADMIN_EMAILS admins when this is set
+    dev_login_admin: bool = False
+
+    # Rate limits, in the `limits` notation ("30/minute", "100/hour"); "" turns one off
+    rate_limit_api_token: str = "600/minute"  # API requests per token
+    rate_limit_api_address: str = "300/minute"  # API requests per client address
+    rate_limit_bad_token: str = "20/minute"  # refused tokens per client address
+    rate_limit_login: str = "30/minute"  # /auth login starts and callbacks per client address
+    rate_limit_tokens: str = "20/hour"  # API tokens created per account
+    rate_limit_uploads: str = "60/hour"  # uploads per account (dashboard and API)
+
+    # Operations
+    metrics: bool = False  # GET /metrics (Prometheus); RL_ARENA_METRICS_TOKEN guards it
+    metrics_token: str | None = None
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("bt_bootstrap")
     @classmethod
