@@ -7,6 +7,8 @@ import time
 
 from jobs.sandbox.factory import runner_for
 from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.logs import log_context
+from rl_arena_app.services import metrics
 from rl_arena_app.settings import get_settings
 
 log = logging.getLogger("rl_arena.jobs")
@@ -22,11 +24,14 @@ def build_submission(submission_id: int) -> None:
     from rl_arena_app.services.builds import build_and_validate
 
     started = time.perf_counter()
-    done = build_and_validate(submission_id, configured_runner())
-    if done is not None:
-        log.info("submission %s (%s v%s): %s in %.1f s%s", submission_id, done.env_id,
-                 done.version, done.status, time.perf_counter() - started,
-                 f" — {done.reason}" if done.reason else "")
+    with log_context(submission_id=submission_id):
+        done = build_and_validate(submission_id, configured_runner())
+        if done is not None:
+            took = time.perf_counter() - started
+            metrics.count("rl_arena_builds_total", env=done.env_id, status=done.status)
+            metrics.observe("rl_arena_build_duration_seconds", took, env=done.env_id)
+            log.info("submission %s (%s v%s): %s in %.1f s%s", submission_id, done.env_id,
+                     done.version, done.status, took, f" — {done.reason}" if done.reason else "")
 
 
 def play_match(match_id: int) -> None:
@@ -34,11 +39,13 @@ def play_match(match_id: int) -> None:
     from rl_arena_app.services.matches import play_match as play
 
     started = time.perf_counter()
-    if play(match_id, configured_runner()):
-        log.info("match %s played and recorded in %.1f s", match_id,
-                 time.perf_counter() - started)
-    else:
-        log.info("match %s was not queued (already played or taken): nothing to do", match_id)
+    with log_context(match_id=match_id):
+        if play(match_id, configured_runner()):
+            log.info("match %s played and recorded in %.1f s", match_id,
+                     time.perf_counter() - started)
+        else:
+            log.info("match %s was not queued (already played or taken): nothing to do",
+                     match_id)
 
 
 def admin_action(entry_id: int) -> None:

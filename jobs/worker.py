@@ -14,6 +14,7 @@ from rq import Queue, Worker, worker_registration
 from jobs.lifetime import die_with_parent, pid_alive
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.broker import QUEUES, get_redis
+from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger("rl_arena.worker")
@@ -163,6 +164,7 @@ def run_worker(name: str | None = None, *, burst: bool = False) -> bool:
     """Sweep orphaned containers, then work until stopped (or, with ``burst``, until idle)."""
     settings = get_settings()
     sweep_containers(settings)
+    metrics.start_recording()
     missing = preload()
     if missing:
         log.warning("job modules not importable yet: %s", ", ".join(missing))

@@ -22,6 +22,7 @@ from docker.types import LogConfig, Ulimit
 
 from jobs.lifetime import pid_alive
 from rl_arena_app.arena.outcomes import AgentFault, InfrastructureError, Reason
+from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 
 from .base import SocketSandbox
@@ -218,6 +219,7 @@ class DockerSandbox(SocketSandbox):
             raise InfrastructureError(f"agent image {self.image} is missing: rebuild it") from None
         except docker.errors.DockerException as exc:
             raise InfrastructureError(f"could not start the agent container: {exc}") from None
+        metrics.count("rl_arena_sandbox_starts_total", kind="docker", warm="false")
 
     def _connect(self, deadline: float) -> socket.socket:
         assert self._listener is not None

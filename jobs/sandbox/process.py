@@ -27,6 +27,7 @@ from typing import IO
 from jobs.sandbox.harness import harness_files
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.outcomes import AgentFault, BadAgent, BadInput, InfrastructureError, Reason
+from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 
 from .base import SocketSandbox
@@ -305,6 +306,7 @@ class ProcessSandbox(SocketSandbox):
             raise InfrastructureError(f"could not start the agent process: {exc}{hint}") from None
         finally:
             child_end.close()
+        metrics.count("rl_arena_sandbox_starts_total", kind="process", warm="false")
         if as_root:
             self.network_isolated = self._own_network_namespace()
             if self.network_isolated is False:

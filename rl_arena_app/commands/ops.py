@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import click
 
 from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    from rl_arena_app.logs import configure
+    from rl_arena_app.settings import get_settings
+
+    configure(get_settings().log_format)
 
 
 @click.command()

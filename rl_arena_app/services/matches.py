@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -36,7 +37,7 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events
+from rl_arena_app.services import events, metrics
 from rl_arena_app.services.artifacts import store_replay, stored_file
 from rl_arena_app.services.builds import submission_bundle
 from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
@@ -101,15 +102,23 @@ def play_match(match_id: int, runner: SandboxRunner) -> bool:
         log.info("match %s is not queued: nothing to do", match_id)
         return False
     match, sub_a, sub_b = claimed
+    started = time.perf_counter()
     try:
         games, path = _play(match, sub_a, sub_b, runner, settings)
     except InfrastructureError as exc:
+        metrics.count("rl_arena_matches_failed_total", env=match.env_id)
         _release(match, f"infrastructure: {exc}", settings, retry=True)
         raise
     except BadInput as exc:  # e.g. a missing artifact: playing again cannot help
+        metrics.count("rl_arena_matches_failed_total", env=match.env_id)
         _release(match, f"cannot play: {exc}", settings, retry=False)
         raise
-    return record_result(match_id, games, path)
+    recorded = record_result(match_id, games, path)
+    if recorded:
+        metrics.count("rl_arena_matches_played_total", env=match.env_id)
+        metrics.observe("rl_arena_match_duration_seconds", time.perf_counter() - started,
+                        env=match.env_id)
+    return recorded
 
 
 def _play(match: Match, sub_a: Submission, sub_b: Submission, runner: SandboxRunner,

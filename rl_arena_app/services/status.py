@@ -75,12 +75,20 @@ def redis_status(connection: redis.Redis) -> dict[str, Any]:
             "queues": queues, "scheduler": holder(connection)}
 
 
+def queue_status() -> dict[str, Any]:
+    """Workers, queue lengths and the scheduler; InfrastructureError when Redis is down."""
+    try:
+        return redis_status(get_redis())
+    except redis.RedisError as exc:
+        raise InfrastructureError(f"Redis failed: {exc}") from exc
+
+
 def platform_status() -> dict[str, Any]:
     """Everything `rl-arena status` shows; Redis being down is reported, not raised."""
     status: dict[str, Any]
     try:
-        status = redis_status(get_redis())
-    except (InfrastructureError, redis.RedisError) as exc:
+        status = queue_status()
+    except InfrastructureError as exc:
         status = {"redis": f"down: {exc}", "workers": [], "queues": {}, "scheduler": None}
     status["redis_url"] = redis_url()
     status.update(database_status())

@@ -132,7 +132,8 @@ def test_jobs_do_not_touch_the_database_directly() -> None:
     assert not violations("jobs", ("rl_arena_app.db",))
 
 
-FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings")
+# logs: the request id every front end tags its records with (stdlib logging, nothing more)
+FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings", "rl_arena_app.logs")
 AUTH = "rl_arena_app.auth"  # the login routes: the dashboard shows their providers and reasons
 
 
