@@ -8,9 +8,13 @@ PYTHON ?= python3
 BUN := .tools/node_modules/.bin/bun
 BUN_VERSION := 1.4.5
 
-.PHONY: setup docker base-image browser frontend image run test lint bench clean
+.PHONY: setup test-setup docker base-image browser frontend image run test test-fast lint bench \
+	clean
 
-setup: $(STAMP) $(BUN) base-image browser
+# What `make run` needs; the tests also need a browser (test-setup).
+setup: $(STAMP) $(BUN) base-image
+
+test-setup: setup browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +52,14 @@ image: setup frontend
 run: setup
 	$(BIN)/rl-arena up
 
-test: setup
+test: test-setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# A few minutes, no Docker engine and no browser: everything but the docker, e2e and slow tests.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not docker and not e2e and not slow"
 
 bench: setup
 	$(BIN)/python bench/arena_bench.py

@@ -23,10 +23,17 @@ def pytest_configure(config: pytest.Config) -> None:
                             "because of the reason given")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the markers added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: the quick tests fail first, and the e2e package's platform and
-    Playwright loop (torn down with the package) never overlap the other tests."""
+    Playwright loop (torn down with the package) never overlap the other tests. Tests that use
+    the Docker engine or the browser are marked so (`make test-fast` leaves them out)."""
     e2e = Path(__file__).parent / "e2e"
+    for item in items:
+        if e2e in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
+        if "docker_engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
     items.sort(key=lambda item: e2e in Path(item.path).parents)
 
 
