@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from rl_arena_app.arena.outcomes import BadInput, fault_summary
-from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.commands.common import clean, handles_errors, progress
 
 
 @click.group()
@@ -77,25 +77,26 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
 
 
 def render_summary(summary: dict[str, Any]) -> str:
-    """A few human-readable lines for a run."""
-    names = [a["ref"] for a in summary["agents"]]
+    """A few human-readable lines for a run (what agents and people wrote made printable)."""
+    names = [clean(a["ref"]) for a in summary["agents"]]
     lines = [f"{summary['env']} ({summary['sandbox']} sandbox, seed {summary['seed']})"]
     for i, game in enumerate(summary.get("games", [])):
         forfeit = game["forfeit"]
         if forfeit:
-            what = f"{names[forfeit['agent']]} forfeits ({forfeit['reason']})"
+            what = f"{names[forfeit['agent']]} forfeits ({clean(forfeit['reason'])})"
         elif game["winner"] is None:
             what = "draw"
         else:
             what = f"{names[game['winner']]} wins"
         lines.append(f"  game {i + 1}: {names[game['first']]} first, {what}, {game['steps']} moves")
         if forfeit:  # where and why, as Python shows it
-            lines += [f"      {line}" for line in fault_summary(forfeit["detail"]).splitlines()]
+            lines += [f"      {clean(line)}"
+                      for line in fault_summary(forfeit["detail"]).splitlines()]
     if "points" in summary:
         lines.append("  points: " + ", ".join(
             f"{n} {p:g}" for n, p in zip(names, summary["points"], strict=True)))
     for episode in summary.get("episodes", []):
-        extra = f" forfeit ({episode['forfeit']['reason']})" if episode["forfeit"] else ""
+        extra = f" forfeit ({clean(episode['forfeit']['reason'])})" if episode["forfeit"] else ""
         lines.append(f"  seed {episode['seed']}: return {episode['return']:g}, "
                      f"{episode['steps']} steps, {episode['outcome']}{extra}")
     if "mean_return" in summary:

@@ -14,14 +14,21 @@ from rich.table import Table
 from rich.text import Text
 
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.core.text import printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
 
 
 def progress(message: str) -> None:
-    """Progress of long steps, on stderr."""
-    click.echo(f"rl-arena: {message}", err=True)
+    """Progress of long steps, on stderr (one printable line)."""
+    click.echo(f"rl-arena: {printable(message)}", err=True)
+
+
+def clean(value: Any, *, multiline: bool = False) -> str:
+    """Text from an agent or a person, fit for a terminal: escape sequences, controls and bidi
+    overrides removed (``multiline`` keeps newlines and tabs: log tails, tracebacks)."""
+    return printable(str(value), multiline=multiline)
 
 
 def console() -> Console:
@@ -30,9 +37,9 @@ def console() -> Console:
                    soft_wrap=False)
 
 
-def plain(value: Any) -> Text:
-    """A cell shown as is: never read as markup, control characters removed."""
-    return Text("-" if value is None else str(value))
+def plain(value: Any, *, multiline: bool = False) -> Text:
+    """A cell shown as is: never read as markup, cleaned (``clean``); '-' when there is none."""
+    return Text("-" if value is None else clean(value, multiline=multiline))
 
 
 def number(value: float | None, digits: int = 0) -> str:
@@ -63,11 +70,11 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             return command(*args, **kwargs)
-        except BadInput as exc:
-            click.echo(f"error: {exc}", err=True)
+        except BadInput as exc:  # messages quote what people (or a remote arena) gave
+            click.echo(f"error: {clean(exc, multiline=True)}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except InfrastructureError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {clean(exc, multiline=True)}", err=True)
             sys.exit(EXIT_INFRASTRUCTURE)
         except KeyboardInterrupt:
             click.echo("interrupted; sandboxes removed", err=True)
@@ -83,4 +90,4 @@ def run_admin_action(name: str, target: str) -> None:
     entry = admin_actions.perform(audit.CLI, name, target)
     if entry.outcome == "failed":
         raise BadInput(entry.detail)
-    click.echo(entry.detail)
+    click.echo(clean(entry.detail, multiline=True))

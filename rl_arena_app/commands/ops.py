@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
+from rl_arena_app.commands.common import clean, handles_errors, progress, run_admin_action
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -32,7 +32,8 @@ def up(workers: int | None, no_web: bool, web_port: int | None) -> None:
 
     _use_web_port(web_port)
     count = get_settings().workers if workers is None else workers
-    run_up(count, web=not no_web, echo=lambda line: click.echo(line))
+    # Children's lines can quote agents (a worker logging a build): printable, line by line.
+    run_up(count, web=not no_web, echo=lambda line: click.echo(clean(line, multiline=True)))
 
 
 def _use_web_port(port: int | None) -> None:
@@ -173,18 +174,18 @@ def status(as_json: bool) -> None:
 
 
 def render_status(data: dict[str, Any]) -> str:
-    """A few human-readable lines of ``platform_status()``."""
-    lines = [f"redis: {data['redis']} ({data['redis_url']}); "
-             f"scheduler: {data['scheduler'] or 'none active'}"]
+    """A few human-readable lines of ``platform_status()`` (names made printable)."""
+    lines = [f"redis: {data['redis']} ({clean(data['redis_url'])}); "
+             f"scheduler: {clean(data['scheduler'] or 'none active')}"]
     lines.append(f"workers: {len(data['workers'])}")
-    lines += [f"  {w['name']} pid {w['pid']} {w['state']}" for w in data["workers"]]
+    lines += [f"  {clean(w['name'])} pid {w['pid']} {clean(w['state'])}" for w in data["workers"]]
     for name, counts in data["queues"].items():
         lines.append(f"queue {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for key in ("matches", "submissions"):
         lines.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in data[key].items()))
     lines.append(f"games: {data['games']}; rating events: {data['rating_events']}")
     if data["matchmaking_paused"]:
-        lines.append("matchmaking paused in: " + ", ".join(data["matchmaking_paused"]))
+        lines.append("matchmaking paused in: " + ", ".join(map(clean, data["matchmaking_paused"])))
     return "\n".join(lines)
 
 

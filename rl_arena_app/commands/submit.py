@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rl_arena_app.arena.outcomes import BadInput
-from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.commands.common import clean, handles_errors, progress
 from rl_arena_app.settings import get_settings
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def follow(arena: Arena, submission_id: int, timeout_s: float) -> None:
         version = view["version"]
         if version["status"] != shown:
             shown = version["status"]
-            progress(f"submission {submission_id}: {shown}")
+            progress(f"submission {submission_id}: {clean(shown)}")
         if shown == "failed":
             _failed(submission_id, version)
         if shown == "ready" and (view["kind"] == "solo" or version["games"] > 0):
@@ -130,9 +130,9 @@ def follow(arena: Arena, submission_id: int, timeout_s: float) -> None:
 
 def _failed(submission_id: int, version: dict[str, Any]) -> None:
     """Say why the submission failed (and its log's tail), and exit 1."""
-    click.echo(f"error: submission {submission_id} failed: {version['reason']}", err=True)
+    click.echo(f"error: submission {submission_id} failed: {clean(version['reason'])}", err=True)
     if version.get("log_tail"):
-        click.echo(version["log_tail"].rstrip(), err=True)
+        click.echo(clean(version["log_tail"], multiline=True).rstrip(), err=True)
     sys.exit(EXIT_FAILED)
 
 
