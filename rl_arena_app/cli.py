@@ -11,8 +11,12 @@ import click
 from rl_arena_app.arena.outcomes import BadInput, fault_summary
 from rl_arena_app.commands.common import clean, handles_errors, progress
 
+PROG = "rl-arena"
 
-@click.group()
+
+# `-h` beside `--help`: Click hands the context setting down to every command and group.
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rl-arena", prog_name=PROG, message="%(prog)s %(version)s")
 def main() -> None:
     """RL Arena: sandboxed reinforcement-learning competitions."""
 
@@ -311,13 +315,13 @@ def sweep() -> None:
 
 def _register_platform_commands() -> None:
     """Add the platform's commands (agents, envs, standings, operations), one module each."""
-    from rl_arena_app.commands import accounts, agents, envs, ops, standings, submit
+    from rl_arena_app.commands import accounts, agents, completion, envs, ops, standings, submit
 
-    for module in (accounts, agents, envs, ops, standings, submit):
+    for module in (accounts, agents, completion, envs, ops, standings, submit):
         module.register(main, ratings)
 
 
 _register_platform_commands()
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m rl_arena_app.cli` reads like the console script
+    main(prog_name=PROG)

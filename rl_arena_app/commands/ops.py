@@ -141,27 +141,6 @@ def matchmaking_resume(env_id: str) -> None:
     run_admin_action("resume", env_id)
 
 
-@click.group("env")
-def env_group() -> None:
-    """Enable or disable an environment for submissions and matches."""
-
-
-@env_group.command("disable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def env_disable(env_id: str) -> None:
-    """Refuse new submissions and make no new matches in ENV (open matches still play)."""
-    run_admin_action("disable", env_id)
-
-
-@env_group.command("enable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def env_enable(env_id: str) -> None:
-    """Take submissions and make matches in ENV again."""
-    run_admin_action("enable", env_id)
-
-
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @handles_errors
@@ -191,5 +170,5 @@ def render_status(data: dict[str, Any]) -> str:
 
 def register(main: click.Group, ratings: click.Group) -> None:
     """Add this module's commands to the CLI."""
-    for command in (up, web, worker, scheduler, db, matchmaking, env_group, status):
+    for command in (up, web, worker, scheduler, db, matchmaking, status):
         main.add_command(command)
