@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from rl_arena_app.arena.outcomes import BadInput, fault_summary
-from rl_arena_app.commands.common import clean, handles_errors, progress
+from rl_arena_app.commands.common import (
+    clean,
+    handles_errors,
+    progress,
+    progress_bar,
+    stderr_is_terminal,
+)
 
 PROG = "rl-arena"
 
@@ -68,9 +74,11 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
     bundles = [load_bundle(ref, env_id=env.id) for ref in agents]
     factories, _ = sandbox_factories(kind, bundles, progress=progress)
     limits = Limits.for_env(env, move_timeout, time_bank, startup_timeout)
-    result = play_run(env, factories, list(agents), sandbox=kind,
-                      seed=env.seed if seed is None else seed, limits=limits,
-                      games=games, episodes=episodes)
+    with progress_bar("games" if env.kind == "duel" else "episodes") as update:
+        result = play_run(env, factories, list(agents), sandbox=kind,
+                          seed=env.seed if seed is None else seed, limits=limits,
+                          games=games, episodes=episodes,
+                          progress=lambda done, total: update(completed=done, total=total))
     if replay_path is not None:
         write_replay(replay_path, result.replay())
     summary = result.summary()
@@ -299,7 +307,10 @@ def build_base(method: str, if_missing: bool) -> None:
         progress(f"base image {tag} is present")
         return
     progress(f"building base image {tag} ({method})")
-    build_base_image(client, tag, method)  # type: ignore[arg-type]
+    with progress_bar(f"building {tag}") as update:
+        # Without a terminal, the build's own output goes to stderr as it is.
+        follow = (lambda line: update(description=line)) if stderr_is_terminal() else None
+        build_base_image(client, tag, method, progress=follow)  # type: ignore[arg-type]
     progress(f"base image {tag} ready")
 
 

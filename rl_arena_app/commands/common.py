@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -23,6 +24,39 @@ EXIT_INFRASTRUCTURE = 3
 def progress(message: str) -> None:
     """Progress of long steps, on stderr (one printable line)."""
     click.echo(f"rl-arena: {printable(message)}", err=True)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (as Rich decides it), where progress bars are drawn."""
+    return Console(stderr=True).is_terminal
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    """A Rich progress bar on stderr while the block runs, only when stderr is a terminal
+    (pipes, logs and tests see nothing); yields ``update(completed=, total=, description=)``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    # stdout is left alone: it may be carrying a command's JSON.
+    with Progress(*columns, console=Console(stderr=True), transient=True,
+                  redirect_stdout=False, disable=not stderr_is_terminal()) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(**fields: Any) -> None:
+            if "description" in fields:
+                fields["description"] = printable(str(fields["description"]))[:120]
+            bar.update(task, **fields)
+
+        yield update
 
 
 def clean(value: Any, *, multiline: bool = False) -> str:

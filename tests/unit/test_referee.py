@@ -121,6 +121,16 @@ def test_the_agents_words_enter_the_record_printable(when):
     assert detail == "Traceback:\nValueError: red gpj.exe end\ttab"
 
 
+@pytest.mark.parametrize("env_id", ["tictactoe", "CartPole-v1"])
+def test_progress_hears_after_each_game_or_episode(env_id):
+    told = []
+    agents = [{}, {}] if envs.spec(env_id).kind == "duel" else [{}]
+    play(envs.spec(env_id), [lambda log={}: Scripted(log) for _ in agents], ["a"] * len(agents),
+         sandbox="test", seed=7, limits=LIMITS, games=3, episodes=3,
+         progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_agent_that_cannot_start_forfeits_every_game():
     fault = AgentFault(Reason.CRASH, "SyntaxError")
     summary, logs = run("connect_four", {}, {"fail_start": fault}, games=3)
