@@ -307,7 +307,7 @@ def build_base(method: str, if_missing: bool) -> None:
         progress(f"base image {tag} is present")
         return
     progress(f"building base image {tag} ({method})")
-    with progress_bar(f"building {tag}") as update:
+    with progress_bar(f"building {tag}", counted=False) as update:
         # Without a terminal, the build's own output goes to stderr as it is.
         follow = (lambda line: update(description=line)) if stderr_is_terminal() else None
         build_base_image(client, tag, method, progress=follow)  # type: ignore[arg-type]

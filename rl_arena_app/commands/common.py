@@ -21,6 +21,7 @@ from rl_arena_app.core.text import printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
+DESCRIPTION_CHARS = 60  # of a progress bar's step, so that the bar keeps its room
 
 
 def progress(message: str) -> None:
@@ -34,9 +35,10 @@ def stderr_is_terminal() -> bool:
 
 
 @contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+def progress_bar(label: str, *, counted: bool = True) -> Iterator[Callable[..., None]]:
     """A Rich progress bar on stderr while the block runs, only when stderr is a terminal
-    (pipes, logs and tests see nothing); yields ``update(completed=, total=, description=)``."""
+    (pipes, logs and tests see nothing); yields ``update(completed=, total=, description=)``.
+    Work that is not ``counted`` (a build) shows its latest step and a pulsing bar."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -47,15 +49,15 @@ def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[...,
     )
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn())
+               *([MofNCompleteColumn()] if counted else []), TimeElapsedColumn())
     # stdout is left alone: it may be carrying a command's JSON.
     with Progress(*columns, console=Console(stderr=True), transient=True,
                   redirect_stdout=False, disable=not stderr_is_terminal()) as bar:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(label, total=None)
 
         def update(**fields: Any) -> None:
             if "description" in fields:
-                fields["description"] = printable(str(fields["description"]))[:120]
+                fields["description"] = printable(str(fields["description"]))[:DESCRIPTION_CHARS]
             bar.update(task, **fields)
 
         yield update
