@@ -9,10 +9,20 @@ from typing import Any
 import click
 
 from rl_arena_app.arena.outcomes import BadInput, fault_summary
-from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.commands.common import (
+    clean,
+    handles_errors,
+    progress,
+    progress_bar,
+    stderr_is_terminal,
+)
+
+PROG = "rl-arena"
 
 
-@click.group()
+# `-h` beside `--help`: Click hands the context setting down to every command and group.
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rl-arena", prog_name=PROG, message="%(prog)s %(version)s")
 def main() -> None:
     """RL Arena: sandboxed reinforcement-learning competitions."""
 
@@ -64,9 +74,11 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
     bundles = [load_bundle(ref, env_id=env.id) for ref in agents]
     factories, _ = sandbox_factories(kind, bundles, progress=progress)
     limits = Limits.for_env(env, move_timeout, time_bank, startup_timeout)
-    result = play_run(env, factories, list(agents), sandbox=kind,
-                      seed=env.seed if seed is None else seed, limits=limits,
-                      games=games, episodes=episodes)
+    with progress_bar("games" if env.kind == "duel" else "episodes") as update:
+        result = play_run(env, factories, list(agents), sandbox=kind,
+                          seed=env.seed if seed is None else seed, limits=limits,
+                          games=games, episodes=episodes,
+                          progress=lambda done, total: update(completed=done, total=total))
     if replay_path is not None:
         write_replay(replay_path, result.replay())
     summary = result.summary()
@@ -77,25 +89,26 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
 
 
 def render_summary(summary: dict[str, Any]) -> str:
-    """A few human-readable lines for a run."""
-    names = [a["ref"] for a in summary["agents"]]
+    """A few human-readable lines for a run (what agents and people wrote made printable)."""
+    names = [clean(a["ref"]) for a in summary["agents"]]
     lines = [f"{summary['env']} ({summary['sandbox']} sandbox, seed {summary['seed']})"]
     for i, game in enumerate(summary.get("games", [])):
         forfeit = game["forfeit"]
         if forfeit:
-            what = f"{names[forfeit['agent']]} forfeits ({forfeit['reason']})"
+            what = f"{names[forfeit['agent']]} forfeits ({clean(forfeit['reason'])})"
         elif game["winner"] is None:
             what = "draw"
         else:
             what = f"{names[game['winner']]} wins"
         lines.append(f"  game {i + 1}: {names[game['first']]} first, {what}, {game['steps']} moves")
         if forfeit:  # where and why, as Python shows it
-            lines += [f"      {line}" for line in fault_summary(forfeit["detail"]).splitlines()]
+            lines += [f"      {clean(line)}"
+                      for line in fault_summary(forfeit["detail"]).splitlines()]
     if "points" in summary:
         lines.append("  points: " + ", ".join(
             f"{n} {p:g}" for n, p in zip(names, summary["points"], strict=True)))
     for episode in summary.get("episodes", []):
-        extra = f" forfeit ({episode['forfeit']['reason']})" if episode["forfeit"] else ""
+        extra = f" forfeit ({clean(episode['forfeit']['reason'])})" if episode["forfeit"] else ""
         lines.append(f"  seed {episode['seed']}: return {episode['return']:g}, "
                      f"{episode['steps']} steps, {episode['outcome']}{extra}")
     if "mean_return" in summary:
@@ -294,7 +307,10 @@ def build_base(method: str, if_missing: bool) -> None:
         progress(f"base image {tag} is present")
         return
     progress(f"building base image {tag} ({method})")
-    build_base_image(client, tag, method)  # type: ignore[arg-type]
+    with progress_bar(f"building {tag}", counted=False) as update:
+        # Without a terminal, the build's own output goes to stderr as it is.
+        follow = (lambda line: update(description=line)) if stderr_is_terminal() else None
+        build_base_image(client, tag, method, progress=follow)  # type: ignore[arg-type]
     progress(f"base image {tag} ready")
 
 
@@ -310,13 +326,13 @@ def sweep() -> None:
 
 def _register_platform_commands() -> None:
     """Add the platform's commands (agents, envs, standings, operations), one module each."""
-    from rl_arena_app.commands import accounts, agents, envs, ops, standings, submit
+    from rl_arena_app.commands import accounts, agents, completion, envs, ops, standings, submit
 
-    for module in (accounts, agents, envs, ops, standings, submit):
+    for module in (accounts, agents, completion, envs, ops, standings, submit):
         module.register(main, ratings)
 
 
 _register_platform_commands()
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m rl_arena_app.cli` reads like the console script
+    main(prog_name=PROG)

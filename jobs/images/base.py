@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +16,9 @@ from rl_arena_app.arena.outcomes import InfrastructureError
 
 IMAGES_DIR = Path(__file__).parent
 Method = Literal["auto", "offline", "hub"]
+# Told each line of the build's output (debootstrap's "I: Retrieving ...") as it comes.
+BuildProgress = Callable[[str], None]
+TAIL_LINES = 20  # of the build's output, kept for the error when it fails
 
 
 def base_image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -25,18 +30,30 @@ def base_image_exists(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
-def build_base_image(client: docker.DockerClient, tag: str, method: Method = "auto") -> str:
-    """Build the base image; `auto` prefers debootstrap (no registry needed) when it is there."""
+def build_base_image(client: docker.DockerClient, tag: str, method: Method = "auto",
+                     progress: BuildProgress | None = None) -> str:
+    """Build the base image; `auto` prefers debootstrap (no registry needed) when it is there.
+
+    The build's output goes to stderr, or, given ``progress``, line by line to it (the last
+    lines come with the error when the build fails).
+    """
     if method == "auto":
         method = "offline" if shutil.which("debootstrap") else "hub"
     if method == "offline":
         script = IMAGES_DIR / "build-base-offline.sh"
-        done = subprocess.run(["bash", str(script), tag], stdout=subprocess.DEVNULL,
-                              stderr=sys.stderr, check=False)
-        if done.returncode != 0:
+        if progress is None:
+            failed = subprocess.run(["bash", str(script), tag], stdout=subprocess.DEVNULL,
+                                    stderr=sys.stderr, check=False).returncode != 0
+            tail = ""
+        else:
+            code, lines = run_reporting(["bash", str(script), tag], progress)
+            failed, tail = code != 0, "".join(f"\n  {line}" for line in lines)
+        if failed:
             raise InfrastructureError(f"offline base image build failed ({script}); "
-                                      "it needs root, debootstrap and a Debian mirror")
+                                      f"it needs root, debootstrap and a Debian mirror{tail}")
         return tag
+    if progress is not None:
+        progress(f"building {tag} from Docker Hub (Dockerfile.hub)")
     try:
         client.images.build(path=str(IMAGES_DIR), dockerfile="Dockerfile.hub", tag=tag, rm=True)
     except (docker.errors.BuildError, docker.errors.APIError) as exc:
@@ -44,6 +61,21 @@ def build_base_image(client: docker.DockerClient, tag: str, method: Method = "au
                                   "without a registry, install debootstrap and use --offline"
                                   ) from None
     return tag
+
+
+def run_reporting(command: Sequence[str], progress: BuildProgress) -> tuple[int, list[str]]:
+    """Run ``command``, handing each line it writes to stderr to ``progress``; its exit code and
+    its last lines."""
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          errors="replace") as process:
+        assert process.stderr is not None
+        for raw in process.stderr:
+            line = raw.rstrip()
+            if line:
+                tail.append(line)
+                progress(line)
+    return process.returncode, list(tail)
 
 
 def ensure_base_image(client: docker.DockerClient, tag: str, method: Method = "auto") -> str:

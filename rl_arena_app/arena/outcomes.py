@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from rl_arena_app.core.text import printable
+
 # How the harness (jobs/sandbox/harness) puts the agent's last output after a traceback.
 OUTPUT_MARK = "\n--- agent output (tail) ---\n"
 _FRAME = re.compile(r'  File "(?P<file>[^"]*)", line \d+')
@@ -71,8 +73,10 @@ def fault_summary(detail: str) -> str:
     For a Python traceback (the last one of a chain): the last frame in the agent's own code
     (`File "agent.py", line 4, in act`, the line, any caret), then the exception; a frame of a
     library (`<site-packages>/...`, `<stdlib>/...`) only if no frame of the agent's is left.
-    The agent's output is left out. Any other detail comes back as it is, stripped.
+    The agent's output is left out. Any other detail comes back as it is, stripped. Either way
+    the text is ``printable``: the agent wrote it, and a terminal or a page will show it.
     """
+    detail = printable(detail, multiline=True)
     lines = _CHAINED.split(detail.split(OUTPUT_MARK, 1)[0])[-1].strip("\n").splitlines()
     frames = [i for i, line in enumerate(lines) if _FRAME.match(line)]
     if not frames:
@@ -85,16 +89,19 @@ def fault_summary(detail: str) -> str:
 
 
 def fault_line(detail: str) -> str:
-    """The failure in one line, e.g. ``SyntaxError: expected ':' (agent.py, line 4)``."""
+    """The failure in one line, e.g. ``SyntaxError: expected ':' (agent.py, line 4)``.
+
+    A traceback's whole exception comes first, its lines joined, so that a message of several
+    lines cannot hide the exception's type; any other detail gives its last line.
+    """
     lines = [line for line in fault_summary(detail).splitlines() if line.strip()]
     if not lines:
         return ""
-    where = _FRAME.match("  " + lines[0])
-    last = lines[-1].strip()
-    if where is None or len(lines) == 1:
-        return last
+    if _FRAME.match("  " + lines[0]) is None or len(lines) == 1:
+        return printable(lines[-1]).strip()
+    exception = lines[_indented_end(lines, 1, "  "):] or lines[-1:]
     location = lines[0].strip().removeprefix("File ").replace('"', "")
-    return f"{last} ({location})"
+    return printable(f"{' '.join(line.strip() for line in exception)} ({location})")
 
 
 class NotFound(BadInput):

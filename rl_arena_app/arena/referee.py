@@ -14,6 +14,7 @@ from rl_arena_app.arena.envs import EnvSpec, Game
 from rl_arena_app.arena.games import IllegalAction
 from rl_arena_app.arena.outcomes import AgentFault, Reason, move_timeout
 from rl_arena_app.arena.sandbox import Sandbox, SandboxFactory
+from rl_arena_app.core.text import printable
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,19 @@ def derive_seed(*parts: int) -> int:
 
 @dataclass
 class Forfeit:
-    """One agent lost a game by breaking a rule."""
+    """One agent lost a game by breaking a rule.
+
+    The detail is the agent's own text (its exception, its output's tail): it is made
+    ``printable`` here, where it enters the records, so stored rows, replays and reasons never
+    carry escape sequences, controls or bidi overrides.
+    """
 
     agent: int
     reason: Reason
     detail: str
+
+    def __post_init__(self) -> None:
+        self.detail = printable(self.detail, multiline=True)
 
     def to_json(self) -> dict[str, Any]:
         return {"agent": self.agent, "reason": str(self.reason), "detail": self.detail}

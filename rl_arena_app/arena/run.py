@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,12 @@ from rl_arena_app.arena.sandbox import SandboxFactory
 
 REPLAY_FORMAT = "rl-arena-replay"
 REPLAY_VERSION = 1
+# Told (games or episodes done, how many in all) after each one: a progress bar's feed.
+RunProgress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Report nothing."""
 
 
 @dataclass
@@ -96,6 +102,7 @@ def play_duel(
     games: int,
     seed: int,
     limits: Limits,
+    progress: RunProgress = _no_progress,
 ) -> tuple[list[GameRecord], list[str | None]]:
     """Play `games` games between two agents, alternating who moves first."""
     seats = [Seat(i, f, limits) for i, f in enumerate(factories)]
@@ -110,15 +117,17 @@ def play_duel(
             start_seats(seats)
             if any(s.dead for s in seats):
                 records.append(forfeited_before_start(record, order))
-                continue
-            records.append(play_game(env, game, order, record, limits))
+            else:
+                records.append(play_game(env, game, order, record, limits))
+            progress(index + 1, games)
     finally:
         close_seats(seats)
     return records, [s.images[0] if s.images else None for s in seats]
 
 
 def play_solo(
-    env: EnvSpec, factory: SandboxFactory, *, episodes: int, seed: int, limits: Limits
+    env: EnvSpec, factory: SandboxFactory, *, episodes: int, seed: int, limits: Limits,
+    progress: RunProgress = _no_progress,
 ) -> tuple[list[GameRecord], list[str | None]]:
     """Run `episodes` episodes on seeds derived from `seed`; a forfeit scores the worst return."""
     seat = Seat(0, factory, limits)
@@ -136,6 +145,7 @@ def play_solo(
             if record.forfeit is not None:
                 record.returns = [env.worst_return]
             records.append(record)
+            progress(index + 1, episodes)
     finally:
         close_seats([seat])
     return records, [seat.images[0] if seat.images else None]
@@ -151,14 +161,16 @@ def play(
     limits: Limits,
     games: int | None = None,
     episodes: int | None = None,
+    progress: RunProgress = _no_progress,
 ) -> RunResult:
-    """Play a duel or a solo run, whichever the environment is."""
+    """Play a duel or a solo run, whichever the environment is; ``progress`` hears after each
+    game or episode."""
     started = time.perf_counter()
     if env.kind == "duel":
         records, images = play_duel(env, factories, games=games or env.games, seed=seed,
-                                    limits=limits)
+                                    limits=limits, progress=progress)
     else:
         records, images = play_solo(env, factories[0], episodes=episodes or env.episodes,
-                                    seed=seed, limits=limits)
+                                    seed=seed, limits=limits, progress=progress)
     return RunResult(env, seed, sandbox, list(refs), images, limits, records,
                      time.perf_counter() - started)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.commands.common import console, handles_errors, number, plain, table
+from rl_arena_app.commands.common import clean, console, handles_errors, number, plain, table
 
 
 @click.group("agent")
@@ -32,8 +32,8 @@ def add(env_id: str, path: str, name: str, owner: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(row, default=str))
         return
-    click.echo(f"submission {row['submission']}: {row['agent']} v{row['version']} "
-               f"({row['env']}, {row['owner']}) {row['status']}; build enqueued")
+    click.echo(f"submission {row['submission']}: {clean(row['agent'])} v{row['version']} "
+               f"({row['env']}, {clean(row['owner'])}) {row['status']}; build enqueued")
 
 
 @agent.command("list")
@@ -54,8 +54,9 @@ def list_command(env_id: str | None, as_json: bool) -> None:
     grid = table("id>", "env", "agent", "owner", "status", "Elo / score>", "games>", "reason",
                  caption="Elo for two-player games, mean return for solo tasks")
     for row in rows:
-        grid.add_row(str(row["submission"]), row["env"], plain(f"{row['agent']} v{row['version']}"),
-                     plain(row["owner"]), row["status"], _strength(row), str(row["games"]),
+        grid.add_row(str(row["submission"]), plain(row["env"]),
+                     plain(f"{row['agent']} v{row['version']}"), plain(row["owner"]),
+                     plain(row["status"]), _strength(row), str(row["games"]),
                      plain(row["reason"] or ""))
     console().print(grid)
 
@@ -86,7 +87,7 @@ def show(submission_id: int, as_json: bool) -> None:
     out.print(grid)
     if row["log_tail"]:
         out.print("log tail:", style="bold")
-        out.print(plain(row["log_tail"]))
+        out.print(plain(row["log_tail"], multiline=True))
 
 
 def _details(row: dict[str, Any]) -> list[tuple[str, Any]]:

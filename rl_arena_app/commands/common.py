@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -12,16 +14,59 @@ import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.core.text import printable
 
 EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
+DESCRIPTION_CHARS = 60  # of a progress bar's step, so that the bar keeps its room
 
 
 def progress(message: str) -> None:
-    """Progress of long steps, on stderr."""
-    click.echo(f"rl-arena: {message}", err=True)
+    """Progress of long steps, on stderr (one printable line)."""
+    click.echo(f"rl-arena: {printable(message)}", err=True)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (as Rich decides it), where progress bars are drawn."""
+    return Console(stderr=True).is_terminal
+
+
+@contextmanager
+def progress_bar(label: str, *, counted: bool = True) -> Iterator[Callable[..., None]]:
+    """A Rich progress bar on stderr while the block runs, only when stderr is a terminal
+    (pipes, logs and tests see nothing); yields ``update(completed=, total=, description=)``.
+    Work that is not ``counted`` (a build) shows its latest step and a pulsing bar."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               *([MofNCompleteColumn()] if counted else []), TimeElapsedColumn())
+    # stdout is left alone: it may be carrying a command's JSON.
+    with Progress(*columns, console=Console(stderr=True), transient=True,
+                  redirect_stdout=False, disable=not stderr_is_terminal()) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(**fields: Any) -> None:
+            if "description" in fields:
+                fields["description"] = printable(str(fields["description"]))[:DESCRIPTION_CHARS]
+            bar.update(task, **fields)
+
+        yield update
+
+
+def clean(value: Any, *, multiline: bool = False) -> str:
+    """Text from an agent or a person, fit for a terminal: escape sequences, controls and bidi
+    overrides removed (``multiline`` keeps newlines and tabs: log tails, tracebacks)."""
+    return printable(str(value), multiline=multiline)
 
 
 def console() -> Console:
@@ -30,9 +75,9 @@ def console() -> Console:
                    soft_wrap=False)
 
 
-def plain(value: Any) -> Text:
-    """A cell shown as is: never read as markup, control characters removed."""
-    return Text("-" if value is None else str(value))
+def plain(value: Any, *, multiline: bool = False) -> Text:
+    """A cell shown as is: never read as markup, cleaned (``clean``); '-' when there is none."""
+    return Text("-" if value is None else clean(value, multiline=multiline))
 
 
 def number(value: float | None, digits: int = 0) -> str:
@@ -63,17 +108,45 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             return command(*args, **kwargs)
-        except BadInput as exc:
-            click.echo(f"error: {exc}", err=True)
+        except BadInput as exc:  # messages quote what people (or a remote arena) gave
+            click.echo(f"error: {clean(exc, multiline=True)}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except InfrastructureError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {clean(exc, multiline=True)}", err=True)
+            sys.exit(EXIT_INFRASTRUCTURE)
+        except (OperationalError, ProgrammingError) as exc:
+            advice = database_advice(exc)
+            if advice is None:
+                raise
+            click.echo(f"error: {clean(advice)}", err=True)
             sys.exit(EXIT_INFRASTRUCTURE)
         except KeyboardInterrupt:
             click.echo("interrupted; sandboxes removed", err=True)
             sys.exit(130)
 
     return wrapper
+
+
+# A table or a column this version uses is missing: PostgreSQL's SQLSTATEs (undefined table,
+# undefined column) and the start of SQLite's messages.
+_NOT_MIGRATED_STATES = frozenset({"42P01", "42703"})
+_NOT_MIGRATED_SQLITE = re.compile(r"no such (table|column)|table \S+ has no column named")
+
+
+def database_advice(exc: OperationalError | ProgrammingError) -> str | None:
+    """What to run when the database lacks tables or columns this version uses (never
+    migrated, or migrated by an older version); None for any other database error."""
+    from sqlalchemy.engine import make_url
+
+    from rl_arena_app.settings import get_settings
+
+    said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+    if (getattr(exc.orig, "sqlstate", None) not in _NOT_MIGRATED_STATES
+            and not _NOT_MIGRATED_SQLITE.match(said)):
+        return None
+    where = make_url(get_settings().db_url).render_as_string(hide_password=True)
+    return (f"the database {where} is not migrated to this version of rl-arena ({said}): run "
+            "`rl-arena db upgrade` (`make run` and `rl-arena up` migrate it too)")
 
 
 def run_admin_action(name: str, target: str) -> None:
@@ -83,4 +156,4 @@ def run_admin_action(name: str, target: str) -> None:
     entry = admin_actions.perform(audit.CLI, name, target)
     if entry.outcome == "failed":
         raise BadInput(entry.detail)
-    click.echo(entry.detail)
+    click.echo(clean(entry.detail, multiline=True))

@@ -1,29 +1,46 @@
-"""`rl-arena envs ...`: the environments, how to write an agent for each, and starter agents."""
+"""`rl-arena env ...`: the environments, how to write an agent for each, starter agents, and
+enabling or disabling one. `rl-arena envs ...` is the same group under its older name."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import click
 
 from rl_arena_app.arena.outcomes import BadInput
-from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
 
 OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.group("envs", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout.")
+@click.group("env", invoke_without_command=True,
+             short_help="The environments: list, show, starter, docs, enable, disable.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout (as "
+              "`env list --json`).")
 @click.pass_context
 @handles_errors
-def envs_group(ctx: click.Context, as_json: bool) -> None:
-    """List the environments; show, starter and docs help write an agent."""
+def env_group(ctx: click.Context, as_json: bool) -> None:
+    """The environments: list, show, starter and docs help write an agent; enable and disable
+    open or close one. Without a subcommand: list."""
     if ctx.invoked_subcommand is not None:
         if as_json:
             raise BadInput(f"--json belongs after the subcommand: "
-                           f"rl-arena envs {ctx.invoked_subcommand} ... --json")
+                           f"rl-arena env {ctx.invoked_subcommand} ... --json")
         return
+    _print_list(as_json)
+
+
+@env_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout.")
+@handles_errors
+def list_command(as_json: bool) -> None:
+    """List the environments with their kind and built-in agents."""
+    _print_list(as_json)
+
+
+def _print_list(as_json: bool) -> None:
     rows = _rows()
     if as_json:
         click.echo(json.dumps(rows))
@@ -51,7 +68,7 @@ def _rows() -> list[dict]:
     return rows
 
 
-@envs_group.command("show")
+@env_group.command("show")
 @click.argument("env_id", metavar="ENV")
 @click.option("--json", "as_json", is_flag=True, help="Print the documentation as one JSON object.")
 @handles_errors
@@ -74,7 +91,7 @@ def show(env_id: str, as_json: bool) -> None:
     Console().print(Markdown(render_env(spec, level=1)))
 
 
-@envs_group.command("starter")
+@env_group.command("starter")
 @click.argument("env_id", metavar="ENV")
 @click.option("-o", "--output", type=OUTPUT, default=None,
               help="Write the agent to this file (default: stdout).")
@@ -98,7 +115,7 @@ def starter(env_id: str, output: Path | None, force: bool) -> None:
              f"{play_command(spec, str(output))}")
 
 
-@envs_group.command("docs")
+@env_group.command("docs")
 @click.option("-o", "--output", type=OUTPUT, default=None,
               help="Write the Markdown to this file, e.g. docs/ENVIRONMENTS.md (default: stdout).")
 @handles_errors
@@ -118,6 +135,33 @@ def docs(output: Path | None) -> None:
     progress(f"wrote {output}")
 
 
+@env_group.command("disable")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def disable(env_id: str) -> None:
+    """Refuse new submissions and make no new matches in ENV (open matches still play)."""
+    run_admin_action("disable", env_id)
+
+
+@env_group.command("enable")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def enable(env_id: str) -> None:
+    """Take submissions and make matches in ENV again."""
+    run_admin_action("enable", env_id)
+
+
+def alias(group: click.Group, name: str) -> click.Group:
+    """``group`` under another name, hidden from the help (an older spelling that still works)."""
+    twin = copy.copy(group)
+    twin.name, twin.hidden = name, True
+    twin.help = twin.short_help = f"Alias of `rl-arena {group.name}`."
+    return twin
+
+
+envs_group = alias(env_group, "envs")  # `rl-arena envs`, `envs show X`...: the older spelling
+
+
 def write_text(path: Path, text: str, *, force: bool) -> None:
     """Write a UTF-8 file; an existing file (unless forced) or a failed write is bad input."""
     if path.exists() and not force:
@@ -130,8 +174,9 @@ def write_text(path: Path, text: str, *, force: bool) -> None:
 
 def register(main: click.Group, ratings: click.Group) -> None:
     """Add this module's commands to the CLI."""
+    main.add_command(env_group)
     main.add_command(envs_group)
 
 
 if __name__ == "__main__":  # `python -m rl_arena_app.commands.envs docs -o docs/ENVIRONMENTS.md`
-    envs_group()
+    env_group(prog_name="rl-arena env")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
+from rl_arena_app.commands.common import clean, handles_errors, progress, run_admin_action
 
 
 def _configure_logging() -> None:
@@ -31,7 +31,8 @@ def up(workers: int | None, no_web: bool, web_port: int | None) -> None:
 
     _use_web_port(web_port)
     count = get_settings().workers if workers is None else workers
-    run_up(count, web=not no_web, echo=lambda line: click.echo(line))
+    # Children's lines can quote agents (a worker logging a build): printable, line by line.
+    run_up(count, web=not no_web, echo=lambda line: click.echo(clean(line, multiline=True)))
 
 
 def _use_web_port(port: int | None) -> None:
@@ -139,27 +140,6 @@ def matchmaking_resume(env_id: str) -> None:
     run_admin_action("resume", env_id)
 
 
-@click.group("env")
-def env_group() -> None:
-    """Enable or disable an environment for submissions and matches."""
-
-
-@env_group.command("disable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def env_disable(env_id: str) -> None:
-    """Refuse new submissions and make no new matches in ENV (open matches still play)."""
-    run_admin_action("disable", env_id)
-
-
-@env_group.command("enable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def env_enable(env_id: str) -> None:
-    """Take submissions and make matches in ENV again."""
-    run_admin_action("enable", env_id)
-
-
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @handles_errors
@@ -172,22 +152,22 @@ def status(as_json: bool) -> None:
 
 
 def render_status(data: dict[str, Any]) -> str:
-    """A few human-readable lines of ``platform_status()``."""
-    lines = [f"redis: {data['redis']} ({data['redis_url']}); "
-             f"scheduler: {data['scheduler'] or 'none active'}"]
+    """A few human-readable lines of ``platform_status()`` (names made printable)."""
+    lines = [f"redis: {data['redis']} ({clean(data['redis_url'])}); "
+             f"scheduler: {clean(data['scheduler'] or 'none active')}"]
     lines.append(f"workers: {len(data['workers'])}")
-    lines += [f"  {w['name']} pid {w['pid']} {w['state']}" for w in data["workers"]]
+    lines += [f"  {clean(w['name'])} pid {w['pid']} {clean(w['state'])}" for w in data["workers"]]
     for name, counts in data["queues"].items():
         lines.append(f"queue {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for key in ("matches", "submissions"):
         lines.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in data[key].items()))
     lines.append(f"games: {data['games']}; rating events: {data['rating_events']}")
     if data["matchmaking_paused"]:
-        lines.append("matchmaking paused in: " + ", ".join(data["matchmaking_paused"]))
+        lines.append("matchmaking paused in: " + ", ".join(map(clean, data["matchmaking_paused"])))
     return "\n".join(lines)
 
 
 def register(main: click.Group, ratings: click.Group) -> None:
     """Add this module's commands to the CLI."""
-    for command in (up, web, worker, scheduler, db, matchmaking, env_group, status):
+    for command in (up, web, worker, scheduler, db, matchmaking, status):
         main.add_command(command)

@@ -8,7 +8,15 @@ from typing import Any
 import click
 from rich.table import Table
 
-from rl_arena_app.commands.common import console, handles_errors, number, plain, progress, table
+from rl_arena_app.commands.common import (
+    console,
+    handles_errors,
+    number,
+    plain,
+    progress,
+    progress_bar,
+    table,
+)
 from rl_arena_app.settings import get_settings
 
 
@@ -69,7 +77,9 @@ def register(main: click.Group, ratings: click.Group) -> None:
         from rl_arena_app.services import audit
         from rl_arena_app.services.ratings import rebuild_ratings
 
-        games = rebuild_ratings(env_id)
+        with progress_bar(f"{env_id}: rebuilding ratings") as update:
+            games = rebuild_ratings(env_id, progress=lambda done, total: update(completed=done,
+                                                                                 total=total))
         audit.record(audit.CLI, "rebuild-ratings", env_id, detail=f"rebuilt from {games} games")
         progress(f"{env_id}: ratings rebuilt from {games} game(s)")
 

@@ -7,6 +7,7 @@ is sent; a directory is packed as a .tar.gz in memory.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rl_arena_app.arena.outcomes import BadInput
-from rl_arena_app.commands.common import handles_errors, progress
+from rl_arena_app.commands.common import clean, handles_errors, progress
 from rl_arena_app.settings import get_settings
 
 if TYPE_CHECKING:
@@ -41,25 +42,38 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
               "(exit 0) or failed (exit 1).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=900.0, show_default=True,
               help="Seconds --wait waits before giving up (exit 4).")
+@click.option("--json", "as_json", is_flag=True, help="Print the submission as the API returns "
+              "it (with --wait, its final state) as one JSON object on stdout; the rest goes to "
+              "stderr.")
 @handles_errors
 def submit_command(env_id: str, path: Path, name: str, url: str | None, token: str | None,
-                   wait: bool, timeout: float) -> None:
+                   wait: bool, timeout: float, as_json: bool) -> None:
     """Upload PATH (agent.py, a directory, or a .zip/.tar.gz with agent.py) to ENV as NAME."""
     if not token:
         raise BadInput("no API token: give --token or set RL_ARENA_TOKEN (create a token on "
                        "/me in the dashboard)")
     from rl_arena_app.commands.remote import Arena
 
+    say = progress if as_json else click.echo  # with --json, stdout holds the JSON alone
     filename, data = package(path, env_id)
     with Arena(url or get_settings().web_url, token) as arena:
         check_size(path, data, arena.get("/me")["max_upload_mb"])
         view = upload(arena, env_id, name, filename, data)
         submission_id, agent = view["version"]["submission_id"], view["agent"]
-        click.echo(f"submission {submission_id}: {agent['name']} v{agent['version']} in "
-                   f"{view['env_id']}, {view['version']['status']}")
-        click.echo(f"{arena.url}/agents/{agent['agent_id']}")
+        say(f"submission {submission_id}: {clean(agent['name'])} v{agent['version']} in "
+            f"{clean(view['env_id'])}, {clean(view['version']['status'])}")
+        say(f"{clean(arena.url)}/agents/{agent['agent_id']}")
+        ended = None
         if wait:
-            follow(arena, submission_id, timeout)
+            view, ended = follow(arena, submission_id, timeout)
+    if as_json:
+        click.echo(json.dumps(view))
+    if ended == "failed":
+        _failed(submission_id, view["version"])
+    elif ended == "timed out":
+        _gave_up(view, arena.url, timeout)
+    elif ended == "ready":
+        say(_result(view))
 
 
 def package(path: Path, env_id: str) -> tuple[str, bytes]:
@@ -103,8 +117,10 @@ def upload(arena: Arena, env_id: str, name: str, filename: str, data: bytes) -> 
         return arena.upload("/submissions", {"env": env_id, "name": name}, filename, stream)
 
 
-def follow(arena: Arena, submission_id: int, timeout_s: float) -> None:
-    """Poll the submission until it is ready (and, in a duel, rated) or failed."""
+def follow(arena: Arena, submission_id: int,
+           timeout_s: float) -> tuple[dict[str, Any], str]:
+    """Poll the submission until it is ready (and, in a duel, rated) or failed, or until
+    ``timeout_s`` passes; its last view and how it ended: ready, failed or timed out."""
     deadline = time.monotonic() + timeout_s
     shown = None
     while True:
@@ -112,27 +128,30 @@ def follow(arena: Arena, submission_id: int, timeout_s: float) -> None:
         version = view["version"]
         if version["status"] != shown:
             shown = version["status"]
-            progress(f"submission {submission_id}: {shown}")
+            progress(f"submission {submission_id}: {clean(shown)}")
         if shown == "failed":
-            _failed(submission_id, version)
+            return view, "failed"
         if shown == "ready" and (view["kind"] == "solo" or version["games"] > 0):
-            click.echo(_result(view))
-            return
+            return view, "ready"
         if time.monotonic() > deadline:
-            waiting = ("its first rated game (is matchmaking paused, or has it no opponent?)"
-                       if shown == "ready" else "its build and validation")
-            click.echo(f"error: gave up after {timeout_s:.0f} s waiting for {waiting}; the "
-                       f"submission goes on: see {arena.url}/agents/{view['agent']['agent_id']}",
-                       err=True)
-            sys.exit(EXIT_TIMED_OUT)
+            return view, "timed out"
         time.sleep(POLL_S)
+
+
+def _gave_up(view: dict[str, Any], url: str, timeout_s: float) -> None:
+    """Say what --wait was still waiting for, and exit 4."""
+    waiting = ("its first rated game (is matchmaking paused, or has it no opponent?)"
+               if view["version"]["status"] == "ready" else "its build and validation")
+    click.echo(f"error: gave up after {timeout_s:.0f} s waiting for {waiting}; the submission "
+               f"goes on: see {clean(url)}/agents/{view['agent']['agent_id']}", err=True)
+    sys.exit(EXIT_TIMED_OUT)
 
 
 def _failed(submission_id: int, version: dict[str, Any]) -> None:
     """Say why the submission failed (and its log's tail), and exit 1."""
-    click.echo(f"error: submission {submission_id} failed: {version['reason']}", err=True)
+    click.echo(f"error: submission {submission_id} failed: {clean(version['reason'])}", err=True)
     if version.get("log_tail"):
-        click.echo(version["log_tail"].rstrip(), err=True)
+        click.echo(clean(version["log_tail"], multiline=True).rstrip(), err=True)
     sys.exit(EXIT_FAILED)
 
 

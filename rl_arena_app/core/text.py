@@ -46,3 +46,8 @@ def printable(text: str, *, multiline: bool = False) -> str:
         else "" if unicodedata.category(char) in _FORBIDDEN_CATEGORIES
         else char
         for char in text)
+
+
+def printable_or_none(text: str | None, *, multiline: bool = False) -> str | None:
+    """``printable(text)``, with None (a field that is not set) passed through."""
+    return None if text is None else printable(text, multiline=multiline)

@@ -10,6 +10,7 @@ from sqlmodel import Session, or_, select
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import NotFound
 from rl_arena_app.core.ratings import expected_score
+from rl_arena_app.core.text import printable, printable_or_none
 from rl_arena_app.db.models import (
     Agent,
     BTEstimate,
@@ -63,8 +64,8 @@ def agent_view(agent_id: int) -> AgentView:
         opponents, forfeits = _records(session, {s.id for s in subs})
     ready = [v for v in versions if v.status == SubmissionStatus.READY]
     return AgentView(
-        agent_id=agent.id, name=agent.name, env_id=agent.env_id,
-        kind=envs.spec(agent.env_id).kind, owner_id=owner.id, owner_name=owner.name,
+        agent_id=agent.id, name=printable(agent.name), env_id=agent.env_id,
+        kind=envs.spec(agent.env_id).kind, owner_id=owner.id, owner_name=printable(owner.name),
         house=owner.is_house, created_at=agent.created_at, retired_at=agent.retired_at,
         current=ready[0] if ready else None, versions=versions,
         opponents=opponents, forfeits=forfeits,
@@ -100,7 +101,8 @@ def my_agents(account: Account) -> list[MyAgent]:
         ready = {s.agent_id: s for s in subs if s.status == SubmissionStatus.READY}
         timelines = _timelines(session, [s.id for s in latest.values()])
         return [MyAgent(
-            agent_id=a.id, env_id=a.env_id, name=a.name, retired=a.retired_at is not None,
+            agent_id=a.id, env_id=a.env_id, name=printable(a.name),
+            retired=a.retired_at is not None,
             latest=(_version(latest[a.id], timelines.get(latest[a.id].id, []))
                     if a.id in latest else None),
             current_elo=ready[a.id].rating if a.id in ready else None,
@@ -112,14 +114,19 @@ def _timelines(session: Session, ids: list[int]) -> dict[int, list[StatusChange]
     found: dict[int, list[StatusChange]] = defaultdict(list)
     for event in session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id
                                                             .in_(ids)).order_by(SubmissionEvent.id)):
-        found[event.submission_id].append(StatusChange(event.status, event.at, event.reason))
+        found[event.submission_id].append(StatusChange(event.status, event.at,
+                                                        printable_or_none(event.reason)))
     return found
 
 
 def _version(sub: Submission, timeline: list[StatusChange]) -> VersionView:
+    """A version as people see it; its reason and log tail (an agent's or pip's words, rows
+    stored by older versions raw) made printable."""
     return VersionView(
-        submission_id=sub.id, version=sub.version, status=sub.status, reason=sub.reason,
-        log_tail=sub.log_tail, artifact_name=sub.artifact_name, sha256=sub.artifact_sha256,
+        submission_id=sub.id, version=sub.version, status=sub.status,
+        reason=printable_or_none(sub.reason),
+        log_tail=printable_or_none(sub.log_tail, multiline=True),
+        artifact_name=printable(sub.artifact_name), sha256=sub.artifact_sha256,
         image=sub.image, created_at=sub.created_at, updated_at=sub.updated_at, elo=sub.rating,
         initial_elo=sub.initial_rating, games=sub.games, wins=sub.wins, draws=sub.draws,
         losses=sub.losses, bt_rating=sub.bt_rating, bt_low=sub.bt_low, bt_high=sub.bt_high,
@@ -169,7 +176,8 @@ def _records(session: Session, mine: set[int]) -> tuple[list[OpponentRecord],
                               losses=t.games - t.wins - t.draws, expected_score=t.expected,
                               actual_score=t.actual)
                for t in sorted(tallies.values(), key=lambda t: (-t.games, t.opponent.name))]
-    return records, [ForfeitCount(reason, count) for reason, count in forfeits.most_common()]
+    return records, [ForfeitCount(printable(reason), count)
+                     for reason, count in forfeits.most_common()]
 
 
 def _opponent_refs(session: Session, ids: set[int]) -> dict[int, AgentRef]:

@@ -8,6 +8,7 @@ from typing import Any
 import redis
 
 from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.core.text import printable
 from rl_arena_app.db.models import utcnow
 from rl_arena_app.services import events
 from rl_arena_app.services.read_models import FeedItem
@@ -47,8 +48,8 @@ def _match_line(event: dict[str, Any]) -> FeedItem:
         (a, _elo(event.get("rating_a_before"), event.get("rating_a"))),
         (b, _elo(event.get("rating_b_before"), event.get("rating_b")))) if text]
     text = f"{a} {verb} {b} {pa:g}-{pb:g}" + (f"; Elo {', '.join(changes)}" if changes else "")
-    return FeedItem(kind="match_finished", at=_when(event), env_id=event["env"], text=text,
-                    link=f"/matches/{event['match_id']}",
+    return FeedItem(kind="match_finished", at=_when(event), env_id=event["env"],
+                    text=printable(text), link=f"/matches/{event['match_id']}",
                     agent_ids=[int(event["agent_a"]), int(event["agent_b"])])
 
 
@@ -59,7 +60,7 @@ def _submission_line(event: dict[str, Any]) -> FeedItem:
     else:
         text, kind = f"{who} failed: {event.get('reason') or 'no reason given'}", \
             "submission_failed"
-    return FeedItem(kind=kind, at=_when(event), env_id=event["env_id"], text=text,
+    return FeedItem(kind=kind, at=_when(event), env_id=event["env_id"], text=printable(text),
                     link=f"/agents/{event['agent_id']}", agent_ids=[int(event["agent_id"])])
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.arena.run import REPLAY_FORMAT, REPLAY_VERSION
+from rl_arena_app.core.text import printable, printable_or_none
 from rl_arena_app.db.models import (
     Agent,
     Game,
@@ -62,9 +63,9 @@ def _joined():
 
 
 def agent_ref(sub: Submission, agent: Agent, owner: User) -> AgentRef:
-    """An agent version as a link."""
-    return AgentRef(agent_id=agent.id, name=agent.name, version=sub.version,
-                    submission_id=sub.id, owner_name=owner.name)
+    """An agent version as a link (names made printable: people chose them)."""
+    return AgentRef(agent_id=agent.id, name=printable(agent.name), version=sub.version,
+                    submission_id=sub.id, owner_name=printable(owner.name))
 
 
 def match_page(*, env_id: str | None = None, agent_id: int | None = None,
@@ -127,7 +128,8 @@ def _summary(row: tuple, elo: dict[int, tuple], forfeits: int) -> MatchSummary:
         match_id=match.id, env_id=match.env_id, status=match.status,
         a=side(sub_a, agent_a, user_a, match.points_a),
         b=side(sub_b, agent_b, user_b, match.points_b), created_at=match.created_at,
-        finished_at=match.finished_at, forfeits=forfeits, error=match.error)
+        finished_at=match.finished_at, forfeits=forfeits,
+        error=printable_or_none(match.error, multiline=True))
 
 
 def match_detail(match_id: int) -> MatchDetail:
@@ -159,14 +161,16 @@ def _events_by_game(session: Session, game_ids: list[int]) -> dict[int, dict[int
 
 
 def _game_view(game: Game, events: dict[int, RatingEvent], a_id: int, b_id: int) -> GameView:
-    """One recorded game, in match sides ("a", "b")."""
+    """One recorded game, in match sides ("a", "b"); the forfeit's detail (the agent's words,
+    stored raw by older versions) made printable."""
     winner = None if game.score_a == 0.5 else "a" if game.score_a == 1.0 else "b"
     ea, eb = events.get(a_id), events.get(b_id)
     return GameView(
         index=game.index, first=SIDES[game.first], outcome=game.outcome, winner=winner,
         score_a=game.score_a,
         forfeit_side=SIDES[game.forfeit_player] if game.forfeit_player is not None else None,
-        forfeit_reason=game.forfeit_reason, forfeit_detail=game.forfeit_detail,
+        forfeit_reason=printable_or_none(game.forfeit_reason),
+        forfeit_detail=printable_or_none(game.forfeit_detail, multiline=True),
         steps=game.steps, duration_s=game.duration_s,
         elo_a_before=ea.before if ea else None, elo_a_after=ea.after if ea else None,
         elo_b_before=eb.before if eb else None, elo_b_after=eb.after if eb else None)
@@ -246,10 +250,11 @@ def validation_replay(submission_id: int) -> ReplayView:
 
 
 def replay_view(replay: dict[str, Any], names: list[str], download_name: str) -> ReplayView:
-    """A parsed replay as the viewer's read model."""
+    """A parsed replay as the viewer's read model (its text made printable)."""
     return ReplayView(
         env_id=replay["env"], env_version=replay.get("env_version", ""), kind=replay["kind"],
-        seed=replay["seed"], agents=names, images=[a.get("image") for a in replay["agents"]],
+        seed=replay["seed"], agents=[printable(name) for name in names],
+        images=[a.get("image") for a in replay["agents"]],
         games=[_replay_game(g) for g in replay["games"]], download_name=download_name)
 
 
@@ -262,5 +267,5 @@ def _replay_game(game: dict[str, Any]) -> ReplayGame:
                           time_s=s.get("time_s", 0.0), rewards=s.get("rewards", []),
                           state=s["state"]) for s in game["steps"]],
         returns=game.get("returns", []), winner=game.get("winner"),
-        forfeit_agent=forfeit.get("agent"), forfeit_reason=forfeit.get("reason"),
-        forfeit_detail=forfeit.get("detail"))
+        forfeit_agent=forfeit.get("agent"), forfeit_reason=printable_or_none(forfeit.get("reason")),
+        forfeit_detail=printable_or_none(forfeit.get("detail"), multiline=True))

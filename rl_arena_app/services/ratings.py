@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
@@ -52,9 +54,19 @@ def count_result(submission: Submission, score: float) -> None:
         submission.losses += 1
 
 
-def rebuild_ratings(env_id: str) -> int:
+# Told (games done, games in all) as a rebuild goes: a progress bar's feed.
+RebuildProgress = Callable[[int, int], None]
+REBUILD_CHUNK = 5000  # games whose rating events are written at once
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Report nothing."""
+
+
+def rebuild_ratings(env_id: str, *, progress: RebuildProgress = _no_progress) -> int:
     """Recompute every rating, rating event and win/draw/loss count of a duel env from its games;
-    return the number of games."""
+    return the number of games. ``progress`` hears how many games are done as their rating
+    events are written."""
     envs.spec(env_id)
     with session_scope() as session:
         # Lock the submission rows (PostgreSQL), then take the write lock (SQLite), then read:
@@ -67,6 +79,7 @@ def rebuild_ratings(env_id: str) -> int:
         games = session.exec(select(Game.id, Game.player_a_id, Game.player_b_id, Game.score_a,
                                     Game.played_at).where(Game.env_id == env_id)
                              .order_by(Game.id)).all()
+        progress(0, len(games))
         result = replay_elo([(g.player_a_id, g.player_b_id, g.score_a) for g in games],
                             elo_config(), initial={s.id: s.initial_rating for s in subs})
         by_id = {sub.id: sub for sub in subs}
@@ -78,16 +91,25 @@ def rebuild_ratings(env_id: str) -> int:
             count_result(by_id[game.player_a_id], game.score_a)
             count_result(by_id[game.player_b_id], 1.0 - game.score_a)
         session.add_all(subs)
-        rows = []
-        for game, ev in zip(games, result.events, strict=True):
-            rows.append({"submission_id": game.player_a_id, "game_id": game.id,
-                         "before": ev.a_before, "after": ev.a_after, "at": game.played_at})
-            rows.append({"submission_id": game.player_b_id, "game_id": game.id,
-                         "before": ev.b_before, "after": ev.b_after, "at": game.played_at})
-        if rows:
-            session.exec(insert(RatingEvent), params=rows)
+        changes = list(result.events)
+        for start in range(0, len(games), REBUILD_CHUNK):
+            end = start + REBUILD_CHUNK
+            session.exec(insert(RatingEvent),
+                         params=_event_rows(games[start:end], changes[start:end]))
+            progress(min(end, len(games)), len(games))
     events.publish("ratings_rebuilt", env=env_id, games=len(games))
     return len(games)
+
+
+def _event_rows(games: Sequence, changes: Sequence) -> list[dict]:
+    """The two rating events (one per side) of each game, as rows to insert."""
+    rows = []
+    for game, ev in zip(games, changes, strict=True):
+        rows.append({"submission_id": game.player_a_id, "game_id": game.id,
+                     "before": ev.a_before, "after": ev.a_after, "at": game.played_at})
+        rows.append({"submission_id": game.player_b_id, "game_id": game.id,
+                     "before": ev.b_before, "after": ev.b_after, "at": game.played_at})
+    return rows
 
 
 def refresh_bradley_terry(env_id: str, *, seed: int = 0) -> int:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from rl_arena_app.arena.replay import read_replay, without_timing
+from rl_arena_app.cli import main
 
 CLI = [sys.executable, "-m", "rl_arena_app.cli"]
 
@@ -170,3 +175,82 @@ def test_ratings_fit_refuses_a_bad_row(tmp_path: Path):
     done = rl_arena("ratings", "fit", str(csv_path))
     assert done.returncode == 2
     assert "games.csv:3" in done.stderr and "score_a" in done.stderr
+
+
+# ------------------------------------------------------------- version, help, completion, env
+
+
+def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and group of the CLI, as the words that name it."""
+    paths = []
+    for name, command in group.commands.items():
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths += command_paths(command, (*prefix, name))
+    return paths
+
+
+def test_version_is_the_installed_packages():
+    done = rl_arena("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"rl-arena {importlib.metadata.version('rl-arena')}\n"
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_every_command_and_group_takes_h_and_help(flag):
+    paths = [(), *command_paths(main)]
+    assert ("env", "disable") in paths and ("ratings", "rebuild") in paths
+    for path in paths:
+        done = CliRunner().invoke(main, [*path, flag], prog_name="rl-arena")
+        assert done.exit_code == 0, (path, done.output)
+        assert done.output.startswith(f"Usage: {' '.join(('rl-arena', *path))} "), done.output
+
+
+def test_env_is_one_group_and_envs_a_hidden_alias():
+    listed = rl_arena("env", "list")
+    assert listed.returncode == 0 and "tictactoe" in listed.stdout
+    for old in (["envs"], ["env"]):
+        assert rl_arena(*old).stdout == listed.stdout
+    assert rl_arena("envs", "--json").stdout == rl_arena("env", "list", "--json").stdout
+    assert rl_arena("envs", "show", "tictactoe").stdout == \
+        rl_arena("env", "show", "tictactoe").stdout
+    assert rl_arena("envs", "starter", "tictactoe").stdout == \
+        rl_arena("env", "starter", "tictactoe").stdout
+    group_help = rl_arena("env", "-h").stdout
+    for sub in ("list", "show", "starter", "docs", "enable", "disable"):
+        assert f"\n  {sub} " in group_help, group_help
+    top_help = rl_arena("-h").stdout
+    assert "\n  env " in top_help and "envs" not in top_help
+
+
+def test_the_old_env_spellings_change_the_env(platform):
+    from rl_arena_app.services.catalog import open_env_kinds
+
+    assert CliRunner().invoke(main, ["envs", "disable", "tictactoe"]).exit_code == 0
+    assert "tictactoe" not in open_env_kinds()
+    assert CliRunner().invoke(main, ["env", "enable", "tictactoe"]).exit_code == 0
+    assert "tictactoe" in open_env_kinds()
+
+
+def test_bash_completes_commands_with_the_printed_script():
+    scripts = os.path.dirname(sys.executable)
+    assert shutil.which("rl-arena", path=scripts), "the console script is installed beside python"
+    script = rl_arena("completion", "bash")
+    assert script.returncode == 0 and "_RL_ARENA_COMPLETE=bash_complete" in script.stdout
+    words = {"rl-arena en": ["env"], "rl-arena env d": ["disable", "docs"],
+             "rl-arena ratings r": ["rebuild"]}
+    for line, expected in words.items():
+        done = subprocess.run(
+            ["bash", "-c", f'source /dev/stdin; COMP_WORDS=({line}); '
+                           f'COMP_CWORD={len(line.split()) - 1}; _rl_arena_completion rl-arena; '
+                           'echo "${COMPREPLY[@]}"'],
+            input=script.stdout, capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "PATH": f"{scripts}:{os.environ['PATH']}"})
+        assert done.stdout.split() == expected, (line, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_scripts_are_printed(shell):
+    done = rl_arena("completion", shell)
+    assert done.returncode == 0, done.stderr
+    assert "_RL_ARENA_COMPLETE" in done.stdout and "rl-arena" in done.stdout

@@ -7,6 +7,7 @@ its own process, with the token `rl-arena token create` printed.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import select
 from starlette.responses import PlainTextResponse
@@ -114,6 +116,43 @@ def test_submit_wait_exits_1_with_the_reason_when_the_agent_fails(arena, token, 
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "failed: validation game 1: crash" in done.stderr
     assert "SyntaxError" in done.stderr  # the log's tail comes along
+
+
+@pytest.mark.slow
+def test_submit_wait_json_prints_the_failed_submission_alone_and_exits_1(arena, token,
+                                                                        tmp_path):
+    path = tmp_path / "agent.py"
+    path.write_bytes(SYNTAX_ERROR)
+
+    done = rl_arena("submit", "tictactoe", str(path), "--name", "broken", "--url", arena,
+                    "--token", token, "--wait", "--timeout", "180", "--json", timeout=240)
+
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    view = json.loads(done.stdout)  # one JSON object, nothing else
+    assert view["version"]["status"] == "failed" and view["agent"]["name"] == "broken"
+    assert view["version"]["reason"].startswith("validation game 1: crash")
+    assert "failed: validation game 1: crash" in done.stderr and "SyntaxError" in done.stderr
+
+
+def test_submit_json_prints_the_submission_as_the_api_returns_it(api_url, token, tmp_path):
+    path = tmp_path / "agent.py"
+    path.write_bytes(AGENT)
+
+    done = rl_arena("submit", "tictactoe", str(path), "--name", "mine", "--url", api_url,
+                    "--token", token, "--json")
+
+    assert done.returncode == 0, done.stderr
+    view = json.loads(done.stdout)
+    submission_id = view["version"]["submission_id"]
+    served = httpx.get(f"{api_url}/api/v1/submissions/{submission_id}",
+                       headers={"Authorization": f"Bearer {token}"}).json()
+    assert view == served and view["agent"]["name"] == "mine" and view["env_id"] == "tictactoe"
+    assert done.stdout.count("\n") == 1  # one line: the object
+    assert f"submission {submission_id}: mine v1 in tictactoe, queued" in done.stderr
+    refused = rl_arena("submit", "tictactoe", str(path), "--name", "has space", "--url",
+                       api_url, "--token", token, "--json")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: agent name 'has space' is not allowed")
 
 
 def test_the_servers_refusal_is_one_line_and_exit_2(api_url, token, tmp_path):

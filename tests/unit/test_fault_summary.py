@@ -133,3 +133,22 @@ def test_fault_line_is_one_line_with_the_location() -> None:
     assert fault_line(helper) == ("ValueError: no move on 9 squares "
                                   "(utils/helpers.py, line 2, in pick)")
     assert fault_line("no action within 1.000s\n") == "no action within 1.000s"
+
+
+ESCAPING_CRASH = ('Traceback (most recent call last):\n  File "agent.py", line 3, in act\n'
+                  '    raise RuntimeError(TEXT)\n'
+                  'RuntimeError: \x1b[31mred\x1b[0m \x1b]8;;https://evil.example/\x1b\\link'
+                  '\x1b]8;;\x1b\\ \u202etxt.exe\x00 carriage\rSpoofed: all fine\n'
+                  '\n--- agent output (tail) ---\n\x1b]0;title\x07\x1b[2Jout')
+
+
+def test_summary_and_line_of_an_escaping_crash_are_printable() -> None:
+    assert fault_summary(ESCAPING_CRASH) == ('File "agent.py", line 3, in act\n'
+                                             "  raise RuntimeError(TEXT)\n"
+                                             "RuntimeError: red link txt.exe carriage\n"
+                                             "Spoofed: all fine")
+    # A carriage return or a newline in the message cannot hide the exception's type.
+    assert fault_line(ESCAPING_CRASH) == ("RuntimeError: red link txt.exe carriage Spoofed: all "
+                                          "fine (agent.py, line 3, in act)")
+    assert fault_line("exited with code 1: \x1b[2J\x1b]0;x\x07dying\u202e words") == \
+        "exited with code 1: dying words"

@@ -109,6 +109,28 @@ def test_agent_whose_sandbox_dies_forfeits_the_rest_of_the_run():
     assert logs[0]["moves"] == 2
 
 
+@pytest.mark.parametrize("when", ["start", "move"])
+def test_the_agents_words_enter_the_record_printable(when):
+    """Escape sequences, controls and bidi overrides in a fault's detail (the agent's exception
+    and output) never reach the record, its summary or its replay; the words stay."""
+    fault = AgentFault(Reason.CRASH, "Traceback:\r\nValueError: \x1b[31mred\x1b[0m "
+                       "\x1b]0;title\x07\u202egpj.exe\x00 \x9b2Jend\ttab")
+    kwargs = {"fail_start": fault} if when == "start" else {"fault_at": 1, "fault": fault}
+    summary, _ = run("tictactoe", kwargs, {}, games=1)
+    detail = summary["games"][0]["forfeit"]["detail"]
+    assert detail == "Traceback:\nValueError: red gpj.exe end\ttab"
+
+
+@pytest.mark.parametrize("env_id", ["tictactoe", "CartPole-v1"])
+def test_progress_hears_after_each_game_or_episode(env_id):
+    told = []
+    agents = [{}, {}] if envs.spec(env_id).kind == "duel" else [{}]
+    play(envs.spec(env_id), [lambda log={}: Scripted(log) for _ in agents], ["a"] * len(agents),
+         sandbox="test", seed=7, limits=LIMITS, games=3, episodes=3,
+         progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_agent_that_cannot_start_forfeits_every_game():
     fault = AgentFault(Reason.CRASH, "SyntaxError")
     summary, logs = run("connect_four", {}, {"fail_start": fault}, games=3)

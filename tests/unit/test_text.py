@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rl_arena_app.core.text import first_control_character, printable
+from rl_arena_app.core.text import first_control_character, printable, printable_or_none
 
 
 @pytest.mark.parametrize(("raw", "line", "lines"), [
@@ -32,3 +32,8 @@ def test_printable_leaves_no_control_or_format_character(text):
     assert set(printable(text, multiline=True)) & {"\x1b", "\r", "\u202e"} == set()
     assert all(c in "\n\t" or first_control_character(c) is None
                for c in printable(text, multiline=True))
+
+
+def test_printable_or_none_passes_an_unset_field_through():
+    assert printable_or_none(None) is None
+    assert printable_or_none("a\x1b[2J\rb", multiline=True) == "a\nb"
