@@ -1,7 +1,7 @@
 """What a submitter needs to write an agent: the EnvDoc record of an environment, rendered.
 
 The records are data (the web dashboard lays them out itself); `render_env` and
-`render_document` turn them into the Markdown of docs/ENVIRONMENTS.md and `rl-arena envs show`.
+`render_document` turn them into the Markdown of docs/ENVIRONMENTS.md and `rl-arena env show`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rl_arena_app.arena.envs import EnvSpec
 
 DOCS_PATH = "docs/ENVIRONMENTS.md"
-REGENERATE = f"rl-arena envs docs -o {DOCS_PATH}"
+REGENERATE = f"rl-arena env docs -o {DOCS_PATH}"
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def play_command(spec: EnvSpec, agent: str = "agent.py") -> str:
 
 def starter_command(spec: EnvSpec) -> str:
     """The command that writes the environment's starter agent to agent.py."""
-    return f"rl-arena envs starter {spec.id} -o agent.py"
+    return f"rl-arena env starter {spec.id} -o agent.py"
 
 
 def limits(spec: EnvSpec) -> tuple[Entry, ...]:
@@ -344,7 +344,7 @@ def render_document(specs: Sequence[EnvSpec]) -> str:
             f"regenerate with `{REGENERATE}`. -->\n\n"
             f"# Environments\n\n"
             f"What each environment sends your agent, what it expects back and how it is "
-            f"scored. `rl-arena envs show ENV` prints one section in the terminal; "
-            f"`rl-arena envs starter ENV -o agent.py` writes a starter agent to begin from.\n\n"
+            f"scored. `rl-arena env show ENV` prints one section in the terminal; "
+            f"`rl-arena env starter ENV -o agent.py` writes a starter agent to begin from.\n\n"
             f"## Writing an agent\n\n{CONTRACT}\n\n{_index(specs)}\n")
     return "\n".join([head, *(render_env(spec) for spec in specs)])

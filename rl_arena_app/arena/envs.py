@@ -1,7 +1,7 @@
 """Environment registry in the style of PettingZoo: frozen specs, register, make, list_envs.
 
 Each built-in spec carries its submitter documentation (`EnvDoc`): docs/ENVIRONMENTS.md,
-`rl-arena envs show` and the web dashboard are all rendered from it.
+`rl-arena env show` and the web dashboard are all rendered from it.
 """
 
 from __future__ import annotations

@@ -61,11 +61,11 @@ def upload_limits(settings: Settings) -> BundleLimits:
 
 
 def check_env(env_id: str) -> envs.EnvSpec:
-    """The env's spec, or BadInput pointing at `rl-arena envs`."""
+    """The env's spec, or BadInput pointing at `rl-arena env list`."""
     try:
         return envs.spec(env_id)
     except BadInput as exc:
-        raise BadInput(f"{exc} (see `rl-arena envs`)") from None
+        raise BadInput(f"{exc} (see `rl-arena env list`)") from None
 
 
 def check_env_open(env_id: str) -> envs.EnvSpec:

@@ -332,7 +332,7 @@ def assert_nothing_stored() -> None:
 
 
 def test_unknown_env_message_points_at_the_envs_command(platform, tmp_path):
-    with pytest.raises(BadInput, match=r"see `rl-arena envs`"):
+    with pytest.raises(BadInput, match=r"see `rl-arena env list`"):
         intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="chess", name="ok",
                     owner_email=OWNER)
 

@@ -212,7 +212,7 @@ def test_environments_md_is_fresh():
     committed = (ROOT / DOCS_PATH).read_text(encoding="utf-8")
     assert committed == render_document(envs.list_envs()), (
         f"{DOCS_PATH} differs from the EnvSpecs: regenerate it with `{REGENERATE}` "
-        f"(or `rl-arena envs docs -o {DOCS_PATH}`)")
+        f"(or `rl-arena env docs -o {DOCS_PATH}`)")
 
 
 # ------------------------------------------------------------------------------ the CLI
