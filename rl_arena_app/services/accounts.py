@@ -83,10 +83,15 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
             raise LoginRefused(f"{user.email} is an admin: the development login does not log "
                                "in as an admin unless RL_ARENA_DEV_LOGIN_ADMIN=1; log in with "
                                "an identity provider instead")
-        if trusted and email in settings.admin_email_set and not user.is_admin:
+        if trusted and email in configured_admins() and not user.is_admin:
             user.is_admin = True
             session.add(user)
         return account_of(user)
+
+
+def configured_admins() -> frozenset[str]:
+    """RL_ARENA_ADMIN_EMAILS in the spelling accounts are stored in."""
+    return frozenset(stored_spelling(email) for email in get_settings().admin_email_set)
 
 
 def account_by_email(email: str) -> Account:
@@ -102,7 +107,7 @@ def set_admin(email: str, admin: bool) -> Account:
         user = _user(session, email)
         if user.is_house and admin:
             raise BadInput("the house account cannot be an admin")
-        if not admin and user.email in get_settings().admin_email_set:
+        if not admin and user.email in configured_admins():
             raise Conflict(f"{user.email} is an admin by RL_ARENA_ADMIN_EMAILS (every login "
                            "grants it again): take it out of that setting to remove the rights")
         user.is_admin = admin
