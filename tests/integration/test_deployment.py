@@ -133,8 +133,10 @@ def test_compose_file_is_valid_for_compose(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------- the app image
 
 def build_app_image() -> None:
-    """The offline build .ci/run does (`make image`: host wheelhouse, then `docker build`)."""
-    subprocess.run(["make", "--no-print-directory", "image"], check=True, cwd=ROOT)
+    """The offline build .ci/run does (`make image`: host wheelhouse, then `docker build`),
+    tagged APP_IMAGE."""
+    subprocess.run(["make", "--no-print-directory", "image", f"APP_IMAGE={APP_IMAGE}"],
+                   check=True, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
