@@ -13,6 +13,11 @@ config = rx.Config(
     deploy_url=settings.web_url,
     frontend_port=settings.web_port,
     backend_port=settings.web_port,
+    # Only the dashboard's own pages (and RL_ARENA_ALLOWED_ORIGINS) may open its websocket: the
+    # socket.io server answers other Origins 400 before the upgrade, so a page of another site
+    # cannot act with the session cookie the browser sends along. The same list is the CORS of
+    # the HTTP routes.
+    cors_allowed_origins=list(settings.browser_origins),
     telemetry_enabled=False,
     show_built_with_reflex=False,
     state_manager_mode="memory",

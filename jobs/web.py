@@ -22,8 +22,7 @@ from rl_arena_app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]  # where rxconfig.py is
 TOOLS = ROOT / ".tools"
-BUILD = ROOT / ".web" / "build" / "client"
-FINGERPRINT = BUILD / ".rl-arena-build"
+FINGERPRINT_FILE = ".rl-arena-build"
 APP_TARGET = "rl_arena_app.rl_arena_app:app"
 SOURCES = ("rxconfig.py", "rl_arena_app/rl_arena_app.py", "rl_arena_app/ui", "assets")
 
@@ -39,6 +38,12 @@ def toolchain_env(settings: Settings) -> dict[str, str]:
                REFLEX_API_URL=settings.web_url, REFLEX_DEPLOY_URL=settings.web_url,
                PYTHONUNBUFFERED="1")
     return env
+
+
+def build_dir() -> Path:
+    """Where Reflex puts the built frontend: .web/build/client, or under REFLEX_WEB_WORKDIR."""
+    web = Path(os.environ.get("REFLEX_WEB_WORKDIR") or ".web")
+    return (web if web.is_absolute() else ROOT / web) / "build" / "client"
 
 
 def _files(paths: Iterable[str]) -> list[Path]:
@@ -62,7 +67,8 @@ def build_frontend(settings: Settings, echo: Callable[[str], None] = print,
                    force: bool = False) -> bool:
     """Build the frontend unless the last build has the same fingerprint; whether it built."""
     wanted = fingerprint(settings)
-    if not force and FINGERPRINT.is_file() and FINGERPRINT.read_text() == wanted:
+    built = build_dir() / FINGERPRINT_FILE
+    if not force and built.is_file() and built.read_text() == wanted:
         return False
     if shutil.which("bun", path=toolchain_env(settings)["PATH"]) is None:
         raise InfrastructureError("bun is not installed: run `make setup` (it installs bun from "
@@ -75,7 +81,7 @@ def build_frontend(settings: Settings, echo: Callable[[str], None] = print,
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise InfrastructureError(f"building the dashboard failed:\n{tail}")
-    FINGERPRINT.write_text(wanted)
+    built.write_text(wanted)
     return True
 
 

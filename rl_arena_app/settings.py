@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+import ipaddress
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rl_arena_app.arena.outcomes import BadInput
+
 DEV_SECRET = "dev-insecure-secret-change-me"
+MIN_SECRET_BYTES = 32
+MAKE_A_SECRET = "make one with `openssl rand -hex 32`"
+PROVIDER_SETTINGS = ("RL_ARENA_GITHUB_CLIENT_ID/SECRET, RL_ARENA_GOOGLE_CLIENT_ID/SECRET or "
+                     "RL_ARENA_OIDC_ISSUER/CLIENT_ID/CLIENT_SECRET")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # one machine's spellings of itself
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class SettingsRefused(BadInput):
+    """The environment's settings cannot run the platform; the message says what to change."""
+
+
+def origin_of(url: str) -> str | None:
+    """The origin browsers send for pages of ``url`` (scheme://host[:port], lower-case, no
+    default port), or None when ``url`` is not an http(s) URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a port out of range, a malformed IPv6 address
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS[scheme]) else f":{port}")
+
+
+def _loopback_aliases(origin: str) -> list[str]:
+    """The other spellings of a loopback origin (localhost, 127.0.0.1, [::1]) on its port."""
+    parts = urlsplit(origin)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    if host not in LOOPBACK_HOSTS:
+        return []
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{parts.scheme}://{alias}{port}" for alias in LOOPBACK_HOSTS if alias != host]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the server to this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost may resolve anywhere
+        return False
 
 
 class Settings(BaseSettings):
@@ -89,7 +138,8 @@ class Settings(BaseSettings):
     # Installed requirements of agents, reused across builds; least recently used go first.
     wheel_cache_mb: int = 2048
 
-    # Browsers: the websocket takes these origins besides the public URL's (comma-separated)
+    # Browsers: the websocket and /auth's forms take these origins besides the public URL's
+    # (comma-separated, e.g. https://admin.example.org:8443)
     allowed_origins: str = ""
     # Development only: the development login makes RL_ARENA_ADMIN_EMAILS admins when this is set
     dev_login_admin: bool = False
@@ -115,18 +165,68 @@ class Settings(BaseSettings):
             raise ValueError("RL_ARENA_BT_BOOTSTRAP must be 0 (Laplace intervals) or >= 10")
         return rounds
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        """Each entry an origin as browsers send it (normalised); anything else fails at load."""
+        origins = []
+        for entry in (e.strip() for e in value.split(",")):
+            parts = urlsplit(entry) if entry else None
+            origin = origin_of(entry) if entry else None
+            if entry and (origin is None or parts.path not in ("", "/") or parts.query
+                          or parts.fragment):
+                raise ValueError(f"RL_ARENA_ALLOWED_ORIGINS: {entry!r} is not an origin: give "
+                                 "scheme://host[:port] of each site whose pages may use the "
+                                 "dashboard, e.g. https://admin.example.org:8443")
+            if origin:
+                origins.append(origin)
+        return ",".join(origins)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """The URL browsers open: http(s) with a host."""
+        if value is not None and origin_of(value) is None:
+            raise ValueError(f"RL_ARENA_PUBLIC_URL: {value!r} is not the http(s) URL browsers "
+                             "open: give e.g. https://arena.example.org")
+        return value
+
+    @field_validator("admin_emails")
+    @classmethod
+    def _admin_emails(cls, value: str) -> str:
+        """Admin addresses in ASCII: what logins are compared with (see services.users)."""
+        for email in value.split(","):
+            if not email.isascii():
+                odd = next(c for c in email if not c.isascii())
+                raise ValueError(f"RL_ARENA_ADMIN_EMAILS: {email.strip()!r} has the character "
+                                 f"U+{ord(odd):04X}: write each address in ASCII (a domain with "
+                                 "other letters in its xn-- form)")
+        return value
+
     @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> Settings:
-        """Production mode refuses the process sandbox and the default secret."""
+    def _refuse_insecure_modes(self) -> Settings:
+        """Production refuses the process sandbox, a weak secret and no login; development
+        (default secret, open development login) refuses to listen beyond this machine."""
         if self.env == "production":
+            needs = []
             if self.sandbox != "docker":
-                raise ValueError("RL_ARENA_ENV=production needs RL_ARENA_SANDBOX=docker")
+                needs.append("RL_ARENA_SANDBOX=docker")
             if self.secret_key == DEV_SECRET:
-                raise ValueError("RL_ARENA_ENV=production needs RL_ARENA_SECRET_KEY to be set")
+                needs.append(f"RL_ARENA_SECRET_KEY to be set, at least {MIN_SECRET_BYTES} bytes "
+                             f"({MAKE_A_SECRET})")
+            elif (size := len(self.secret_key.encode())) < MIN_SECRET_BYTES:
+                needs.append(f"RL_ARENA_SECRET_KEY of at least {MIN_SECRET_BYTES} bytes, not "
+                             f"{size} ({MAKE_A_SECRET})")
             if not self.login_providers:
-                raise ValueError("RL_ARENA_ENV=production needs an identity provider: set "
-                                 "RL_ARENA_GITHUB_CLIENT_ID/SECRET, RL_ARENA_GOOGLE_CLIENT_ID/"
-                                 "SECRET or RL_ARENA_OIDC_ISSUER/CLIENT_ID/CLIENT_SECRET")
+                needs.append(f"an identity provider: set {PROVIDER_SETTINGS}")
+            if needs:
+                raise ValueError("RL_ARENA_ENV=production needs " + "; and ".join(needs))
+        elif not is_loopback(self.web_host):
+            raise ValueError(
+                f"RL_ARENA_WEB_HOST={self.web_host!r} would open this development arena (default "
+                "secret, development login for anyone) to other machines: listen on this "
+                "machine only (RL_ARENA_WEB_HOST=127.0.0.1), or run RL_ARENA_ENV=production "
+                "with RL_ARENA_SECRET_KEY and an identity provider")
         return self
 
     @property
@@ -158,12 +258,35 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://localhost:{self.web_port}").rstrip("/")
 
     @property
+    def browser_origins(self) -> tuple[str, ...]:
+        """The origins whose pages may use the dashboard's websocket and post /auth's forms:
+        the public URL's (with the other loopback spellings when it is this machine) and
+        RL_ARENA_ALLOWED_ORIGINS."""
+        own = origin_of(self.web_url) or self.web_url  # web_url is checked at load
+        origins = [own, *_loopback_aliases(own), *filter(None, self.allowed_origins.split(","))]
+        return tuple(dict.fromkeys(origins))
+
+    @property
     def production(self) -> bool:
         """Whether insecure development conveniences must be refused."""
         return self.env == "production"
 
 
+def _explain(error: ValidationError) -> str:
+    """A refusal of the settings as lines a person reads: the setting, then what to do."""
+    lines = []
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        field = next((str(part) for part in problem.get("loc", ()) if part), "")
+        name = f"RL_ARENA_{field.upper()}"
+        lines.append(message if not field or name in message else f"{name}: {message}")
+    return "\n".join(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings."""
-    return Settings()
+    """The process-wide settings; SettingsRefused (bad input) saying what to change."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsRefused(_explain(exc)) from None

@@ -5,10 +5,15 @@ few minutes of a login in a signed cookie scoped to ``/auth``. The callback turn
 verified email into an account and a server-side session, sets the HttpOnly session cookie and
 sends the browser back where it started. Every refusal ends on the login page with its reason,
 signed so that nobody can put their own words on that page with a crafted link.
+
+What changes a login by POST (logging out, the development login) takes forms from the
+dashboard's own pages only: a page of another site (another port of this host included, which
+browsers send the session cookie from) is refused by its Origin. A GET of /auth/logout only asks.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from urllib.parse import quote, urlsplit
 
@@ -16,7 +21,7 @@ import httpx
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
@@ -45,6 +50,20 @@ OAUTH_ERRORS = frozenset({
     "invalid_request_object", "request_not_supported", "request_uri_not_supported",
     "registration_not_supported"})
 UNREACHABLE = (httpx.HTTPError, OSError, ValueError, InfrastructureError)
+# Fetch Metadata of a request a browser made from a page of this origin, or on its own.
+SAME_ORIGIN_FETCH = ("same-origin", "none")
+LOGOUT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>Log out · RL Arena</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:30rem;margin:4rem auto;padding:0 1rem;
+line-height:1.5}}button{{font:inherit;padding:.4rem 1.2rem;cursor:pointer}}</style></head>
+<body><main><h1>Log out of RL Arena?</h1>{note}
+<form method="post" action="{action}"><button type="submit" id="logout-confirm">Log out</button>
+</form><p><a href="{home}">Back to the arena</a></p></main></body></html>
+"""
+FOREIGN_LOGOUT = ("<p>Another site asked to log you out, so nothing was done. To log out, "
+                  "press the button.</p>")
 
 
 def safe_next(value: str | None) -> str:
@@ -73,6 +92,31 @@ def read_login_error(settings: Settings, value: str) -> str:
 def secure_cookies(settings: Settings) -> bool:
     """Cookies are sent over HTTPS only in production and whenever the public URL is HTTPS."""
     return settings.production or settings.web_url.startswith("https://")
+
+
+def from_this_site(request: Request, settings: Settings) -> bool:
+    """Whether a POST comes from the dashboard's own pages (or RL_ARENA_ALLOWED_ORIGINS').
+
+    Browsers send an Origin with every form POST (a page that hides it sends "null", which is
+    refused), or at least Fetch Metadata; a request with neither is no browser's cross-site
+    form and passes (curl, scripts).
+    """
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin in settings.browser_origins
+    return request.headers.get("sec-fetch-site", "none") in SAME_ORIGIN_FETCH
+
+
+def _logout_page(settings: Settings, status: int = 200, note: str = "") -> HTMLResponse:
+    """A page with one button that POSTs the logout (a link or a GET changes nothing)."""
+    origin = settings.browser_origins[0]
+    page = LOGOUT_PAGE.format(note=note, action=html.escape(f"{settings.web_url}/auth/logout"),
+                              home=html.escape(f"{settings.web_url}/"))
+    return HTMLResponse(page, status_code=status, headers={
+        "Cache-Control": "no-store", "X-Frame-Options": "DENY",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                   f"form-action 'self' {origin}; frame-ancestors 'none'; "
+                                   "base-uri 'none'"})
 
 
 def _register(oauth: OAuth, settings: Settings) -> None:
@@ -200,19 +244,29 @@ def create_login_app() -> FastAPI:
                                        request.session.pop("next", AFTER_LOGIN))
 
     @app.post("/auth/login/dev")
-    def dev_login(email: str = Form(""), next: str = Form(AFTER_LOGIN)) -> Response:
+    def dev_login(request: Request, email: str = Form(""),
+                  next: str = Form(AFTER_LOGIN)) -> Response:
         if settings.production:
             return Response("the development login is off in production", status_code=404)
+        if not from_this_site(request, settings):
+            return PlainTextResponse("refused: this login form was sent by another site; log "
+                                     "in from the arena's own login page", status_code=403)
         if not email.strip():
             return _to_login_page(settings, "type the email address to log in as")
         try:
-            account = accounts.login("dev", email.strip().lower(), email, True)
+            account = accounts.login("dev", email, email, True)
         except BadInput as exc:
             return _to_login_page(settings, str(exc))
         return _signed_in(settings, account, "dev", next)
 
-    @app.api_route("/auth/logout", methods=["GET", "POST"])
+    @app.get("/auth/logout")
+    def confirm_logout() -> Response:
+        return _logout_page(settings)
+
+    @app.post("/auth/logout")
     def logout(request: Request) -> Response:
+        if not from_this_site(request, settings):
+            return _logout_page(settings, status=403, note=FOREIGN_LOGOUT)
         sessions.end_session(request.cookies.get(sessions.COOKIE))
         response = RedirectResponse(settings.web_url + "/", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="lax",

@@ -2,7 +2,10 @@
 
 A first login whose verified email is an existing account's joins it (an operator's `agent add
 --owner` made it), so the person's agents and their logins are one owner. A login without a
-verified email is refused: an unverified email never joins or grants anything.
+verified email is refused: an unverified email never joins or grants anything. Emails are
+compared in one spelling (`users.normalize_email`: ASCII case only, no Unicode folding), the same
+for logins, `--owner` and RL_ARENA_ADMIN_EMAILS. The development login (development mode only)
+neither grants admin rights nor logs in as an admin unless RL_ARENA_DEV_LOGIN_ADMIN=1.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from rl_arena_app.db.models import Identity, User, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.errors import Conflict
 from rl_arena_app.services.read_models import Account
-from rl_arena_app.services.users import check_owner, ensure_user
+from rl_arena_app.services.users import check_owner, ensure_user, stored_spelling
 from rl_arena_app.settings import get_settings
 
 PROVIDERS = ("github", "google", "oidc", "dev")
+DEV = "dev"  # the development login: whoever types an email
 MAX_NAME = 100
 
 
@@ -53,6 +57,8 @@ def login(provider: str, subject: str, email: str | None, email_verified: bool,
         raise LoginRefused(f"{provider} did not confirm your email address: verify it there "
                            "(or make it visible to this app), then log in again")
     email = check_owner(email)
+    if provider == DEV:  # its account id is the address, in the one spelling
+        subject = email
     return _login(provider, subject, email, _display_name(name, email))
 
 
@@ -71,10 +77,21 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
             user = ensure_user(session, email, name=name)
             session.add(Identity(user_id=user.id, provider=provider, subject=subject,
                                  email=email))
-        if email in get_settings().admin_email_set and not user.is_admin:
+        settings = get_settings()
+        trusted = provider != DEV or settings.dev_login_admin
+        if user.is_admin and not trusted:  # raised inside the transaction: nothing is kept
+            raise LoginRefused(f"{user.email} is an admin: the development login does not log "
+                               "in as an admin unless RL_ARENA_DEV_LOGIN_ADMIN=1; log in with "
+                               "an identity provider instead")
+        if trusted and email in configured_admins() and not user.is_admin:
             user.is_admin = True
             session.add(user)
         return account_of(user)
+
+
+def configured_admins() -> frozenset[str]:
+    """RL_ARENA_ADMIN_EMAILS in the spelling accounts are stored in."""
+    return frozenset(stored_spelling(email) for email in get_settings().admin_email_set)
 
 
 def account_by_email(email: str) -> Account:
@@ -90,7 +107,7 @@ def set_admin(email: str, admin: bool) -> Account:
         user = _user(session, email)
         if user.is_house and admin:
             raise BadInput("the house account cannot be an admin")
-        if not admin and user.email in get_settings().admin_email_set:
+        if not admin and user.email in configured_admins():
             raise Conflict(f"{user.email} is an admin by RL_ARENA_ADMIN_EMAILS (every login "
                            "grants it again): take it out of that setting to remove the rights")
         user.is_admin = admin
@@ -99,7 +116,7 @@ def set_admin(email: str, admin: bool) -> Account:
 
 
 def _user(session: Session, email: str) -> User:
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    user = session.exec(select(User).where(User.email == stored_spelling(email))).first()
     if user is None:
         raise NotFound(f"no account with the email {email!r}: the person logs in once (or an "
                        "operator adds an agent for them with --owner)")

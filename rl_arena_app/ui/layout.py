@@ -55,8 +55,8 @@ def account_menu() -> rx.Component:
                         rx.menu.item("Admin", on_click=rx.redirect(routes.ADMIN),
                                      id="admin-link")),
                 rx.menu.separator(),
-                # A real POST (GET works too, but a link elsewhere could send one): the backend
-                # ends the session, clears the cookie and sends the browser home.
+                # A form POST from this page (its Origin is the dashboard's): the backend ends
+                # the session, clears the cookie and sends the browser home. A GET only asks.
                 rx.menu.item("Log out", id="logout", on_click=rx.call_script(LOGOUT_SCRIPT)))),
         rx.el.a(rx.button("Log in", size="2", variant="soft"), href=Session.login_href,
                 id="login-link"))

@@ -131,3 +131,76 @@ def page(browser):
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
     yield tab
     context.close()
+
+
+def me_handler(name: str) -> str:
+    """The websocket name of a handler of the /me page's state."""
+    from rl_arena_app.ui.pages.me import MeState
+
+    return f"{MeState.get_full_name()}.{name}"
+
+# Socket.IO spoken by hand over a WebSocket, as any page can: open Reflex's /_event with a fresh
+# tab token, join its namespace, send EVENTS, and collect every frame the server sends back for
+# a while. The browser adds the Origin of the page and the site's cookies by itself.
+SOCKET_EVENTS_JS = """async ([url, events, waitMs]) => {
+  const result = {opened: false, joined: false, frames: [], closeCode: null};
+  const token = crypto.randomUUID();
+  const ws = new WebSocket(url.replace(/^http/, "ws") +
+                           "/_event/?EIO=4&transport=websocket&token=" + token);
+  await new Promise((resolve) => {
+    const finish = () => { try { ws.close(); } catch (e) {} resolve(); };
+    ws.onopen = () => { result.opened = true; };
+    ws.onclose = (e) => { result.closeCode = e.code; resolve(); };
+    ws.onmessage = (message) => {
+      const frame = String(message.data);
+      result.frames.push(frame);
+      if (frame.startsWith("0{")) ws.send("40/_event,{}");
+      else if (frame === "2") ws.send("3");
+      else if (frame.startsWith("40/_event")) {
+        result.joined = true;
+        for (const event of events) ws.send("42/_event," + JSON.stringify(["event", event]));
+        setTimeout(finish, waitMs);
+      }
+    };
+    setTimeout(finish, waitMs + 10000);
+  });
+  return result;
+}"""
+
+
+def socket_events(page, arena_url: str, *events: tuple[str, dict], wait_ms: int = 3000) -> dict:
+    """From the page's own origin, send (handler, payload) events over the dashboard's websocket
+    as a script of that page could; what happened (opened, joined, frames received)."""
+    routed = [{"name": name, "payload": payload,
+               "router_data": {"pathname": "/me", "query": {}, "asPath": "/me"}}
+              for name, payload in events]
+    return page.evaluate(SOCKET_EVENTS_JS, [arena_url, routed, wait_ms])
+
+
+@pytest.fixture(scope="package")
+def foreign_origin() -> Iterator[str]:
+    """Another site's page server: another port of localhost (same site, other origin), the
+    place a cross-site attack on the dashboard would come from."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>Somewhere else</title><p>another site</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

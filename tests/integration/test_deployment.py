@@ -1,7 +1,8 @@
 """Deployment: compose.yaml's shape, its validation by Compose, and the app image.
 
 The app image is built by .ci/run (offline: debootstrap base + host wheelhouse); locally the
-`app_image` fixture builds it the same way when it is missing.
+`app_image` fixture builds it the same way when it is missing (RL_ARENA_APP_IMAGE names another
+tag to test, e.g. one built beside a `rl-arena/app:dev` that something else uses).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ APP_SERVICES = ("migrate", "scheduler", "worker", "web")
 # What compose needs in .env; dummy values suffice to validate the file.
 COMPOSE_ENV = {"RL_ARENA_SECRET_KEY": "test-secret", "POSTGRES_PASSWORD": "test-password",
                "DOCKER_GID": "999"}
+# What a deployment gives the image, which runs in production by default: a secret of 32 bytes
+# or more and an identity provider (never asked here: nothing in these containers logs in).
+PRODUCTION = ("-e", f"RL_ARENA_SECRET_KEY={'ab' * 32}", "-e", "RL_ARENA_OIDC_ISSUER=http://sso.invalid",
+              "-e", "RL_ARENA_OIDC_CLIENT_ID=rl-arena", "-e", "RL_ARENA_OIDC_CLIENT_SECRET=unused")
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +133,10 @@ def test_compose_file_is_valid_for_compose(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------- the app image
 
 def build_app_image() -> None:
-    """The offline build .ci/run does (`make image`: host wheelhouse, then `docker build`)."""
-    subprocess.run(["make", "--no-print-directory", "image"], check=True, cwd=ROOT)
+    """The offline build .ci/run does (`make image`: host wheelhouse, then `docker build`),
+    tagged APP_IMAGE."""
+    subprocess.run(["make", "--no-print-directory", "image", f"APP_IMAGE={APP_IMAGE}"],
+                   check=True, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +151,15 @@ def app_image(docker_engine) -> str:
     return APP_IMAGE
 
 
-def run_in_image(image: str, *args: str, docker_args: tuple[str, ...] = ()) -> str:
-    """Run a command in a throwaway container of ``image``; its stdout."""
+def run_in_image(image: str, *args: str, docker_args: tuple[str, ...] = (),
+                 expect_failure: bool = False) -> str:
+    """Run a command in a throwaway container of ``image``; its stdout (its output, stderr
+    included, when it is expected to fail)."""
     done = subprocess.run(["docker", "run", "--rm", *docker_args, image, *args],
                           capture_output=True, text=True, check=False, timeout=240)
+    if expect_failure:
+        assert done.returncode != 0, done.stdout
+        return done.stderr + done.stdout
     assert done.returncode == 0, done.stderr + done.stdout
     return done.stdout
 
@@ -162,8 +174,31 @@ def test_app_image_runs_the_cli_as_a_non_root_user(app_image: str) -> None:
     run_in_image(app_image, "pip", "check")
     migrations = run_in_image(app_image, "python", "-c",
                               "from rl_arena_app.db.migrate import upgrade; upgrade(); print('ok')",
-                              docker_args=("-e", "RL_ARENA_DATABASE_URL=sqlite:////tmp/a.db"))
+                              docker_args=(*PRODUCTION,
+                                           "-e", "RL_ARENA_DATABASE_URL=sqlite:////tmp/a.db"))
     assert migrations.strip().endswith("ok")
+
+
+@pytest.mark.docker
+def test_app_image_runs_in_production_and_says_what_it_is_missing(app_image: str) -> None:
+    """Started as it comes, the image refuses: no secret, no identity provider, both named."""
+    said = run_in_image(app_image, "rl-arena", "web", expect_failure=True)
+    assert "RL_ARENA_SECRET_KEY" in said and "openssl rand -hex 32" in said
+    assert "identity provider" in said and "RL_ARENA_OIDC_ISSUER" in said
+    assert "Traceback" not in said
+
+    short = run_in_image(app_image, "rl-arena", "web", expect_failure=True,
+                         docker_args=(*PRODUCTION, "-e", "RL_ARENA_SECRET_KEY=short"))
+    assert "at least 32 bytes" in short and "Traceback" not in short
+
+
+@pytest.mark.docker
+def test_app_image_in_development_refuses_to_listen_on_every_interface(app_image: str) -> None:
+    """Development conveniences (default secret, open development login) stay on loopback."""
+    said = run_in_image(app_image, "rl-arena", "web", expect_failure=True,
+                        docker_args=("-e", "RL_ARENA_ENV=development"))
+    assert "RL_ARENA_WEB_HOST" in said and "127.0.0.1" in said
+    assert "RL_ARENA_ENV=production" in said and "Traceback" not in said
 
 
 @pytest.mark.docker
@@ -184,7 +219,7 @@ def test_app_container_plays_a_duel_through_the_host_engine(app_image: str, tmp_
         out = run_in_image(
             app_image, "rl-arena", "play", "tictactoe", "builtin:minimax", "builtin:random",
             "--sandbox", "docker", "--games", "2", "--json",
-            docker_args=("--init", "--group-add", str(socket_gid),
+            docker_args=(*PRODUCTION, "--init", "--group-add", str(socket_gid),
                          "-v", "/var/run/docker.sock:/var/run/docker.sock",
                          "-v", f"{sandbox_root}:{sandbox_root}",
                          "-e", f"RL_ARENA_SANDBOX_DIR={sandbox_root}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -23,7 +24,7 @@ from rl_arena_app.auth.login import (
     read_login_error,
     safe_next,
 )
-from rl_arena_app.db.models import User
+from rl_arena_app.db.models import Identity, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import audit, sessions
 from rl_arena_app.settings import get_settings
@@ -178,17 +179,131 @@ def test_an_unreachable_provider_ends_on_the_login_page(platform, monkeypatch):
     assert "cannot be reached right now" in shown_error(response)
 
 
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_logout_ends_the_session_on_the_server_and_clears_the_cookie(client, issuer, method):
-    person(issuer, "erin", "erin@example.org")
-    client.get(authorize(start(client), "erin"), follow_redirects=False)
-    cookie = client.cookies[sessions.COOKIE]
+def logged_in(client: TestClient, issuer: str, sub: str = "erin") -> str:
+    """Log ``sub`` in through the provider; the session cookie's value."""
+    person(issuer, sub, f"{sub}@example.org")
+    client.get(authorize(start(client), sub), follow_redirects=False)
+    return client.cookies[sessions.COOKIE]
 
-    response = getattr(client, method)("/auth/logout", follow_redirects=False)
+
+# The browser's own page (Origin of the public URL); a form the browser posts without an Origin
+# but marked same-origin; and a client that is not a browser (no Origin, no Fetch metadata).
+@pytest.mark.parametrize("headers", [{"Origin": WEB}, {"Sec-Fetch-Site": "same-origin"}, {}])
+def test_logout_ends_the_session_on_the_server_and_clears_the_cookie(client, issuer, headers):
+    cookie = logged_in(client, issuer)
+
+    response = client.post("/auth/logout", headers=headers, follow_redirects=False)
 
     assert response.status_code == 303 and response.headers["location"] == f"{WEB}/"
     assert sessions.session_account(cookie) is None  # a copy of the cookie is dead too
     assert sessions.COOKIE not in client.cookies
+
+
+def confirm_form(response: httpx.Response) -> str:
+    """The action of the page's logout form, which POSTs."""
+    assert response.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert 'id="logout-confirm"' in response.text
+    form = re.search(r'<form method="post" action="([^"]+)"', response.text)
+    assert form, response.text
+    return form.group(1)
+
+
+def test_logout_by_get_changes_nothing_and_shows_a_button_that_posts(client, issuer):
+    cookie = logged_in(client, issuer)
+
+    response = client.get("/auth/logout", follow_redirects=False)
+
+    assert response.status_code == 200
+    assert confirm_form(response) == f"{WEB}/auth/logout"
+    assert sessions.session_account(cookie).email == "erin@example.org"
+    assert client.cookies[sessions.COOKIE] == cookie
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://arena.test:4000"},  # another port of the same site
+    {"Origin": "https://evil.example"}, {"Origin": "null"},
+    {"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "cross-site"},
+])
+def test_a_logout_another_site_posts_is_refused_and_asks_instead(client, issuer, headers):
+    cookie = logged_in(client, issuer)
+
+    response = client.post("/auth/logout", headers=headers, follow_redirects=False)
+
+    assert response.status_code == 403
+    assert confirm_form(response) == f"{WEB}/auth/logout"
+    assert sessions.session_account(cookie).email == "erin@example.org"
+    assert client.cookies[sessions.COOKIE] == cookie
+
+
+def test_an_allowed_origin_may_post_a_logout(platform, issuer, monkeypatch):
+    monkeypatch.setenv("RL_ARENA_PUBLIC_URL", WEB)
+    monkeypatch.setenv("RL_ARENA_ALLOWED_ORIGINS", "https://admin.arena.test")
+    get_settings.cache_clear()
+    with TestClient(create_login_app(), base_url=WEB) as client:
+        client.post("/auth/login/dev", data={"email": "ops@example.org"})
+        cookie = client.cookies[sessions.COOKIE]
+        response = client.post("/auth/logout", headers={"Origin": "https://admin.arena.test"},
+                               follow_redirects=False)
+    assert response.status_code == 303 and sessions.session_account(cookie) is None
+
+
+def test_the_development_login_refuses_a_form_another_site_posts(client):
+    response = client.post("/auth/login/dev", data={"email": "planted@example.org"},
+                           headers={"Origin": "http://arena.test:4000"}, follow_redirects=False)
+
+    assert response.status_code == 403 and "another site" in response.text
+    assert sessions.COOKIE not in client.cookies
+    with session_scope() as session:
+        assert session.exec(select(User)).all() == []
+
+
+def test_the_development_login_never_makes_an_admin_unless_asked(client, issuer, monkeypatch):
+    monkeypatch.setenv("RL_ARENA_ADMIN_EMAILS", "boss@example.org")
+    get_settings.cache_clear()
+    client.post("/auth/login/dev", data={"email": "boss@example.org"})
+    first = sessions.session_account(client.cookies[sessions.COOKIE])
+    assert first.email == "boss@example.org" and not first.is_admin
+
+    # The provider's login makes the admin; the development login then refuses that account.
+    client.cookies.clear()
+    person(issuer, "boss", "boss@example.org")
+    client.get(authorize(start(client), "boss"), follow_redirects=False)
+    assert sessions.session_account(client.cookies[sessions.COOKIE]).is_admin
+    client.cookies.clear()
+    refused = client.post("/auth/login/dev", data={"email": "boss@example.org"},
+                          follow_redirects=False)
+    assert "RL_ARENA_DEV_LOGIN_ADMIN=1" in shown_error(refused)
+    assert sessions.COOKIE not in client.cookies
+
+    monkeypatch.setenv("RL_ARENA_DEV_LOGIN_ADMIN", "1")
+    monkeypatch.setenv("RL_ARENA_ADMIN_EMAILS", "boss@example.org,root@example.org")
+    get_settings.cache_clear()
+    for email in ("boss@example.org", "root@example.org"):
+        client.cookies.clear()
+        client.post("/auth/login/dev", data={"email": email})
+        assert sessions.session_account(client.cookies[sessions.COOKIE]).is_admin, email
+
+
+@pytest.mark.parametrize(("owner", "twin", "character"), [
+    ("eve@example.org", "\uff45ve@example.org", "U+FF45"),  # full-width e (NFKC: e)
+    ("eve@example.org", "eve@\uff45xample.org", "U+FF45"),  # in the domain (IDNA: e)
+    ("kim@example.org", "\u212aim@example.org", "U+212A"),  # Kelvin sign (lower(): k)
+])
+def test_a_verified_look_alike_of_an_email_does_not_join_its_account(client, issuer, owner,
+                                                                      twin, character):
+    person(issuer, "owner", owner)
+    client.get(authorize(start(client), "owner"), follow_redirects=False)
+    client.cookies.clear()
+
+    person(issuer, "twin", twin)
+    response = client.get(authorize(start(client), "twin"), follow_redirects=False)
+
+    assert character in shown_error(response)
+    assert sessions.COOKIE not in client.cookies
+    with session_scope() as session:
+        assert [u.email for u in session.exec(select(User))] == [owner]
+        assert [i.subject for i in session.exec(select(Identity))] == ["owner"]
 
 
 def test_the_development_login_works_outside_production_only(client, issuer, monkeypatch):
