@@ -7,6 +7,7 @@ PYTHON ?= python3
 
 BUN := .tools/node_modules/.bin/bun
 BUN_VERSION := 1.4.5
+APP_IMAGE ?= rl-arena/app:dev
 
 .PHONY: setup test-setup docker base-image browser frontend image run test test-fast lint bench \
 	clean
@@ -47,7 +48,7 @@ image: setup frontend
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --wheel-dir build/wheelhouse \
 	  . pip "setuptools>=69" wheel async-timeout
 	rm -f build/wheelhouse/rl_arena-*.whl
-	docker build --quiet -t rl-arena/app:dev .
+	docker build --quiet -t $(APP_IMAGE) .
 
 run: setup
 	$(BIN)/rl-arena up

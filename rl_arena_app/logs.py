@@ -3,13 +3,17 @@
 Requests, matches and builds set their ids with ``log_context``; every record logged inside
 carries them (JSON fields ``request_id``, ``match_id``, ``submission_id``; a ``[match 12]`` tag in
 text). Messages are cleaned with ``printable``: agents' and people's text cannot drive the
-terminal of whoever reads the log.
+terminal of whoever reads the log. Credentials never reach a record: Reflex logs a failed event
+with its router data, Cookie header included, so every record of the process is redacted when
+it is made, whichever logger and handler write it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -58,11 +62,54 @@ class ContextFilter(logging.Filter):
         record.context = "".join(f" [{_TAGS[f]} {context[f]}]" for f in CONTEXT_FIELDS
                                  if context.get(f) is not None)
         record.msg, record.args = printable(record.getMessage(), multiline=True), None
-        if record.exc_info:  # a traceback quotes exception messages, which agents may write
-            record.exc_text = printable(_TRACEBACKS.formatException(record.exc_info),
-                                        multiline=True)
-            record.exc_info = None
+        if record.exc_info or record.exc_text:  # tracebacks quote what agents may write
+            text = record.exc_text or _TRACEBACKS.formatException(record.exc_info)
+            record.exc_text, record.exc_info = printable(text, multiline=True), None
         return True
+
+
+REDACTED = "[redacted]"
+# A credential header's value in a dict or dataclass repr: 'cookie': '...', cookie='...'.
+_CREDENTIAL_HEADER = re.compile(
+    r"""(?P<key>\b(?:cookie|set-cookie|authorization|proxy-authorization|x-api-key)['"]?"""
+    r"""\s*[:=]\s*)(?P<quote>['"])(?:\\.|(?!(?P=quote)).)*(?P=quote)""", re.IGNORECASE)
+# The platform's cookies (session, login flow) or a bearer token written any other way.
+_CREDENTIAL_TEXT = re.compile(r"(?P<key>\brl_arena_\w+=|\bBearer\s+)[^\s;,'\"]+",
+                              re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of credential headers, the session cookie and bearer tokens
+    replaced by [redacted]."""
+    text = _CREDENTIAL_HEADER.sub(lambda m: f"{m['key']}{m['quote']}{REDACTED}{m['quote']}",
+                                  text)
+    return _CREDENTIAL_TEXT.sub(lambda m: f"{m['key']}{REDACTED}", text)
+
+
+def keep_credentials_out_of_logs() -> None:
+    """Redact credentials from every log record this process makes, whichever logger and
+    handler (Reflex's loggers chain to its own handlers or to the root); once per process."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "redacts", False):
+        return
+
+    def redacted_record(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # bad %-arguments: logging reports them when it emits
+            return record
+        if (cleaned := redact(message)) != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and record.exc_info[0] and not record.exc_text:
+            # Formatters use a record's exc_text as it is: the traceback, redacted once here.
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_text = record.exc_text.rstrip("\n")
+        return record
+
+    redacted_record.redacts = True
+    logging.setLogRecordFactory(redacted_record)
+
 
 
 def formatter(kind: Literal["text", "json"]) -> logging.Formatter:
@@ -84,6 +131,7 @@ def handler(kind: Literal["text", "json"]) -> logging.Handler:
 
 def configure(kind: Literal["text", "json"], level: int = logging.INFO) -> None:
     """Send every logger's records to stderr in the given format (replaces root handlers)."""
+    keep_credentials_out_of_logs()
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

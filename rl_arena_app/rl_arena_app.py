@@ -8,6 +8,7 @@ from rl_arena_app.api.app import create_api, limit_dashboard_uploads
 from rl_arena_app.api.metrics import count_requests
 from rl_arena_app.api.request_id import RequestId
 from rl_arena_app.auth.login import create_login_app
+from rl_arena_app.logs import keep_credentials_out_of_logs
 from rl_arena_app.ui import layout, routes, theme
 from rl_arena_app.ui.live import follow_arena
 from rl_arena_app.ui.pages import (
@@ -24,6 +25,7 @@ from rl_arena_app.ui.pages import (
 )
 from rl_arena_app.ui.session import Session
 
+keep_credentials_out_of_logs()  # Reflex logs a failed event with its headers, Cookie included
 app = rx.App(theme=theme.THEME, style=theme.STYLE,
              # Applied in order: each later one wraps what came before (RequestId outermost).
              api_transformer=[create_api(), create_login_app(), limit_dashboard_uploads,

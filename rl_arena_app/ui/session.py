@@ -4,18 +4,11 @@ Reflex copies the websocket handshake's headers into each event's router data (a
 the cookie back to the browser), so ``self.router.headers.cookie`` is the browser's real Cookie
 header. The email shown is for display; every privileged handler asks ``signed_in()`` again,
 which checks the session on the server (logged out or revoked: refused at once).
-
-Reflex also logs a failed event with its router data, Cookie header included: every log record
-of a process serving the dashboard has its credentials redacted (installed when this module is
-imported, which the app module does).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
-import traceback
 
 import reflex as rx
 from starlette.requests import cookie_parser
@@ -23,51 +16,6 @@ from starlette.requests import cookie_parser
 from rl_arena_app.services import sessions
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.ui import routes
-
-REDACTED = "[redacted]"
-# A credential header's value in a dict or dataclass repr: 'cookie': '...', cookie='...'.
-_CREDENTIAL_HEADER = re.compile(
-    r"""(?P<key>\b(?:cookie|set-cookie|authorization|proxy-authorization|x-api-key)['"]?"""
-    r"""\s*[:=]\s*)(?P<quote>['"])(?:\\.|(?!(?P=quote)).)*(?P=quote)""", re.IGNORECASE)
-# The session cookie or a bearer token written any other way (a raw header, a URL).
-_CREDENTIAL_TEXT = re.compile(rf"(?P<key>\b{sessions.COOKIE}=|\bBearer\s+)[^\s;,'\"]+",
-                              re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """``text`` with the values of credential headers, the session cookie and bearer tokens
-    replaced by [redacted]."""
-    text = _CREDENTIAL_HEADER.sub(lambda m: f"{m['key']}{m['quote']}{REDACTED}{m['quote']}",
-                                  text)
-    return _CREDENTIAL_TEXT.sub(lambda m: f"{m['key']}{REDACTED}", text)
-
-
-def keep_credentials_out_of_logs() -> None:
-    """Redact credentials from every log record this process makes, whichever logger and
-    handler (Reflex's loggers chain to its own handlers or to the root); once per process."""
-    make_record = logging.getLogRecordFactory()
-    if getattr(make_record, "redacts", False):
-        return
-
-    def redacted_record(*args, **kwargs) -> logging.LogRecord:
-        record = make_record(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # bad %-arguments: logging reports them when it emits
-            return record
-        if (cleaned := redact(message)) != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_info and record.exc_info[0] and not record.exc_text:
-            # Formatters use a record's exc_text as it is: the traceback, redacted once here.
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
-            record.exc_text = record.exc_text.rstrip("\n")
-        return record
-
-    redacted_record.redacts = True
-    logging.setLogRecordFactory(redacted_record)
-
-
-keep_credentials_out_of_logs()
 
 
 def cookie_value(header: str | None) -> str | None:

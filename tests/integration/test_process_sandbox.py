@@ -232,7 +232,7 @@ def test_refused_in_production() -> None:
     """Production mode refuses the process sandbox outright."""
     bundle = AgentBundle(ref="x", files={"agent.py": RANDOM.encode()})
     with pytest.raises(BadInput, match="refused in production mode"):
-        ProcessSandbox(bundle, Settings(env="production", secret_key="s3cret",
+        ProcessSandbox(bundle, Settings(env="production", secret_key="0123456789abcdef" * 4,
                                         github_client_id="id", github_client_secret="secret"))
 
 

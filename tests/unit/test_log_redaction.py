@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from rl_arena_app.ui.session import REDACTED, keep_credentials_out_of_logs, redact
+from rl_arena_app.logs import REDACTED, keep_credentials_out_of_logs, redact
 
 COOKIE = "rl_arena_session=ImFiYyI.c2lnbmF0dXJl"
 

@@ -58,3 +58,15 @@ def test_the_context_ends_with_its_block():
             assert logs.current_context() == {"match_id": 1, "submission_id": 2}
         assert logs.current_context() == {"match_id": 1}
     assert logs.current_context() == {}
+
+
+def test_configured_lines_never_show_a_credential(root_logger, capsys):
+    logs.configure("json")
+    log = logging.getLogger("reflex_base.event.processor")
+    try:
+        raise KeyError("no handler; headers {'cookie': 'rl_arena_session=c2VjcmV0.sig'}")
+    except KeyError:
+        log.exception("failed: Authorization: Bearer rla_tokenvalue0123456789")
+    line = json.loads(capsys.readouterr().err)
+    assert "c2VjcmV0" not in line["exc_info"] and "KeyError" in line["exc_info"]
+    assert "rla_tokenvalue" not in line["message"] and logs.REDACTED in line["message"]
