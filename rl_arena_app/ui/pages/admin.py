@@ -231,10 +231,9 @@ def _outcome(e) -> rx.Component:
     """The outcome's badge; a counted refusal says how many times, and when the last was."""
     badge = rx.badge(e.outcome, color_scheme=rx.match(e.outcome, *OUTCOME_COLOURS.items(),
                                                       "gray"), variant="soft")
-    return rx.hstack(badge, rx.cond(e.count > 1, rx.hstack(
-        rx.text(e.count, " times, the last", size="1", class_name="audit-count"),
-        rx.text(ago(e.last_at), size="1"), spacing="1")), spacing="2", align="center",
-        wrap="wrap")
+    return rx.vstack(badge, rx.cond(e.count > 1, rx.text(
+        e.count, " times, the last ", ago(e.last_at), size="1", color_scheme="gray",
+        white_space="nowrap", class_name="audit-count")), spacing="1")
 
 
 def _audit_table(log) -> rx.Component:
