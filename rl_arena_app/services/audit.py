@@ -60,8 +60,10 @@ class AlreadyRunning(Conflict):
 
 
 def _view(entry: AuditEntry) -> AuditView:
-    return AuditView(entry_id=entry.id, at=entry.at, actor=entry.actor, action=entry.action,
-                     target=entry.target, outcome=entry.outcome, detail=entry.detail,
+    """An entry as read (cleaned again: rows stored before the log cleaned its text)."""
+    return AuditView(entry_id=entry.id, at=entry.at, actor=printable(entry.actor),
+                     action=printable(entry.action), target=printable(entry.target),
+                     outcome=entry.outcome, detail=printable(entry.detail),
                      progress=entry.progress, finished_at=entry.finished_at, count=entry.count,
                      last_at=entry.last_at)
 

@@ -161,6 +161,17 @@ def test_targets_details_and_actors_are_cleaned_and_cut_to_their_columns(platfor
     assert odd_actor.actor.startswith("ghost g") and len(odd_actor.actor) == 320
 
 
+def test_rows_stored_raw_before_the_fix_are_read_cleaned(platform):
+    with session_scope() as session:
+        session.add(AuditEntry(actor="anonymous", action="grant-admin\u202e\n", target="a\x1b[2Jb",
+                               outcome="refused", detail="line\nbreak\u202e<b>"))
+
+    entry = audit.recent(1)[0]
+
+    assert (entry.action, entry.target, entry.detail) == \
+        ("grant-admin ", "ab", "line break<b>")
+
+
 def test_the_admin_page_handler_stores_a_websocket_action_name_cleaned(people):  # noqa: F811
     state = run("AdminState.perform", people["other"], HOSTILE)
 
