@@ -2,8 +2,10 @@
 
 Every action goes through ``admin_actions.perform``, which authorizes and audits it: a long one
 answers 202 with its running audit entry (Location: where to follow it), a quick one 200 with
-its finished entry; a quick one that could not be done answers 409 with its reason, and a
-platform failure (e.g. Redis down) 503.
+its finished entry; a quick one that could not be done answers 409 with its reason, and so does
+a long one already running on the same target (the reason names its audit entry: nothing new
+starts); a platform failure (e.g. Redis down) answers 503. The audit log pages (offset, limit)
+and filters (actor, action, outcome), newest first.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from fastapi import APIRouter, Path, Query, Response
 from rl_arena_app.api import PREFIX
 from rl_arena_app.api.auth import AdminActor
 from rl_arena_app.api.errors import ApiRoute, error_responses
-from rl_arena_app.api.params import EntryId, EnvId
-from rl_arena_app.services import admin_actions
+from rl_arena_app.api.params import EntryId, EnvId, Offset
+from rl_arena_app.services import admin_actions, audit
 from rl_arena_app.services.errors import Conflict
 from rl_arena_app.services.read_models import AuditView
 
@@ -71,10 +73,23 @@ def post_arena_action(actor: AdminActor, action: ArenaAction, response: Response
     return _act(actor, action, "", response)
 
 
-@router.get("/audit", summary="The newest audit entries, newest first")
-def get_audit(actor: AdminActor,
-              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[AuditView]:
-    return admin_actions.audit_log(actor, limit)
+@router.get("/audit", responses=error_responses(400),
+            summary="The audit log, newest first, paged and filtered by actor, action and "
+                    "outcome")
+def get_audit(
+    caller: AdminActor,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 50,
+    actor: Annotated[str | None, Query(max_length=320, description=(
+        "Part of the actor, any case: an email, cli, or provider:subject of a refused "
+        "login"))] = None,
+    action: Annotated[str | None, Query(max_length=100, description=(
+        "An action: " + ", ".join(sorted(audit.KNOWN))))] = None,
+    outcome: Annotated[str | None, Query(max_length=20, description=(
+        "One of " + ", ".join(audit.OUTCOMES)))] = None,
+) -> list[AuditView]:
+    return admin_actions.audit_log(caller, actor=actor, action=action, outcome=outcome,
+                                   offset=offset, limit=limit).entries
 
 
 @router.get("/audit/{entry_id}", responses=error_responses(404),

@@ -228,9 +228,10 @@ def create_login_app() -> FastAPI:
             log.info("login with %s refused: %s", provider, exc.error)
             return _to_login_page(settings, "the login expired or did not start here: "
                                   "log in again")
-        except BadInput as exc:
-            await run_in_threadpool(audit.record, None, "login", provider, outcome="refused",
-                                    detail=str(exc))
+        except BadInput as exc:  # accounts.login refused the identity the provider named
+            subject, email, verified, _ = identity
+            await run_in_threadpool(audit.refused_login, provider, subject, email, verified,
+                                    str(exc))
             return _to_login_page(settings, str(exc))
         except AuthlibBaseError as exc:  # an ID token that fails validation (nonce, signature...)
             log.warning("login with %s: the provider's answer was refused: %s", provider, exc)

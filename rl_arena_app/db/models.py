@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, UniqueConstraint, true
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, UniqueConstraint, text, true
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -264,18 +264,34 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _when(nullable=True)
 
 
+_RUNNING = text("outcome = 'running'")
+
+
 class AuditEntry(SQLModel, table=True):
-    """Who did what to the arena, when, and how it went (admin actions and refusals)."""
+    """Who did what to the arena, when, and how it went (admin actions and refusals).
+
+    Refusals of one actor and action within a window are one row that counts them
+    (``services.audit``); a long action runs once per action and target at a time.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ux_audit_log_refusals", "actor", "action", "window_start", unique=True),
+        Index("ux_audit_log_running", "action", "target", unique=True,
+              sqlite_where=_RUNNING, postgresql_where=_RUNNING),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _when(nullable=False, default=utcnow, index=True)
     actor_id: int | None = Field(default=None, foreign_key="users.id")
-    actor: str = Field(max_length=320)  # the email, "anonymous", or "cli" for a shell
+    # The email, "cli" for a shell, "provider:subject" for a refused login, "anonymous" (old rows)
+    actor: str = Field(max_length=320)
     action: str = Field(max_length=100)
     target: str = Field(default="", max_length=200)
     outcome: str = Field(max_length=20)  # running | ok | failed | refused
     detail: str = Field(default="", max_length=2000)
     progress: float | None = None  # 0..1 while a long action runs
     finished_at: datetime | None = _when(nullable=True)
+    count: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # refusals counted
+    last_at: datetime | None = _when(nullable=True)  # the last refusal counted here
+    window_start: datetime | None = _when(nullable=True)  # refusals: the window they count in

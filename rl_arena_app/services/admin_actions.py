@@ -2,7 +2,9 @@
 
 Quick actions run where they are asked for; long ones (rebuilding ratings or images) are audited
 as "running" and run by a worker (``jobs.tasks.admin_action``), which reports progress on the
-audit entry. A refusal (not an admin, a bad target) is audited too.
+audit entry; while one runs, the same action on the same target is refused with
+``audit.AlreadyRunning`` naming it (a double click starts nothing twice). A refusal (not an
+admin, a bad target) is audited too, counted per actor and action (``services.audit``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlmodel import select
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.sandbox import SandboxRunner
 from rl_arena_app.broker import ADMIN_TASK, BUILDS, admin_job_id, get_queue, get_redis, job_pending
+from rl_arena_app.core.text import describe_character, first_control_character, printable
 from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import accounts, admin, audit, events, sessions, tokens
@@ -26,7 +29,7 @@ from rl_arena_app.services.errors import (
     NotFound,
     NotSignedIn,
 )
-from rl_arena_app.services.read_models import Account, AuditView
+from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 
 Progress = Callable[[float, str], None]
 LongAction = Callable[[str, Progress, SandboxRunner], str]
@@ -80,6 +83,9 @@ def check_admin(actor: Account | str | None) -> None:
 
 def check_target(action: Action, target: str) -> str:
     """The action's target, checked: an env id, an account's email, or "" for all/the arena."""
+    if (char := first_control_character(target)) is not None:
+        raise BadInput(f"the target has {describe_character(char)}: type an environment id or "
+                       "an email plainly")
     if action.target == "":
         if target:
             raise BadInput(f"{action.name} applies to the whole arena: give no target")
@@ -101,23 +107,27 @@ def check_target(action: Action, target: str) -> str:
 def perform(actor: Account | str | None, name: str, target: str = "") -> AuditView:
     """Do (or start, when long) an admin action and return its audit entry; refusals raise.
 
-    Refusals of an account are audited; a caller with no login at all is refused unrecorded,
-    so that nobody can fill the log without an account. A platform failure (InfrastructureError,
-    e.g. Redis down) is audited as failed and raised, so that front ends answer it as one.
+    Refusals of an account are audited (counted per actor and action); a caller with no login at
+    all is refused unrecorded. A long action already running on the same target raises
+    ``audit.AlreadyRunning`` (a Conflict naming that entry) and records nothing new. A platform
+    failure (InfrastructureError, e.g. Redis down) is audited as failed and raised, so that
+    front ends answer it as one.
     """
     if actor is None:
         raise NotSignedIn("log in as an admin to do this")
     action = ACTIONS.get(name)
     try:
         if action is None:
-            raise BadInput(f"unknown admin action {name!r}: one of {', '.join(ACTIONS)}")
+            raise BadInput(f"unknown admin action {printable(name).strip()[:100]!r}: one of "
+                           f"{', '.join(ACTIONS)}")
         check_admin(actor)
         target = check_target(action, target)
-    except BadInput as exc:
-        audit.record(actor, name[:40], target, outcome="refused", detail=str(exc))
+    except BadInput as exc:  # an unknown name is in the message, cleaned
+        audit.record(actor, name if action else audit.UNKNOWN_ACTION, target, outcome="refused",
+                     detail=str(exc))
         raise
     if action.long:
-        entry = audit.record(actor, name, target, outcome="running", detail="queued")
+        entry = audit.start(actor, name, target)
         try:
             _enqueue(entry.entry_id)
         except InfrastructureError as exc:  # e.g. Redis is down: say so on the entry, and raise
@@ -149,10 +159,13 @@ def requeue_running() -> list[int]:
     return lost
 
 
-def audit_log(actor: Account | str | None, limit: int = 50) -> list[AuditView]:
-    """The newest audit entries, newest first, for an admin (or the server's shell)."""
-    check_admin(actor)
-    return audit.recent(limit)
+def audit_log(caller: Account | str | None, *, actor: str | None = None,
+              action: str | None = None, outcome: str | None = None, offset: int = 0,
+              limit: int = 50) -> AuditPage:
+    """A page of the audit log, newest first, filtered (``audit.page``), for an admin (or the
+    server's shell)."""
+    check_admin(caller)
+    return audit.page(actor=actor, action=action, outcome=outcome, offset=offset, limit=limit)
 
 
 def audit_entry(actor: Account | str | None, entry_id: int) -> AuditView:

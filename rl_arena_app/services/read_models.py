@@ -499,6 +499,21 @@ class AuditView:
     detail: str
     progress: float | None
     finished_at: datetime | None
+    count: int = 1  # refusals of the actor and action counted on this entry
+    last_at: datetime | None = None  # the last refusal counted (None: not a refusal)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """A page of the audit log, newest first, with the filters applied."""
+
+    entries: list[AuditView]
+    total: int
+    offset: int
+    limit: int
+    actor: str | None
+    action: str | None
+    outcome: str | None
 
 
 @dataclass(frozen=True, slots=True)

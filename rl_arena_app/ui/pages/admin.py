@@ -1,7 +1,9 @@
-"""`/admin`: the repairs an admin runs (each confirmed, audited, shown) and the audit log, live.
+"""`/admin`: the repairs an admin runs (each confirmed, audited, shown) and the audit log, live,
+paged and filtered by actor, action and outcome.
 
 The page shows its buttons to anyone who opens it; the handler and the service refuse a
-non-admin, and the refusal is audited like any other action.
+non-admin, and the refusal is audited like any other action. A long action already running on
+the same target is not started again: the page says which entry runs it.
 """
 
 from __future__ import annotations
@@ -11,20 +13,24 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services import admin_actions
+from rl_arena_app.services import admin_actions, audit
 from rl_arena_app.services.catalog import env_ids
 from rl_arena_app.services.errors import BadInput, InfrastructureError
-from rl_arena_app.services.read_models import Account, AuditView
+from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 from rl_arena_app.ui import format, routes
-from rl_arena_app.ui.cache import change_number, load
-from rl_arena_app.ui.components.common import ago, section
-from rl_arena_app.ui.components.table import header, scrolling
+from rl_arena_app.ui.cache import change_number, load_or_none
+from rl_arena_app.ui.components.common import ago, empty_state, section
+from rl_arena_app.ui.components.table import header, pager, scrolling
 from rl_arena_app.ui.live import AUDIT, Live
 from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.session import Session
 
 ALL_ENVS = "__all__"
 AUDIT_ROWS = 50
+ANY = "any"
+ACTION_CHOICES = (ANY, *admin_actions.ACTIONS, *sorted(audit.ACTIONS - set(admin_actions.ACTIONS)),
+                  audit.UNKNOWN_ACTION)
+OUTCOME_CHOICES = (ANY, *audit.OUTCOMES)
 GROUPS = (
     ("Ratings and caches", "Recompute what is derived from the recorded games.",
      ("rebuild-ratings", "refresh-bt", "rebuild-leaderboard")),
@@ -49,18 +55,45 @@ class AuditLine:
     outcome: str
     detail: str
     progress: int  # percent, for running actions
+    count: int  # refusals counted on the entry
+    last_at: str  # the last of them
 
 
-def audit_lines(account: Account, limit: int = AUDIT_ROWS) -> list[AuditLine]:
-    """The newest audit entries, as the admin ``account`` may see them (blocking: call it in a
-    thread)."""
-    return [_line(e) for e in admin_actions.audit_log(account, limit)]
+@dataclass(frozen=True, slots=True)
+class AuditList:
+    """A page of the audit log as shown."""
+
+    lines: list[AuditLine]
+    total: int
+    first: int
+    last: int
+    has_prev: bool
+    has_next: bool
+
+
+def audit_list(account: Account, actor: str, action: str, outcome: str,
+               offset: int) -> AuditList:
+    """A page of the audit log, as the admin ``account`` may see it, filtered ("" or ANY: no
+    filter) (blocking: call it in a thread)."""
+    page = admin_actions.audit_log(account, actor=actor.strip() or None,
+                                   action=None if action == ANY else action,
+                                   outcome=None if outcome == ANY else outcome,
+                                   offset=offset, limit=AUDIT_ROWS)
+    return _list(page)
+
+
+def _list(page: AuditPage) -> AuditList:
+    return AuditList(lines=[_line(e) for e in page.entries], total=page.total,
+                     first=page.offset + 1 if page.entries else 0,
+                     last=page.offset + len(page.entries), has_prev=page.offset > 0,
+                     has_next=page.offset + len(page.entries) < page.total)
 
 
 def _line(entry: AuditView) -> AuditLine:
     return AuditLine(entry_id=entry.entry_id, at=format.iso(entry.at), actor=entry.actor,
                      action=entry.action, target=entry.target or "all", outcome=entry.outcome,
-                     detail=entry.detail, progress=round((entry.progress or 0) * 100))
+                     detail=entry.detail, progress=round((entry.progress or 0) * 100),
+                     count=entry.count, last_at=format.iso(entry.last_at))
 
 
 class AdminState(PageState):
@@ -72,6 +105,10 @@ class AdminState(PageState):
     envs: list[str] = []
     result: str = ""
     failed: bool = False
+    actor_filter: str = ""
+    action_filter: str = ANY
+    outcome_filter: str = ANY
+    offset: int = 0
     _changes: int = 0
 
     @rx.event
@@ -83,15 +120,38 @@ class AdminState(PageState):
         self.shown = True
 
     @rx.var
-    async def entries(self) -> list[AuditLine]:
-        """The audit log, newest first (live)."""
+    async def log(self) -> AuditList | None:
+        """The page of the audit log the filters ask for, newest first (live); None for anyone
+        but an admin, or while a filter names nothing."""
         if not self._here():
-            return []
+            return None
         account = await (await self.get_state(Session))._signed_in()  # rights revoked: nothing
         if account is None or not account.is_admin:
-            return []
+            return None
         live = await self.get_state(Live)
-        return await load(audit_lines, account, version=(live._version, self._changes))
+        return await load_or_none(audit_list, account, self.actor_filter, self.action_filter,
+                                  self.outcome_filter, self.offset,
+                                  version=(live._version, self._changes))
+
+    @rx.event
+    def set_actor_filter(self, value: str):
+        self.actor_filter, self.offset = value, 0
+
+    @rx.event
+    def set_action_filter(self, value: str):
+        self.action_filter, self.offset = value, 0
+
+    @rx.event
+    def set_outcome_filter(self, value: str):
+        self.outcome_filter, self.offset = value, 0
+
+    @rx.event
+    def next_page(self):
+        self.offset += AUDIT_ROWS
+
+    @rx.event
+    def previous_page(self):
+        self.offset = max(0, self.offset - AUDIT_ROWS)
 
     @rx.event
     def set_env_target(self, env_id: str):
@@ -113,6 +173,12 @@ class AdminState(PageState):
             target = self.env_target
         try:
             entry = await asyncio.to_thread(admin_actions.perform, actor, name, target)
+        except audit.AlreadyRunning as exc:  # a double click: nothing new started
+            running = exc.entry
+            self.result, self.failed = (
+                f"Already running: {running.action} ({running.target or 'everywhere'}) is audit "
+                f"entry {running.entry_id}, started by {running.actor}; its progress shows in the "
+                "log below, and it can run again once it has finished", False)
         except BadInput as exc:
             self.result, self.failed = f"Refused: {exc}", True
         except InfrastructureError:
@@ -161,21 +227,54 @@ def _group(title: str, note: str, names: tuple[str, ...]) -> rx.Component:
         spacing="2", width="100%"), width="100%")
 
 
-def _audit_table() -> rx.Component:
+def _outcome(e) -> rx.Component:
+    """The outcome's badge; a counted refusal says how many times, and when the last was."""
+    badge = rx.badge(e.outcome, color_scheme=rx.match(e.outcome, *OUTCOME_COLOURS.items(),
+                                                      "gray"), variant="soft")
+    return rx.vstack(badge, rx.cond(e.count > 1, rx.text(
+        e.count, " times, the last ", ago(e.last_at), size="1", color_scheme="gray",
+        white_space="nowrap", class_name="audit-count")), spacing="1")
+
+
+def _audit_table(log) -> rx.Component:
     return scrolling(rx.table.root(
         rx.table.header(rx.table.row(header("When"), header("Who"), header("Action"),
                                      header("Target"), header("Outcome"), header("Detail"))),
-        rx.table.body(rx.foreach(AdminState.entries, lambda e: rx.table.row(
+        rx.table.body(rx.foreach(log.lines, lambda e: rx.table.row(
             rx.table.cell(ago(e.at)), rx.table.cell(e.actor), rx.table.cell(rx.code(e.action)),
-            rx.table.cell(e.target),
-            rx.table.cell(rx.badge(e.outcome, color_scheme=rx.match(
-                e.outcome, *OUTCOME_COLOURS.items(), "gray"), variant="soft")),
+            rx.table.cell(e.target), rx.table.cell(_outcome(e)),
             rx.table.cell(rx.vstack(
                 rx.text(e.detail, size="1"),
                 rx.cond(e.outcome == "running", rx.progress(value=e.progress, width="160px")),
                 spacing="1")),
             class_name="audit-row"))),
         size="1", variant="surface", width="100%", id="audit-log"))
+
+
+def _audit_filters() -> rx.Component:
+    s = AdminState
+    return rx.hstack(
+        rx.input(rx.input.slot(rx.icon("search")), value=s.actor_filter,
+                 on_change=s.set_actor_filter, debounce_timeout=300, max_length=320,
+                 placeholder="Who (part of an email)", width="16em", id="audit-actor"),
+        rx.select(list(ACTION_CHOICES), value=s.action_filter, on_change=s.set_action_filter,
+                  id="audit-action"),
+        rx.select(list(OUTCOME_CHOICES), value=s.outcome_filter,
+                  on_change=s.set_outcome_filter, id="audit-outcome"),
+        spacing="3", align="center", wrap="wrap")
+
+
+def _audit_log() -> rx.Component:
+    log = AdminState.log
+    return rx.cond(
+        log,
+        rx.cond(log.total > 0,
+                rx.vstack(_audit_table(log),
+                          pager(log.first, log.last, log.total, AdminState.previous_page,
+                                AdminState.next_page, log.has_prev, log.has_next),
+                          align="end", width="100%"),
+                empty_state("No entry matches these filters.")),
+        empty_state("These filters name nothing: type plain text in the search box."))
 
 
 def body() -> rx.Component:
@@ -204,8 +303,9 @@ def body() -> rx.Component:
             id="admin-result")),
         rx.grid(*[_group(*g) for g in GROUPS], columns=rx.breakpoints(initial="1", md="2"),
                 spacing="3", width="100%"),
-        section("Audit log", rx.cond(Session.admin, _audit_table(),
-                                     rx.text("Admins see the audit log here.",
+        rx.cond(Session.admin,
+                section("Audit log", _audit_log(), aside=_audit_filters()),
+                section("Audit log", rx.text("Admins see the audit log here.",
                                              color_scheme="gray"))),
         spacing="4", width="100%")
 
