@@ -25,6 +25,9 @@ from rl_arena_app.db.models import utcnow
 CHANNEL = "rl-arena:events"
 STREAM = "rl-arena:events:recent"
 STREAM_MAXLEN = 1000
+# Events for live pages only, never the feed: an admin action's progress (or a flood of refused
+# attempts) must not push results out of the recent-events stream.
+LIVE_ONLY = frozenset({"audit"})
 VERSION_PREFIX = "rl-arena:data-version:"
 EPOCH_KEY = "rl-arena:data-version-epoch"
 
@@ -32,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def publish(kind: str, **payload: Any) -> None:
-    """Publish ``{"kind": ..., **payload}`` on the pub/sub channel and the recent-events stream.
+    """Publish ``{"kind": ..., **payload}`` on the pub/sub channel and (unless it is LIVE_ONLY)
+    the recent-events stream.
 
     An event with an environment (``env`` or ``env_id``) moves its data version. Events are best
     effort: the database already holds the change, so a Redis outage is logged and the caller
@@ -43,7 +47,8 @@ def publish(kind: str, **payload: Any) -> None:
         connection = get_redis()
         pipe = connection.pipeline(transaction=False)
         pipe.publish(CHANNEL, message)
-        pipe.xadd(STREAM, {"event": message}, maxlen=STREAM_MAXLEN, approximate=True)
+        if kind not in LIVE_ONLY:
+            pipe.xadd(STREAM, {"event": message}, maxlen=STREAM_MAXLEN, approximate=True)
         env_id = payload.get("env") or payload.get("env_id")
         if env_id:
             pipe.incr(VERSION_PREFIX + str(env_id))

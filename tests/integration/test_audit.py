@@ -347,3 +347,15 @@ def _old_audit_table():
                  Column("at", DateTime(timezone=True)), Column("actor", String),
                  Column("action", String), Column("target", String), Column("outcome", String),
                  Column("detail", String))
+
+
+def test_admin_events_reach_live_pages_but_never_push_results_out_of_the_feed(platform):
+    from rl_arena_app.services import events
+
+    events.publish("match_finished", env_id="tictactoe", match_id=1)
+    for _ in range(5):
+        with pytest.raises(NotAllowed):
+            admin_actions.perform(mallory(), "grant-admin", "mallory@example.org")
+    entry = admin_actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
+    audit.progress(entry.entry_id, 0.5, "halfway")
+    assert [e["kind"] for e in events.recent(50)] == ["match_finished"]
