@@ -1,9 +1,15 @@
-"""`rl-arena up`: Redis, migrations, demo seed, workers and the scheduler, with prefixed logs."""
+"""`rl-arena up`: Redis, migrations, demo seed, workers and the scheduler, with prefixed logs.
+
+Every line names its source, ``[worker-1] ...``; with RL_ARENA_LOG_FORMAT=json each is one JSON
+object instead (``json_line``), the source in its ``process`` field.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,9 +24,25 @@ from jobs.lifetime import become_subreaper, end_strays, reap_strays, terminate_w
 from jobs.redis_server import EmbeddedRedis
 from rl_arena_app.settings import Settings, get_settings
 
+_SOURCE = re.compile(r"\[(?P<source>[\w-]+)\] (?P<text>.*)", re.DOTALL)
 GRACE_S = 10.0  # a worker may finish its current match before it is killed
 MAX_BACKOFF_S = 30.0
 STABLE_S = 60.0  # a child that ran this long restarts without backoff
+
+
+def json_line(line: str) -> str:
+    """A ``[source] text`` line of `up` as one JSON object: a child's own JSON record gains the
+    ``process`` field; any other text becomes a record of its own."""
+    found = _SOURCE.fullmatch(line)
+    source, text = (found["source"], found["text"]) if found else ("up", line)
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        record = {"level": "INFO", "logger": "rl_arena.up", "message": text,
+                  "time": datetime.now(UTC).isoformat()}
+    return json.dumps({**record, "process": source})
 
 
 @dataclass

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]  # where rxconfig.py is
 TOOLS = ROOT / ".tools"
 FINGERPRINT_FILE = ".rl-arena-build"
 APP_TARGET = "rl_arena_app.rl_arena_app:app"
+# Granian's own records go to the platform's handler (text or JSON, see rl_arena_app.logs).
+GRANIAN_LOGS = {"loggers": {name: {"handlers": [], "propagate": True}
+                            for name in ("_granian", "granian.access")}}
 SOURCES = ("rxconfig.py", "rl_arena_app/rl_arena_app.py", "rl_arena_app/ui", "assets")
 
 
@@ -103,4 +106,5 @@ def serve(settings: Settings | None = None, echo: Callable[[str], None] = print)
     echo(f"dashboard at {settings.web_url} (listening on {settings.web_host}:"
          f"{settings.web_port})")
     Server(target=APP_TARGET, factory=True, address=settings.web_host, port=settings.web_port,
-           interface=Interfaces.ASGI, workers=1, log_access=False).serve()
+           interface=Interfaces.ASGI, workers=1, log_access=False,
+           log_dictconfig=GRANIAN_LOGS).serve()

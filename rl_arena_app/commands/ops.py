@@ -26,13 +26,20 @@ def _configure_logging() -> None:
 @handles_errors
 def up(workers: int | None, no_web: bool, web_port: int | None) -> None:
     """Run the platform: embedded Redis, migrations, demo seed, workers, scheduler, dashboard."""
+    from jobs.supervisor import json_line
     from jobs.supervisor import up as run_up
     from rl_arena_app.settings import get_settings
 
     _use_web_port(web_port)
-    count = get_settings().workers if workers is None else workers
-    # Children's lines can quote agents (a worker logging a build): printable, line by line.
-    run_up(count, web=not no_web, echo=lambda line: click.echo(clean(line, multiline=True)))
+    settings = get_settings()
+    count = settings.workers if workers is None else workers
+
+    def echo(line: str) -> None:
+        # Children's lines can quote agents (a worker logging a build): printable, line by line.
+        line = clean(line, multiline=True)
+        click.echo(json_line(line) if settings.log_format == "json" else line)
+
+    run_up(count, web=not no_web, echo=echo)
 
 
 def _use_web_port(port: int | None) -> None:

@@ -280,3 +280,30 @@ def test_ctrl_c_while_a_worker_is_killed_mid_match_leaves_nothing(docker_engine,
     assert not [f for pid in tree for f in sandbox_dir.glob(f"{pid}-*")], "socket folders left"
     assert not [pid for pid in tree if psutil.pid_exists(pid)], "a process of `up` outlived it"
     assert not embedded_socket(data_dir).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(BUDGET_S + 120)
+def test_json_logs_are_one_object_per_line_naming_process_and_work(tmp_path):
+    data_dir = tmp_path / "arena"
+    env = {**arena_env(data_dir), "RL_ARENA_SANDBOX": "process", "RL_ARENA_LOG_FORMAT": "json"}
+    log = tmp_path / "up.log"
+    up = subprocess.Popen([sys.executable, "-m", "rl_arena_app.cli", "up", "--no-web",
+                           "--workers", "1"], env=env, stdout=log.open("wb"),
+                          stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + BUDGET_S
+        while '"match_id"' not in log.read_text():
+            assert up.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()[-5000:]
+            time.sleep(1)
+    finally:
+        up.send_signal(signal.SIGINT)
+        returncode = up.wait(120)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # every line is JSON
+    assert returncode == 0
+    assert {"up", "worker-1", "scheduler"} <= {line["process"] for line in lines}
+    assert all({"message", "level", "time"} <= set(line) for line in lines)
+    work = [line for line in lines if line["process"] == "worker-1"]
+    assert any("submission_id" in line for line in work)
+    assert any("match_id" in line and line["logger"] == "rl_arena.jobs" for line in work)
