@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rl_arena_app.api.app import create_api, limit_dashboard_uploads
+from rl_arena_app.api.app import create_api, limit_dashboard_uploads, limit_logins
 from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.ui import layout, routes, theme
 from rl_arena_app.ui.live import follow_arena
@@ -23,7 +23,8 @@ from rl_arena_app.ui.pages import (
 from rl_arena_app.ui.session import Session
 
 app = rx.App(theme=theme.THEME, style=theme.STYLE,
-             api_transformer=[create_api(), create_login_app(), limit_dashboard_uploads],
+             api_transformer=[create_api(), create_login_app(), limit_logins,
+                              limit_dashboard_uploads],
              head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")])
 PAGES = (
     (overview, routes.OVERVIEW, "RL Arena", overview.OverviewState.open),
