@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp
 
@@ -66,6 +66,7 @@ def create_api() -> FastAPI:
     api.state.leaderboard_pages = leaderboard.PageCache()
     api.add_api_route(f"{PREFIX}/{{path:path}}", no_such_route, methods=ANY_METHOD,
                       include_in_schema=False)
+    api.add_exception_handler(Exception, server_error)
     settings = get_settings()
     api.add_middleware(BodyLimit, max_bytes=upload_cap(settings), path_prefixes=[PREFIX],
                        reason=too_large(settings.max_upload_mb))
@@ -86,3 +87,12 @@ async def no_such_route(request: Request) -> Response:
                                    f"{', '.join(allowed)}", {"Allow": ", ".join(allowed)})
     return error_response(404, f"no API route {request.url.path}: see {PREFIX}/openapi.json "
                                "for the routes")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A bug: a 500 problem on the API's paths (the error is logged by the server); the
+    dashboard's paths keep Starlette's plain answer."""
+    if not request.url.path.startswith(f"{PREFIX}/"):
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    return error_response(500, "the arena failed on this request (the error is logged on the "
+                               "server): try again later, or tell the organisers")

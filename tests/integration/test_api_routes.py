@@ -389,3 +389,17 @@ def test_matches_are_filtered_by_env_and_agent_as_documented(client, alice, bob)
     assert (total(env_id="connect_four"), total(agent_id=idle)) == (0, 0)  # the old names
     refused(client.get(f"{API}/matches", params={"agent": mine, "agent_id": idle}), 422,
             "query parameter 'agent_id'", "send only agent")
+
+
+def test_a_bug_is_a_500_problem_without_its_insides(platform, monkeypatch):
+    from rl_arena_app.api.app import create_api
+
+    def broken() -> None:
+        raise RuntimeError("secret insides at /srv/arena/arena.db")
+
+    monkeypatch.setattr(catalog, "env_cards", broken)
+    with serving(create_api()) as url, httpx.Client(base_url=url, timeout=30) as http:
+        response = http.get(f"{API}/envs")
+
+    reason = refused(response, 500, "the arena failed on this request")
+    assert "secret" not in reason and "/srv" not in reason
