@@ -9,8 +9,10 @@ path gets a 404 problem from a catch-all route instead of falling through to the
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
@@ -18,7 +20,7 @@ from starlette.types import ASGIApp
 
 from rl_arena_app.api import PREFIX, admin, leaderboard, reads, writes
 from rl_arena_app.api.body_limit import BodyLimit, too_large
-from rl_arena_app.api.errors import error_response, problem_openapi
+from rl_arena_app.api.errors import error_response, http_error, problem_openapi
 from rl_arena_app.api.paths import PrintablePaths
 from rl_arena_app.api.rate_limit import RateLimit, by_address, by_token, login_page, problem
 from rl_arena_app.services.rate_limits import API_ADDRESS, API_TOKEN, LOGIN
@@ -67,6 +69,7 @@ def create_api() -> FastAPI:
     api.add_api_route(f"{PREFIX}/{{path:path}}", no_such_route, methods=ANY_METHOD,
                       include_in_schema=False)
     api.add_exception_handler(Exception, server_error)
+    api.add_exception_handler(StarletteHTTPException, http_problem)
     settings = get_settings()
     api.add_middleware(BodyLimit, max_bytes=upload_cap(settings), path_prefixes=[PREFIX],
                        reason=too_large(settings.max_upload_mb))
@@ -80,6 +83,7 @@ def create_api() -> FastAPI:
 async def no_such_route(request: Request) -> Response:
     """404 for a path the API does not have; 405 (with Allow) for a method a path does not."""
     allowed = sorted({method for route in request.app.routes if isinstance(route, APIRoute)
+                      and route.endpoint is not no_such_route
                       and route.matches(request.scope)[0] == Match.PARTIAL
                       for method in route.methods})
     if allowed:
@@ -87,6 +91,16 @@ async def no_such_route(request: Request) -> Response:
                                    f"{', '.join(allowed)}", {"Allow": ", ".join(allowed)})
     return error_response(404, f"no API route {request.url.path}: see {PREFIX}/openapi.json "
                                "for the routes")
+
+
+async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
+    """Starlette's own refusals (a method no route takes, e.g. OPTIONS) as problems on the
+    API's paths; the dashboard's paths keep FastAPI's answer."""
+    if not request.url.path.startswith(f"{PREFIX}/"):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == 405:
+        return await no_such_route(request)
+    return http_error(exc)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -154,6 +154,16 @@ def test_a_method_a_path_does_not_have_is_a_405(client):
     assert client.delete(f"{API}/envs").headers["allow"] == "GET", reason
 
 
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "PROPFIND"])
+def test_a_method_no_route_takes_is_a_405_problem_or_a_404_where_nothing_is(client, method):
+    on_a_route = client.request(method, f"{API}/envs")
+    nowhere = client.request(method, f"{API}/nothing")
+
+    refused(on_a_route, 405, f"{method} is not allowed here: use GET")
+    assert on_a_route.headers["allow"] == "GET"
+    refused(nowhere, 404, f"no API route {API}/nothing")
+
+
 # ---------------------------------------------------------------------------------- tokens
 
 
