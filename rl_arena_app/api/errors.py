@@ -44,6 +44,7 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE = "about:blank"
 BEARER_CHALLENGE = "Bearer"
 UNAVAILABLE_RETRY_S = 30
+MAX_NAMED, MAX_NAME = 5, 60  # unknown query parameters named in a 422, and their length
 _LOCATIONS = {"query": "query parameter", "path": "path parameter", "header": "header",
               "cookie": "cookie", "body": "form field"}
 # A URL or an absolute path in an infrastructure message names the server's insides.
@@ -172,11 +173,12 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 def _refuse_unknown_parameters(request: Request, known: tuple[str, ...]) -> None:
     """RequestValidationError naming each query parameter the route does not take."""
-    unknown = sorted(set(request.query_params) - set(known))
+    unknown = sorted(set(request.query_params) - set(known))[:MAX_NAMED]
     if unknown:
         takes = f"it takes {', '.join(known)}" if known else "it takes none"
         raise RequestValidationError([
-            {"loc": ("query", name), "msg": f"is not a parameter of this route ({takes})",
+            {"loc": ("query", name[:MAX_NAME]),
+             "msg": f"is not a parameter of this route ({takes})",
              "type": "unknown_parameter"} for name in unknown])
 
 
