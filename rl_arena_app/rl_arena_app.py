@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rl_arena_app.api.app import create_api, limit_dashboard_uploads
+from rl_arena_app.api.app import create_api, limit_dashboard_uploads, limit_logins
 from rl_arena_app.api.metrics import count_requests
 from rl_arena_app.api.request_id import RequestId
 from rl_arena_app.auth.login import create_login_app
@@ -28,8 +28,8 @@ from rl_arena_app.ui.session import Session
 keep_credentials_out_of_logs()  # Reflex logs a failed event with its headers, Cookie included
 app = rx.App(theme=theme.THEME, style=theme.STYLE,
              # Applied in order: each later one wraps what came before (RequestId outermost).
-             api_transformer=[create_api(), create_login_app(), limit_dashboard_uploads,
-                              count_requests, RequestId],
+             api_transformer=[create_api(), create_login_app(), limit_logins,
+                              limit_dashboard_uploads, count_requests, RequestId],
              head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")])
 PAGES = (
     (overview, routes.OVERVIEW, "RL Arena", overview.OverviewState.open),

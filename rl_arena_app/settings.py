@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+import limits
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rl_arena_app.arena.outcomes import BadInput
@@ -144,13 +152,51 @@ class Settings(BaseSettings):
     # Development only: the development login makes RL_ARENA_ADMIN_EMAILS admins when this is set
     dev_login_admin: bool = False
 
-    # Rate limits, in the `limits` notation ("30/minute", "100/hour"); "" turns one off
+    # Rate limits, in the `limits` notation ("30/minute", "5 per 10 seconds", several joined
+    # with ";": "10/second;300/minute"); "" turns one off. Counted in Redis, shared by every
+    # web process.
     rate_limit_api_token: str = "600/minute"  # API requests per token
     rate_limit_api_address: str = "300/minute"  # API requests per client address
     rate_limit_bad_token: str = "20/minute"  # refused tokens per client address
     rate_limit_login: str = "30/minute"  # /auth login starts and callbacks per client address
-    rate_limit_tokens: str = "20/hour"  # API tokens created per account
+    rate_limit_tokens: str = "20/hour"  # API tokens created per account (on the dashboard)
     rate_limit_uploads: str = "60/hour"  # uploads per account (dashboard and API)
+    # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses or
+    # networks). Default: this machine only (a proxy on the same host); other peers are the
+    # client themselves, whatever they send.
+    trusted_proxies: str = "127.0.0.1,::1"
+
+    @field_validator("rate_limit_api_token", "rate_limit_api_address", "rate_limit_bad_token",
+                     "rate_limit_login", "rate_limit_tokens", "rate_limit_uploads")
+    @classmethod
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        """A rate limit `limits` can read, each allowing at least one call; or "" (off)."""
+        value = value.strip()
+        if not value:
+            return value
+        name = f"RL_ARENA_{(info.field_name or '').upper()}"
+        try:
+            rules = limits.parse_many(value)
+        except ValueError:
+            raise ValueError(f"{name}={value!r} is not a rate limit: write e.g. 30/minute, "
+                             "5 per 10 seconds or 10/second;300/minute ('' turns it off)"
+                             ) from None
+        if any(rule.amount < 1 for rule in rules):
+            raise ValueError(f"{name}={value!r} allows no call at all: give at least 1 per "
+                             "window, or '' to turn the limit off")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """Comma-separated IP addresses or networks."""
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"RL_ARENA_TRUSTED_PROXIES: {part!r} is not an IP address or "
+                                 "network (e.g. 10.0.0.2 or 10.0.0.0/24)") from None
+        return value
 
     # Operations
     metrics: bool = False  # GET /metrics (Prometheus); RL_ARENA_METRICS_TOKEN guards it

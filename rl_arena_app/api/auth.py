@@ -4,6 +4,10 @@ A submit-scoped token submits and retires; an admin-scoped one (an admin's) also
 Routes hand the services the caller as the token allows: the account without its admin rights
 for a submit-scoped token (an admin's too), and None without a token on admin routes, so the
 services themselves refuse (and audit) what the token may not do.
+
+Refused tokens are counted per client address (RL_ARENA_RATE_LIMIT_BAD_TOKEN): past the limit,
+a token from that address gets 429 before it is even looked up, right or wrong, so guessing
+learns nothing more until the window ends.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rl_arena_app.services import tokens
+from rl_arena_app.api.client_address import client_address
+from rl_arena_app.services import rate_limits, tokens
 from rl_arena_app.services.read_models import Account
 
 ADMIN_SCOPE = "admin"
@@ -24,13 +29,18 @@ bearer = HTTPBearer(auto_error=False, scheme_name="token",
                                 "`rl-arena token create EMAIL`")
 
 
-def _credential(sent: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+def _credential(request: Request,
+                sent: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                 ) -> tuple[Account, str] | None:
-    """The account and scope of the request's token; None without one; 401 for a bad one."""
+    """The account and scope of the request's token; None without one; 401 for a bad one
+    (429 once the address has sent too many bad ones)."""
     if sent is None:
         return None
+    address = rate_limits.address_key(client_address(request.scope))
+    rate_limits.peek(rate_limits.BAD_TOKEN, address)
     found = tokens.token_account(sent.credentials)
     if found is None:
+        rate_limits.hit(rate_limits.BAD_TOKEN, address)
         raise HTTPException(401, "the API token is not valid (mistyped, revoked, or its admin "
                                  "rights are gone): create a new one on /me",
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -5,16 +5,17 @@ path prefixes pass through untouched. A body whose Content-Length is over the ca
 with 413 at once, before the app runs; a body without one (chunked) is counted as it streams and
 cut with 413 as soon as it passes the cap: the app then sees the client gone, and whatever it
 answers is dropped. Starlette's RequestBodyLimitMiddleware answers in plain text and for every
-path; the API promises a JSON reason, and Reflex's pages must not be touched.
+path; the API promises its problem details, and Reflex's pages must not be touched.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rl_arena_app.api.errors import PROBLEM_JSON, problem_body
 
 
 def too_large(max_upload_mb: int) -> str:
@@ -24,7 +25,7 @@ def too_large(max_upload_mb: int) -> str:
 
 
 class BodyLimit:
-    """Answer 413 (JSON reason) for request bodies over ``max_bytes`` under ``path_prefixes``."""
+    """Answer 413 (problem details) for bodies over ``max_bytes`` under ``path_prefixes``."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, path_prefixes: Sequence[str],
                  reason: str) -> None:
@@ -54,9 +55,9 @@ class BodyLimit:
 
     async def refuse(self, send: Send) -> None:
         """Send the 413 and close the connection (the rest of the body is not wanted)."""
-        body = json.dumps({"reason": self.reason, "status": 413}).encode()
+        body = problem_body(413, self.reason)
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", PROBLEM_JSON.encode()),
                                 (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

@@ -1,27 +1,39 @@
-"""Parameters the routes share: ids the databases can hold, pages, and known environments."""
+"""Parameters the routes share: ids that can exist, pages, and known environments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
 from rl_arena_app.services import catalog
 from rl_arena_app.services.errors import NotFound
+from rl_arena_app.services.ids import MAX_ID
 
-MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id cannot exist, and must not reach SQL
+__all__ = ["MAX_ID", "MAX_OFFSET", "AgentId", "EntryId", "EnvId", "MatchId", "Offset",
+           "SubmissionId", "known_env"]
+
 MAX_OFFSET = 2**31 - 1
 
 
-def id_in_path(what: str) -> object:
-    """A positive id in the path."""
-    return Path(ge=1, le=MAX_ID, description=f"The {what}'s id")
+def id_in_path(name: str, what: str) -> Callable[[int], int]:
+    """A positive id in the path (``name``); NotFound past the ids the database can hold, like
+    any id that names nothing (such a number must not reach SQL)."""
+
+    # Path() as the default: an annotation would be a string here, naming this closure's locals
+    def existing(value: int = Path(alias=name, ge=1, description=f"The {what}'s id")) -> int:
+        if value > MAX_ID:
+            raise NotFound(f"no {what} {value}")
+        return value
+
+    return existing
 
 
-AgentId = Annotated[int, id_in_path("agent")]
-MatchId = Annotated[int, id_in_path("match")]
-SubmissionId = Annotated[int, id_in_path("submission (agent version)")]
-EntryId = Annotated[int, id_in_path("audit entry")]
+AgentId = Annotated[int, Depends(id_in_path("agent_id", "agent"))]
+MatchId = Annotated[int, Depends(id_in_path("match_id", "match"))]
+SubmissionId = Annotated[int, Depends(id_in_path("submission_id", "submission"))]
+EntryId = Annotated[int, Depends(id_in_path("entry_id", "audit entry"))]
 EnvId = Annotated[str, Path(max_length=100, description="An environment id, e.g. tictactoe")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]
 

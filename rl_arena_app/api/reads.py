@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 
 from rl_arena_app.api import PREFIX
@@ -32,6 +33,7 @@ from rl_arena_app.services.read_models import (
     SubmissionView,
 )
 
+T = TypeVar("T")
 router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["read"],
                    responses=error_responses(422, 503))
 NOT_FOUND = error_responses(404)
@@ -76,13 +78,29 @@ def get_submission(submission_id: SubmissionId) -> SubmissionView:
 def list_matches(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=match_views.MAX_LIMIT)] = 25,
-    env_id: Annotated[str | None, Query(max_length=100)] = None,
-    agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    env: Annotated[str | None, Query(max_length=100,
+                                     description="An environment id, e.g. tictactoe")] = None,
+    agent: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                       description="An agent's id (any of its versions)")] = None,
     status: Annotated[str | None, Query(max_length=20,
                                         description="queued, running, finished or failed")] = None,
+    env_id: Annotated[str | None, Query(max_length=100, deprecated=True,
+                                        description="The old name of env")] = None,
+    agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID, deprecated=True,
+                                          description="The old name of agent")] = None,
 ) -> MatchPage:
-    return match_views.match_page(env_id=env_id, agent_id=agent_id, status=status,
-                                  offset=offset, limit=limit)
+    return match_views.match_page(env_id=_either("env", env, "env_id", env_id),
+                                  agent_id=_either("agent", agent, "agent_id", agent_id),
+                                  status=status, offset=offset, limit=limit)
+
+
+def _either(name: str, value: T | None, old_name: str, old_value: T | None) -> T | None:
+    """A filter given by its name or by its old name (422 when both say different things)."""
+    if value is not None and old_value is not None and value != old_value:
+        raise RequestValidationError([{
+            "loc": ("query", old_name), "type": "conflict",
+            "msg": f"is the old name of {name!r}, which says something else: send only {name}"}])
+    return value if value is not None else old_value
 
 
 @router.get("/matches/{match_id}", responses=NOT_FOUND,

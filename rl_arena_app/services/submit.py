@@ -31,6 +31,7 @@ from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue, job
 from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import rate_limits
 from rl_arena_app.services.artifacts import store_bundle
 from rl_arena_app.services.builds import BUILD_RETRY, BUILD_TIMEOUT_S, UNFINISHED, announce
 from rl_arena_app.services.errors import LimitExceeded, NotAllowed, NotSignedIn
@@ -104,11 +105,13 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
 
     For network callers: nothing here reads a path on the server. The file name says what the
     upload is (.py, .zip, .tar, .tar.gz or .tgz); its folders, if a browser sent any, are dropped.
+    Every upload, refused or not, counts against the account's RL_ARENA_RATE_LIMIT_UPLOADS.
     """
     if account is None:
         raise NotSignedIn("log in (or send an API token) to submit an agent")
     if account.house:
         raise NotAllowed("the house account does not submit through the dashboard or the API")
+    rate_limits.hit(rate_limits.UPLOADS, rate_limits.account_key(account))  # refused ones too
     settings = get_settings()
     env = check_env_open(env_id)
     check_name(name)

@@ -13,6 +13,7 @@ from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.models import ApiToken, User, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services import rate_limits
 from rl_arena_app.services.accounts import account_of
 from rl_arena_app.services.read_models import Account, TokenView
 
@@ -26,11 +27,16 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(account: Account, scope: str = "submit", name: str = "") -> str:
+def create_token(account: Account, scope: str = "submit", name: str = "", *,
+                 rate_limited: bool = False) -> str:
     """A new token of the account (URL-safe characters), shown this once.
 
-    An admin-scoped token needs an admin; a submitter has at most MAX_TOKENS live ones.
+    An admin-scoped token needs an admin; a submitter has at most MAX_TOKENS live ones. Front
+    ends reached over the network pass ``rate_limited``: then RateLimited past
+    RL_ARENA_RATE_LIMIT_TOKENS per account (the operator's shell is not limited).
     """
+    if rate_limited:
+        rate_limits.hit(rate_limits.TOKENS, rate_limits.account_key(account))
     if scope not in SCOPES:
         raise BadInput(f"unknown token scope {scope!r}: use submit or admin")
     if scope == "admin" and not account.is_admin:

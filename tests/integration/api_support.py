@@ -37,7 +37,10 @@ def serving(app) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    # proxy_headers off: the app sees the real peer, as under granian (`rl-arena web`), and
+    # reads X-Forwarded-For itself, from the proxies it trusts.
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -41,6 +41,8 @@ ADMIN_ACTIONS = {**ADMIN_READS, "admin": DONE}
 EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", f"{API}/openapi.json"): everyone(200),
     ("HEAD", f"{API}/openapi.json"): everyone(200),
+    ("GET", f"{API}/docs"): everyone(200),
+    ("GET", f"{API}/docs/oauth2-redirect"): everyone(200),
     ("GET", f"{API}/envs"): everyone(200),
     ("GET", f"{API}/envs/{{env_id}}"): everyone(200),
     ("GET", f"{API}/envs/{{env_id}}/guide"): everyone(200),

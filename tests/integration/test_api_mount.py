@@ -45,5 +45,18 @@ def test_paths_outside_the_api_reach_the_dashboard_untouched(mounted_url, platfo
     assert (page.status_code, page.text) == (200, "dashboard /envs/tictactoe 0")
     assert (upload.status_code, upload.text) == (200, f"dashboard /_upload {len(big)}")
     assert unknown_api.status_code == 404
-    assert unknown_api.json() == {"reason": f"no API route {API}/no-such-thing: see "
-                                            f"{API}/openapi.json for the routes", "status": 404}
+    assert unknown_api.headers["content-type"] == "application/problem+json"
+    detail = f"no API route {API}/no-such-thing: see {API}/openapi.json for the routes"
+    assert unknown_api.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                  "detail": detail, "reason": detail}
+
+
+def test_an_api_path_with_a_newline_gets_the_apis_problem_not_the_dashboard(mounted_url):
+    with httpx.Client(base_url=mounted_url, timeout=30) as http:
+        newline = http.get(f"{API}/no%0Athing")
+        trailing = http.get(f"{API}/envs%0A")
+
+    for response in (newline, trailing):
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "control characters" in response.json()["detail"]

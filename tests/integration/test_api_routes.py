@@ -7,6 +7,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
+from http import HTTPStatus
 
 import httpx
 import pytest
@@ -35,14 +36,19 @@ def upload(http: httpx.Client, who, name: str = "bot", env: str = "tictactoe",
 
 
 def refused(response: httpx.Response, status: int, *words: str) -> str:
-    """Assert a JSON refusal with this status whose one-line reason has ``words``."""
+    """Assert a refusal with this status, as RFC 9457 problem details whose one-line detail
+    (repeated as ``reason`` for older clients) has ``words``."""
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["status"] == status and set(body) == {"reason", "status"}
-    assert "\n" not in body["reason"] and "Traceback" not in body["reason"]
+    assert set(body) == {"type", "title", "status", "detail", "reason"}
+    assert (body["type"], body["title"], body["status"]) == \
+        ("about:blank", HTTPStatus(status).phrase, status)
+    assert body["detail"] == body["reason"]
+    assert "\n" not in body["detail"] and "Traceback" not in body["detail"]
     for word in words:
-        assert word in body["reason"], body["reason"]
-    return body["reason"]
+        assert word in body["detail"], body["detail"]
+    return body["detail"]
 
 
 def count(model) -> int:
@@ -128,8 +134,9 @@ def test_what_does_not_exist_is_a_404_with_a_reason(client, path, words):
     ("/envs/tictactoe/leaderboard?sort=colour", ["query parameter 'sort'", "'rank'"]),
     ("/envs/tictactoe/leaderboard?offset=-1", ["query parameter 'offset'"]),
     ("/agents/abc", ["path parameter 'agent_id'", "valid integer"]),
-    ("/agents/99999999999999999999", ["path parameter 'agent_id'", "less than or equal"]),
+    ("/agents/0", ["path parameter 'agent_id'", "greater than or equal"]),
     ("/matches?limit=1000", ["query parameter 'limit'"]),
+    ("/matches?agent=99999999999999999999", ["query parameter 'agent'", "less than or equal"]),
 ])
 def test_malformed_parameters_are_a_422_naming_the_parameter(client, path, words):
     refused(client.get(API + path), 422, *words)
@@ -145,6 +152,16 @@ def test_values_the_services_refuse_are_a_400(client):
 def test_a_method_a_path_does_not_have_is_a_405(client):
     reason = refused(client.delete(f"{API}/envs"), 405, "DELETE is not allowed", "GET")
     assert client.delete(f"{API}/envs").headers["allow"] == "GET", reason
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "PROPFIND"])
+def test_a_method_no_route_takes_is_a_405_problem_or_a_404_where_nothing_is(client, method):
+    on_a_route = client.request(method, f"{API}/envs")
+    nowhere = client.request(method, f"{API}/nothing")
+
+    refused(on_a_route, 405, f"{method} is not allowed here: use GET")
+    assert on_a_route.headers["allow"] == "GET"
+    refused(nowhere, 404, f"no API route {API}/nothing")
 
 
 # ---------------------------------------------------------------------------------- tokens
@@ -327,3 +344,72 @@ def test_an_unknown_action_or_target_is_refused_with_the_known_ones(client, root
             "solo environment")
     refused(client.post(f"{API}/admin/accounts/nobody@example.org/revoke-sessions",
                         headers=root.auth), 404, "no account")
+
+
+# ------------------------------------------------------------------- ids, paths, parameters
+
+
+@pytest.mark.parametrize(("method", "path", "words"), [
+    ("GET", "/agents/99999999999999999999", ["no agent 99999999999999999999"]),
+    ("GET", "/agents/2147483648/ratings", ["no agent 2147483648"]),
+    ("GET", "/matches/99999999999999999999", ["no match 99999999999999999999"]),
+    ("GET", "/matches/99999999999999999999/replay", ["no match"]),
+    ("GET", "/submissions/99999999999999999999", ["no submission 99999999999999999999"]),
+    ("POST", "/agents/99999999999999999999/retire", ["no agent 99999999999999999999"]),
+])
+def test_ids_past_what_the_database_holds_are_not_found(client, alice, method, path, words):
+    refused(client.request(method, API + path, headers=alice.auth), 404, *words)
+
+
+@pytest.mark.parametrize("path", ["/agents/1\n", "/no\nsuch/route", "/envs/tic\x01tac",
+                                  "/envs/\u202etictactoe", "/matches\r\n"])
+def test_a_control_character_in_a_path_is_a_404_problem(api_url, alice, path):
+    from urllib.parse import quote
+
+    with httpx.Client(base_url=api_url, timeout=30) as http:
+        response = http.get(API + quote(path))
+
+    reason = refused(response, 404, "no API route", "control characters")
+    assert "\\u" in reason
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    ("/matches?env_idd=tictactoe", ["query parameter 'env_idd'", "agent", "env", "status"]),
+    ("/envs?limit=5", ["query parameter 'limit'", "takes none"]),
+    ("/envs/tictactoe/leaderboard?sortt=name", ["query parameter 'sortt'", "sort"]),
+    ("/me?verbose=1", ["query parameter 'verbose'"]),
+])
+def test_an_unknown_query_parameter_is_a_422_not_ignored(client, alice, path, words):
+    refused(client.get(API + path, headers=alice.auth), 422, *words)
+
+
+def test_matches_are_filtered_by_env_and_agent_as_documented(client, alice, bob):
+    mine, theirs, idle = agent_of(alice, "a"), agent_of(bob, "b"), agent_of(bob, "idle")
+    played_match(mine, theirs)
+
+    def total(**params) -> int:
+        response = client.get(f"{API}/matches", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["total"]
+
+    assert total() == 1
+    assert (total(env="tictactoe"), total(env="connect_four")) == (1, 0)
+    assert (total(agent=mine), total(agent=idle)) == (1, 0)
+    assert total(env="tictactoe", agent=theirs, status="finished") == 1
+    assert (total(env_id="connect_four"), total(agent_id=idle)) == (0, 0)  # the old names
+    refused(client.get(f"{API}/matches", params={"agent": mine, "agent_id": idle}), 422,
+            "query parameter 'agent_id'", "send only agent")
+
+
+def test_a_bug_is_a_500_problem_without_its_insides(platform, monkeypatch):
+    from rl_arena_app.api.app import create_api
+
+    def broken() -> None:
+        raise RuntimeError("secret insides at /srv/arena/arena.db")
+
+    monkeypatch.setattr(catalog, "env_cards", broken)
+    with serving(create_api()) as url, httpx.Client(base_url=url, timeout=30) as http:
+        response = http.get(f"{API}/envs")
+
+    reason = refused(response, 500, "the arena failed on this request")
+    assert "secret" not in reason and "/srv" not in reason

@@ -11,6 +11,7 @@ import socket
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
 
@@ -144,7 +145,8 @@ def test_an_upload_just_over_the_limit_is_a_413(api, alice, server_tmp):
     response = post(api, alice, {"file": ("agent.py", over)})
 
     assert response.status_code == 413, response.text
-    assert f"larger than {UPLOAD_MB} MiB" in response.json()["reason"]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"larger than {UPLOAD_MB} MiB" in response.json()["detail"]
     assert_nothing_kept(server_tmp)
 
 
@@ -165,6 +167,8 @@ def test_a_declared_oversize_body_is_refused_before_it_is_sent(api, alice, serve
 
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413"), answer
+    assert b"content-type: application/problem+json" in head.lower()
+    assert f'"title": "{HTTPStatus(413).phrase}"'.encode() in body
     assert f"larger than {UPLOAD_MB} MiB".encode() in body
     assert b"connection: close" in head.lower()
     assert_nothing_kept(server_tmp)

@@ -8,10 +8,10 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from rl_arena_app.services.agents import agent_view, rating_history
-from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.ids import parse_id
 from rl_arena_app.services.read_models import AgentView, MatchSummary, VersionView
 from rl_arena_app.ui import charts, format, routes
-from rl_arena_app.ui.cache import load, load_or_none
+from rl_arena_app.ui.cache import load_or_none
 from rl_arena_app.ui.components.common import (
     ago,
     empty_state,
@@ -170,9 +170,8 @@ class AgentState(PageState):
     async def open(self):
         """A browser opened the page."""
         self.missing = ""
-        try:
-            await load(agent_view, int(self.agent_id))
-        except (BadInput, ValueError):
+        agent_id = parse_id(self.agent_id)
+        if agent_id is None or await load_or_none(agent_view, agent_id) is None:
             self.missing = f"There is no agent {self.agent_id!r}: agents are listed on the " \
                            "leaderboards."
         (await self.get_state(Live))._follow(agent_topic(self.agent_id))
@@ -186,19 +185,21 @@ class AgentState(PageState):
     @rx.var
     async def page(self) -> AgentPage | None:
         """The agent's header, versions, records and matches."""
-        if not self._here() or self.missing or not self.agent_id.isdigit():
+        agent_id = parse_id(self.agent_id)
+        if not self._here() or self.missing or agent_id is None:
             return None
         live = await self.get_state(Live)
-        view = await load_or_none(agent_view, int(self.agent_id), version=live._version)
+        view = await load_or_none(agent_view, agent_id, version=live._version)
         return None if view is None else agent_page(view)
 
     @rx.var
     async def chart(self) -> go.Figure:
         """Elo after each game (one trace per version) and the Bradley-Terry band."""
-        if not self._here() or self.missing or not self.agent_id.isdigit():
+        agent_id = parse_id(self.agent_id)
+        if not self._here() or self.missing or agent_id is None:
             return charts.empty_figure("")
         live = await self.get_state(Live)
-        history = await load_or_none(rating_history, int(self.agent_id), version=live._version)
+        history = await load_or_none(rating_history, agent_id, version=live._version)
         if history is None:
             return charts.empty_figure("")
         return charts.rating_history_figure(charts.elo_frame(history), charts.bt_frame(history),

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.ids import parse_id
 from rl_arena_app.services.match_views import match_detail
 from rl_arena_app.services.read_models import GameView, MatchDetail
 from rl_arena_app.ui import format, routes
-from rl_arena_app.ui.cache import load, load_or_none
+from rl_arena_app.ui.cache import load_or_none
 from rl_arena_app.ui.components.common import ago, not_found, section, stat, status_badge
 from rl_arena_app.ui.components.table import header, num, scrolling
 from rl_arena_app.ui.live import Live, match_topic
@@ -105,9 +105,8 @@ class MatchState(PageState):
     async def open(self):
         """A browser opened the page: check the id, point the viewer at the replay."""
         self.missing = ""
-        try:
-            await load(match_detail, int(self.match_id))
-        except (BadInput, ValueError):
+        match_id = parse_id(self.match_id)
+        if match_id is None or await load_or_none(match_detail, match_id) is None:
             self.missing = f"There is no match {self.match_id!r}: see the list of matches."
         replay = await self.get_state(ReplayState)
         replay.show("" if self.missing else f"match:{self.match_id}")
@@ -116,10 +115,11 @@ class MatchState(PageState):
 
     @rx.var
     async def page(self) -> MatchPageView | None:
-        if not self._here() or self.missing or not self.match_id.isdigit():
+        match_id = parse_id(self.match_id)
+        if not self._here() or self.missing or match_id is None:
             return None
         live = await self.get_state(Live)
-        detail = await load_or_none(match_detail, int(self.match_id), version=live._version)
+        detail = await load_or_none(match_detail, match_id, version=live._version)
         return None if detail is None else match_view(detail)
 
 

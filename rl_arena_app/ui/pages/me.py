@@ -264,7 +264,7 @@ class MeState(PageState):
         try:
             self.new_token = await asyncio.to_thread(
                 tokens.create_token, account, "admin" if self.token_admin else "submit",
-                self.token_name)
+                self.token_name, rate_limited=True)
         except BadInput as exc:
             self.action_error = str(exc)
         self.token_name, self.token_admin = "", False

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rl_arena_app.services.errors import BadInput
+from rl_arena_app.services.ids import parse_id
 from rl_arena_app.services.match_views import validation_replay
 from rl_arena_app.ui import routes
-from rl_arena_app.ui.cache import load
+from rl_arena_app.ui.cache import load_or_none
 from rl_arena_app.ui.components.common import not_found, section
 from rl_arena_app.ui.live import Live
 from rl_arena_app.ui.pages.base import PageState
@@ -26,12 +26,14 @@ class ValidationState(PageState):
     async def open(self):
         """A browser opened the page: point the viewer at the validation replay."""
         self.missing = ""
-        try:
-            replay = await load(validation_replay, int(self.submission_id))
-            self.title = f"Validation of {replay.agents[0]} in {replay.env_id}"
-        except (BadInput, ValueError):
+        submission_id = parse_id(self.submission_id)
+        replay = None if submission_id is None else \
+            await load_or_none(validation_replay, submission_id)
+        if replay is None:
             self.missing = (f"Submission {self.submission_id!r} has no validation replay: "
                             "a version gets one when it has been validated.")
+        else:
+            self.title = f"Validation of {replay.agents[0]} in {replay.env_id}"
         viewer_state = await self.get_state(ReplayState)
         viewer_state.show("" if self.missing else f"validation:{self.submission_id}")
         (await self.get_state(Live))._follow()
