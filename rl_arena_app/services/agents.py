@@ -25,6 +25,7 @@ from rl_arena_app.db.models import (
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import audit, events
 from rl_arena_app.services.errors import Conflict, NotAllowed, NotSignedIn
+from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.match_views import agent_ref, match_page
 from rl_arena_app.services.read_models import (
     Account,
@@ -47,7 +48,7 @@ RECENT_MATCHES = 10
 def _agent(session: Session, agent_id: int) -> tuple[Agent, User]:
     """The agent and its owner; NotFound for an unknown id."""
     row = session.exec(select(Agent, User).join(User, User.id == Agent.owner_id)
-                       .where(Agent.id == agent_id)).first()
+                       .where(Agent.id == agent_id)).first() if in_range(agent_id) else None
     if row is None:
         raise NotFound(f"no agent {agent_id}: see the leaderboards for the agents playing")
     return row
@@ -78,7 +79,8 @@ def submission_view(submission_id: int) -> SubmissionView:
         row = session.exec(select(Submission, Agent, User)
                            .join(Agent, Agent.id == Submission.agent_id)
                            .join(User, User.id == Agent.owner_id)
-                           .where(Submission.id == submission_id)).first()
+                           .where(Submission.id == submission_id)).first() \
+            if in_range(submission_id) else None
         if row is None:
             raise NotFound(f"no submission {submission_id}")
         sub, agent, owner = row
@@ -217,7 +219,7 @@ def retire_agent(actor: Account | None, agent_id: int) -> None:
     if actor is None:
         raise NotSignedIn("log in to retire an agent")
     with session_scope() as session:
-        agent = session.get(Agent, agent_id)
+        agent = session.get(Agent, agent_id) if in_range(agent_id) else None
         if agent is None:
             raise NotFound(f"no agent {agent_id}")
         if agent.owner_id != actor.user_id and not actor.is_admin:

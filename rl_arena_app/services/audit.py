@@ -24,6 +24,7 @@ from rl_arena_app.db.models import AuditEntry, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
 from rl_arena_app.services.errors import BadInput, Conflict
+from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 
 CLI = "cli"  # what a shell on the server does
@@ -203,7 +204,7 @@ def finish(entry_id: int, outcome: str, detail: str) -> AuditView:
 
 def entry(entry_id: int) -> AuditView | None:
     with session_scope() as session:
-        found = session.get(AuditEntry, entry_id)
+        found = session.get(AuditEntry, entry_id) if in_range(entry_id) else None
         return None if found is None else _view(found)
 
 

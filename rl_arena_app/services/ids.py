@@ -18,3 +18,8 @@ def parse_id(text: object) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
+
+
+def in_range(value: int) -> bool:
+    """Whether ``value`` can be an id in the database (a query for any other finds nothing)."""
+    return 1 <= value <= MAX_ID

@@ -29,6 +29,7 @@ from rl_arena_app.db.models import (
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.artifacts import stored_file
+from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import (
     AgentRef,
     GameView,
@@ -135,7 +136,8 @@ def _summary(row: tuple, elo: dict[int, tuple], forfeits: int) -> MatchSummary:
 def match_detail(match_id: int) -> MatchDetail:
     """One match with its games and what identifies it; NotFound for an unknown id."""
     with session_scope() as session:
-        row = session.exec(_joined().where(Match.id == match_id)).first()
+        row = session.exec(_joined().where(Match.id == match_id)).first() \
+            if in_range(match_id) else None
         if row is None:
             raise NotFound(f"no match {match_id}: see /matches for the matches played")
         [summary] = _summaries(session, [row])
@@ -215,7 +217,8 @@ def _replay_header(relative: str | None) -> dict[str, Any]:
 def match_replay(match_id: int) -> ReplayView:
     """The replay of a finished match; NotFound when the match or its replay is missing."""
     with session_scope() as session:
-        row = session.exec(_joined().where(Match.id == match_id)).first()
+        row = session.exec(_joined().where(Match.id == match_id)).first() \
+            if in_range(match_id) else None
     if row is None:
         raise NotFound(f"no match {match_id}")
     match = row[0]
@@ -228,7 +231,7 @@ def match_replay(match_id: int) -> ReplayView:
 def match_replay_file(match_id: int) -> tuple[Path, str]:
     """The replay file of a match and the name to download it as."""
     with session_scope() as session:
-        match = session.get(Match, match_id)
+        match = session.get(Match, match_id) if in_range(match_id) else None
     if match is None or match.replay_path is None:
         raise NotFound(f"match {match_id} has no replay")
     return replay_path(match.replay_path), f"match-{match_id}.json.gz"
@@ -238,7 +241,8 @@ def validation_replay(submission_id: int) -> ReplayView:
     """A submission's validation games or episodes; NotFound when it has none."""
     with session_scope() as session:
         row = session.exec(select(Submission, Agent).join(Agent, Agent.id == Submission.agent_id)
-                           .where(Submission.id == submission_id)).first()
+                           .where(Submission.id == submission_id)).first() \
+            if in_range(submission_id) else None
     if row is None:
         raise NotFound(f"no submission {submission_id}")
     sub, agent = row

@@ -10,6 +10,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import NotFound
 from rl_arena_app.db.models import Agent, Submission, User
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.submit import check_env
 
 
@@ -50,7 +51,8 @@ def list_submissions(env_id: str | None = None) -> list[dict[str, Any]]:
 def describe(submission_id: int) -> dict[str, Any]:
     """One submission with its log tail; NotFound when there is no such submission."""
     with session_scope() as session:
-        row = session.exec(_joined().where(Submission.id == submission_id)).first()
+        row = session.exec(_joined().where(Submission.id == submission_id)).first() \
+            if in_range(submission_id) else None
         if row is None:
             total = session.exec(select(func.count()).select_from(Submission)).one()
             raise NotFound(f"no submission {submission_id} ({total} submissions exist): "
