@@ -39,6 +39,22 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|://")
 _INLINE_COMMENT = re.compile(r"(^|\s)#.*$")
 _PIP_OPTION = re.compile(r" -")
 _PYPI_ONLY = "only PyPI requirements installable as binary wheels are allowed, e.g. numpy>=1.26"
+_PLAIN_FORM = ("write one package per line: a name, optional [extras], optional version "
+               "specifiers and an optional '; marker', e.g. numpy>=1.26,<3 or "
+               "torch==2.3.1; python_version >= \"3.10\"")
+# A plain PEP 508 requirement, allow-listed whole: a project name, extras, specifiers whose
+# versions use only the characters versions use (PEP 440: digits, letters, . * + ! _ -),
+# and an environment marker made of marker names, comparisons, quoted words and parentheses.
+_WS = r"[ \t]*"
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_EXTRAS = rf"\[{_WS}(?:{_NAME}(?:{_WS},{_WS}{_NAME})*)?{_WS}\]"
+_SPECIFIER = rf"(?:===|==|!=|~=|<=|>=|<|>){_WS}[A-Za-z0-9._*+!-]+"
+_SPECIFIERS = rf"{_SPECIFIER}(?:{_WS},{_WS}{_SPECIFIER})*"
+_MARKER_WORD = r"[A-Za-z0-9_.]+|\"[A-Za-z0-9._*+!~ -]*\"|'[A-Za-z0-9._*+!~ -]*'"
+_MARKER = rf"(?:{_MARKER_WORD}|===|==|!=|~=|<=|>=|<|>|[()]|[ \t]+)+"
+_PLAIN_REQUIREMENT = re.compile(
+    rf"{_NAME}{_WS}(?:{_EXTRAS})?{_WS}(?:{_SPECIFIERS}|\({_WS}{_SPECIFIERS}{_WS}\))?"
+    rf"{_WS}(?:;{_WS}{_MARKER})?")
 _FORMATS = "give a .py file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
 _TRIM = "remove data files, checkpoints and virtualenvs that the agent does not need"
 
@@ -143,32 +159,54 @@ def bundle_from_bytes(data: bytes, *, ref: str, kind: str | None = None,
 
 
 def parse_requirements(text: str) -> list[str]:
-    """Validate requirements.txt text; return one normalized requirement per non-comment line."""
+    """Validate requirements.txt text; return one normalized requirement per non-comment line.
+
+    Each line must match a plain PEP 508 requirement as a whole (``_PLAIN_REQUIREMENT``): pip
+    reads more than that (options, URLs, paths, ``${VAR}`` expanded from its environment, line
+    continuations), and none of it is what an agent needs.
+    """
     result: list[str] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = _INLINE_COMMENT.sub("", raw).strip()
         if not line:
             continue
-        where = f"requirements.txt line {lineno} ({line!r})"
-        if line.startswith("-"):
-            raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
-        if _PIP_OPTION.search(line):
-            # pip reads every space-separated word starting with '-' as an option, even inside
-            # a quoted marker, and then refuses the whole file.
-            raise BadAgent(f"{where} has a word starting with '-' after a space, which pip reads "
-                           f"as an option: remove it; {_PYPI_ONLY}")
-        if _URL.search(line) or _looks_like_path(line):
-            raise BadAgent(f"{where} is a URL or local path: {_PYPI_ONLY}")
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
-            raise BadAgent(
-                f"{where} is not a valid requirement: write one package per line, e.g. numpy>=1.26"
-            ) from None
-        if req.url:
-            raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
-        result.append(str(req))
+        _check_requirement_line(line, f"requirements.txt line {lineno} ({_quoted(line)})")
+        result.append(str(Requirement(line)))
     return result
+
+
+def _check_requirement_line(line: str, where: str) -> None:
+    """Refuse anything but a plain requirement, with a message naming the line and the fix."""
+    if line.startswith("-"):
+        raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
+    if _PIP_OPTION.search(line):
+        # pip reads every space-separated word starting with '-' as an option, even inside
+        # a quoted marker, and then refuses the whole file.
+        raise BadAgent(f"{where} has a word starting with '-' after a space, which pip reads "
+                       f"as an option: remove it; {_PYPI_ONLY}")
+    if line.endswith("\\"):
+        raise BadAgent(f"{where} ends with a backslash, which pip reads as a line continuation: "
+                       f"write each requirement whole on its own line; {_PYPI_ONLY}")
+    if _URL.search(line) or _looks_like_path(line):
+        raise BadAgent(f"{where} is a URL or local path: {_PYPI_ONLY}")
+    if "@" in line:
+        raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
+    if "$" in line:
+        raise BadAgent(f"{where} uses '$', which pip expands from the environment of the "
+                       f"build: write the version itself; {_PYPI_ONLY}")
+    if not _PLAIN_REQUIREMENT.fullmatch(line):
+        raise BadAgent(f"{where} is not a valid requirement: {_PLAIN_FORM}")
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        raise BadAgent(f"{where} is not a valid requirement: {_PLAIN_FORM}") from None
+    if req.url:  # pragma: no cover - the pattern already refuses '@'
+        raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
+
+
+def _quoted(line: str) -> str:
+    """A requirement line for a message: its repr, cut to a readable length."""
+    return repr(line) if len(line) <= 80 else repr(line[:77]) + "…"
 
 
 class _Budget:
