@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -241,3 +242,38 @@ def test_both_sandboxes_use_the_wheels_folder_of_the_data_dir(platform) -> None:
     assert WheelCache.of().root == (platform.data_dir / "wheels").absolute()
     assert WheelCache.of().max_bytes == platform.wheel_cache_mb << 20
 
+
+
+def test_docker_and_process_sandboxes_share_the_data_dirs_cache(platform, docker_play,
+                                                                monkeypatch) -> None:
+    """An image build (as the docker_play fixture does it, without naming a cache) fills
+    <data dir>/wheels; the process sandbox then finds the set there and installs nothing."""
+    from jobs.sandbox.process import ProcessSandbox
+    from rl_arena_app.arena import envs
+    from rl_arena_app.arena.bundle import AgentBundle
+    from rl_arena_app.arena.referee import Limits
+    from rl_arena_app.arena.run import play
+
+    source = (f"# {uuid.uuid4()}: a new image every run\nimport six\n\n"
+              "def act(observation, info):\n"
+              "    return int(info['action_mask'].argmax()) if six.PY3 else 99\n")
+    bundle = AgentBundle(ref="six-agent", files={"agent.py": source.encode(),
+                                                 "requirements.txt": b"six==1.17.0\n"})
+    opponent = AgentBundle(ref="first", files={"agent.py": b"def act(observation, info):\n"
+                                                            b"    return int(info['action_mask']"
+                                                            b".argmax())\n"})
+
+    in_docker = docker_play("tictactoe", [bundle, opponent], games=2)
+    cache = WheelCache.of()
+    assert entries(cache) == ["six-1.17.0.dist-info"]
+
+    installs: list[object] = []
+    monkeypatch.setattr(wheels, "install_pins", lambda *args, **kwargs: installs.append(args))
+    in_process = play(envs.spec("tictactoe"), [lambda: ProcessSandbox(bundle, platform),
+                                               lambda: ProcessSandbox(opponent, platform)],
+                      ["six-agent", "first"], sandbox="process", seed=0,
+                      limits=Limits(move_timeout_s=1, time_bank_s=1, startup_timeout_s=20),
+                      games=2)
+
+    assert [g.forfeit for g in in_docker.games + in_process.games] == [None] * 4
+    assert installs == [] and entries(cache) == ["six-1.17.0.dist-info"]
