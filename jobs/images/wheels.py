@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 PIP_PATH = "/usr/bin:/bin"
 PIP_TIMEOUT_S = 1200
+PROBE_TIMEOUT_S = 60
 LOG_OUTPUT_CHARS = 8000  # of pip's output, in the worker's log
 # What pip may see of the worker's environment besides the fixed entries of `pip_environment`:
 # the operator's way to the package index (index, proxy, CA). Nothing else, platform secrets
@@ -104,10 +105,10 @@ class Pin:
     version: str
     sha256: str | None
 
-    def line(self) -> str:
+    def line(self, *, with_hash: bool = True) -> str:
         """The pinned requirement line pip installs it from."""
         return f"{self.name}=={self.version}" + (f" --hash=sha256:{self.sha256}"
-                                                 if self.sha256 else "")
+                                                 if self.sha256 and with_hash else "")
 
 
 # ---------------------------------------------------------------------------------------- pip
@@ -130,11 +131,13 @@ def resolve(requirements: Sequence[str], target: Target, work: Path) -> tuple[Pi
 
 def install_pins(pins: Sequence[Pin], target: Target, dest: Path, work: Path,
                  requirements: Sequence[str]) -> None:
-    """Install exactly ``pins`` (no other dependency) into ``dest``."""
-    hashes = ["--require-hashes"] if all(p.sha256 for p in pins) else []
-    _pip(["install", "--no-deps", *hashes, "--target", str(dest.absolute()), *target.pip_options(),
-          "-r", str(_requirements_file(work, "pinned.txt", [p.line() for p in pins]))],
-         work, requirements, target)
+    """Install exactly ``pins`` (no other dependency) into ``dest``: by hash when the index
+    gave every wheel's (pip checks all lines or none)."""
+    hashed = all(p.sha256 for p in pins)
+    lines = [p.line(with_hash=hashed) for p in pins]
+    _pip(["install", "--no-deps", *(["--require-hashes"] if hashed else []),
+          "--target", str(dest.absolute()), *target.pip_options(),
+          "-r", str(_requirements_file(work, "pinned.txt", lines))], work, requirements, target)
 
 
 def install_requirements(requirements: str, dest: Path, python_version: str) -> tuple[Pin, ...]:
@@ -191,11 +194,13 @@ def _log_output(output: str, requirements: Sequence[str]) -> None:
 
 def _project_exists(name: str, work: Path) -> bool:
     """Whether the package index knows project ``name`` (with any file, source or wheel)."""
-    home = work / "home"
-    done = subprocess.run([sys.executable, "-I", "-m", "pip", "index", "versions", name],
-                          cwd=work, env=pip_environment(home), check=False,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          errors="replace", timeout=PIP_TIMEOUT_S)
+    try:
+        done = subprocess.run([sys.executable, "-I", "-m", "pip", "index", "versions", name],
+                              cwd=work, env=pip_environment(work / "home"), check=False,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              errors="replace", timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return True  # unknown: say "no wheel", which also holds for a project that exists
     return done.returncode == 0
 
 
@@ -209,6 +214,7 @@ _NETWORK = ("NewConnectionError", "ConnectionError", "Max retries exceeded", "Re
             "Name or service not known", "Network is unreachable", "Connection reset",
             "HTTP error 5", "Could not fetch URL", "IncompleteRead")
 _HASHES = "DO NOT MATCH THE HASHES"
+_NO_PIP = "No module named pip"
 _NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement (.+?) "
                          r"\(from versions: ([^)]*)\)")
 _CONFLICT = re.compile(r"Cannot install (.+?) because these package versions have conflicting")
@@ -234,6 +240,9 @@ def pip_failure(output: str, requirements: Sequence[str], target: Target,
         return InfrastructureError("installing the agent's requirements failed: the package "
                                    "index could not be reached (the worker's log has pip's "
                                    "output)")
+    if _NO_PIP in output:
+        return InfrastructureError("installing the agent's requirements failed: the worker's "
+                                   "Python has no pip")
     if _HASHES in output:  # the hashes are ours, from the resolution a moment before
         return InfrastructureError("installing the agent's requirements failed: the package "
                                    "index served other files than it listed a moment before")
@@ -424,11 +433,34 @@ class WheelCache:
             for _, size, path in entries:
                 if total <= self.max_bytes:
                     break
-                if path.name != keep and _remove_unused(path):
+                if path.name != keep and self._evict_one(path):
                     total -= size
-                    log.info("wheel cache: evicted %s (%d bytes)", path.name, size)
+            self._forget_evicted()
         finally:
             os.close(lock)
+
+    def _evict_one(self, entry: Path) -> bool:
+        """Remove one entry unless it is in use; whether it went (a failure is logged: the
+        build that asked goes on, the cache is only over its size until the next eviction)."""
+        try:
+            removed = _remove_unused(entry)
+        except OSError as exc:
+            log.warning("wheel cache: could not evict %s (%s)", entry.name, exc.strerror)
+            return False
+        if removed:
+            log.info("wheel cache: evicted %s", entry.name)
+        return removed
+
+    def _forget_evicted(self) -> None:
+        """Drop remembered resolutions whose set is no longer cached."""
+        folder = self.root / _RESOLUTIONS
+        for memo in folder.iterdir() if folder.is_dir() else ():
+            try:
+                key = json.loads(memo.read_text())["set"]
+            except (OSError, ValueError, KeyError, TypeError):
+                key = ""
+            if not (self.root / _SETS / key).is_dir() and not memo.name.startswith("."):
+                memo.unlink(missing_ok=True)
 
     def _remove_leftovers(self) -> None:
         """Staging folders of dead workers, trash, and entries of the old text-keyed cache."""
@@ -448,8 +480,8 @@ class WheelCache:
         """The last resolution of exactly these lines, if its set is still cached."""
         try:
             saved = json.loads((self.root / _RESOLUTIONS / _text_key(lines, target)).read_text())
-            pins = tuple(Pin(*row) for row in saved)
-        except (OSError, ValueError, TypeError):
+            pins = tuple(Pin(*row) for row in saved["pins"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         return pins if (self.root / _SETS / set_key(pins, target)).is_dir() else None
 
@@ -459,7 +491,8 @@ class WheelCache:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
         with os.fdopen(fd, "w") as out:
-            json.dump([[p.name, p.version, p.sha256] for p in pins], out)
+            json.dump({"set": set_key(pins, target),
+                       "pins": [[p.name, p.version, p.sha256] for p in pins]}, out)
         os.replace(tmp, folder / _text_key(lines, target))
 
 

@@ -188,6 +188,8 @@ def test_least_recently_used_sets_are_evicted_past_the_size_limit(local_index, s
     with cache.installed("six==1.16.0\n", PYTHON):
         pass
     assert entries(cache) == ["six-1.16.0.dist-info"]
+    remembered = [json.loads(m.read_text()) for m in (cache.root / "resolutions").iterdir()]
+    assert [m["pins"][0][1] for m in remembered] == ["1.16.0"]  # 1.17.0's went with its set
 
 
 def test_an_entry_in_use_is_never_evicted(local_index, six_wheels, tmp_path) -> None:
