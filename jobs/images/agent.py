@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import platform
-import shutil
-import subprocess
-import sys
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from jobs.images.wheels import WheelCache
 from jobs.sandbox.harness import harness_files
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.outcomes import BadAgent, InfrastructureError
@@ -35,59 +31,6 @@ IMAGE_CHANGES = ("USER 65534:65534", "WORKDIR /agent",
 # Where each part of the image's files goes, relative to its root.
 HARNESS_DIR, AGENT_DIR, DEPS_DIR = "opt/rl-arena", "agent", "agent-deps"
 Progress = Callable[[str], None]
-
-
-def install_requirements(requirements: str, target: Path, python_version: str) -> None:
-    """Install binary wheels for the sandbox's Python into `target`, on the host."""
-    arch = platform.machine()
-    platforms = [f"manylinux_2_{minor}_{arch}" for minor in (17, 28, 31, 34, 35, 36)]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as req:
-        req.write(requirements)
-        req.flush()
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-input", "--only-binary=:all:", "--target", str(target),
-                   "--python-version", python_version, "--implementation", "cp",
-                   *[arg for p in platforms for arg in ("--platform", p)], "-r", req.name]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode == 0:
-        return
-    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-    message = " | ".join(tail)
-    if _platform_fault(done.stderr or done.stdout):
-        raise InfrastructureError(f"installing the agent's requirements failed: {message}")
-    # Everything else pip refuses is about what the agent asked for: a package or version that
-    # has no wheel for the sandbox's Python, a requirement pip cannot parse, a conflict.
-    raise BadAgent(f"requirements.txt cannot be installed as binary wheels for Python "
-                   f"{python_version}: {message}")
-
-
-# What pip prints when the index or the host failed rather than the request.
-_PLATFORM_FAULTS = ("NewConnectionError", "ConnectionError", "Max retries exceeded",
-                    "Read timed out", "ProxyError", "SSLError", "Temporary failure in name",
-                    "No space left on device", "HTTP error 5", "Could not fetch URL")
-
-
-def _platform_fault(output: str) -> bool:
-    """Whether pip's output blames the network, the index or the disk."""
-    return any(marker in output for marker in _PLATFORM_FAULTS)
-
-
-def wheels_for(requirements: str, python_version: str, cache_root: Path) -> Path:
-    """A folder with the requirements installed, built once per (requirements, Python) pair."""
-    key = hashlib.sha256(f"{python_version}\0{requirements}".encode()).hexdigest()[:24]
-    target = cache_root / key
-    if not target.is_dir():
-        cache_root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_root))
-        try:
-            install_requirements(requirements, staging, python_version)
-            staging.rename(target)
-        except OSError:  # another process finished the same install first
-            if not target.is_dir():
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes | None) -> None:
@@ -172,9 +115,13 @@ def ensure_agent_image(
     base: str,
     python_version: str,
     progress: Progress = lambda _: None,
-    wheel_cache: Path | None = None,
+    wheel_cache: WheelCache | None = None,
 ) -> str:
-    """Return the agent's image tag, building it only when no image has that content hash."""
+    """Return the agent's image tag, building it only when no image has that content hash.
+
+    Requirements come from the wheel cache (``WheelCache.of(settings)`` unless given), resolved
+    again for every build so that a new upstream release is picked up.
+    """
     try:
         base_id = client.images.get(base).id
     except docker.errors.ImageNotFound:
@@ -186,14 +133,14 @@ def ensure_agent_image(
         return tag
     except docker.errors.ImageNotFound:
         pass
-    deps = None
     if bundle.requirements and bundle.requirements.strip():
         progress(f"installing requirements of {bundle.ref} as wheels")
-        cache = wheel_cache or Path(tempfile.gettempdir()) / "rl-arena-wheels"
-        deps = wheels_for(bundle.requirements, python_version, cache)
+    cache = wheel_cache or WheelCache.of()
+    with cache.installed(bundle.requirements or "", python_version) as deps:
+        files = image_files(bundle, deps)
     progress(f"building image {tag} for {bundle.ref}")
     try:
-        _commit_image(client, base, image_files(bundle, deps), tag, bundle.ref)
+        _commit_image(client, base, files, tag, bundle.ref)
     except docker.errors.DockerException as exc:
         raise InfrastructureError(f"building the image for {bundle.ref} failed: {exc}") from None
     return tag

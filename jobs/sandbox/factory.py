@@ -26,13 +26,14 @@ class DockerRunner:
                 progress: Progress = lambda _: None) -> PreparedAgents:
         """Build (or find) each agent's image."""
         from jobs.images.agent import ensure_agent_image
+        from jobs.images.wheels import WheelCache
         from jobs.sandbox.docker import DockerEngine, DockerSandbox
 
         settings = self.settings
         engine = DockerEngine(settings)
         images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
                                      settings.agent_python_version, progress,
-                                     settings.data_dir / "wheels") for b in bundles]
+                                     WheelCache.of(settings)) for b in bundles]
         return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
                               list(images))
 

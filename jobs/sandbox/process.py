@@ -271,11 +271,13 @@ class ProcessSandbox(SocketSandbox):
         _write_files(harness_dir, harness_files().items())
         requirements = self.bundle.requirements
         if requirements and requirements.strip():
-            from jobs.images.agent import wheels_for
+            from jobs.images.wheels import WheelCache
 
             python = f"{sys.version_info.major}.{sys.version_info.minor}"
-            wheels = wheels_for(requirements, python, self.settings.data_dir / "wheels")
-            shutil.copytree(wheels, deps_dir, dirs_exist_ok=True)
+            with WheelCache.of(self.settings).installed(requirements, python,
+                                                        reuse_resolution=True) as site:
+                if site is not None:
+                    shutil.copytree(site, deps_dir, dirs_exist_ok=True)
         self._log = open(root / OUTPUT_LOG, "w+b")  # noqa: SIM115 - kept open until _destroy
         as_root = os.geteuid() == 0
         plan: MountPlan = []

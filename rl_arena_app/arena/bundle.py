@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 import re
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -32,6 +34,17 @@ MAX_PATH_BYTES = 1024  # a whole path inside the agent
 # Archives may hold folders and skipped junk besides files; cap all entries so a header flood
 # (millions of empty entries in a small .tgz) cannot keep us busy.
 _ENTRIES_PER_FILE = 4
+# tarfile reads a member's extra headers (GNU long name or link, pax records, a sparse map) whole,
+# whatever size the archive declares: a 1 MB .tar.gz declaring gigabytes took gigabytes. A member's
+# headers may take this much, and all headers together the second amount.
+_TAR_MEMBER_HEADERS = 64 * 1024
+_TAR_ALL_HEADERS = 16 * _MIB
+_TAR_PADDING = 512  # per entry: data is padded to whole 512-byte blocks
+# zipfile reads the central directory in one piece, then makes an object per entry (300,000
+# empty entries took 170 MiB); only that read is larger than its search for the end record.
+_ZIP_END_SEARCH = (1 << 16) + 22
+_ZIP_DIRECTORY_PER_ENTRY = 512  # bytes of central directory allowed per entry (name, extras)
+_ZIP_ENTRY = struct.Struct("<4s24xHHH12x")  # a central directory header: signature, lengths
 _SKIP_DIRS = frozenset({"__pycache__", ".git", "__MACOSX"})
 _SKIP_FILES = frozenset({".DS_Store"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -39,6 +52,22 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|://")
 _INLINE_COMMENT = re.compile(r"(^|\s)#.*$")
 _PIP_OPTION = re.compile(r" -")
 _PYPI_ONLY = "only PyPI requirements installable as binary wheels are allowed, e.g. numpy>=1.26"
+_PLAIN_FORM = ("write one package per line: a name, optional [extras], optional version "
+               "specifiers and an optional '; marker', e.g. numpy>=1.26,<3 or "
+               "torch==2.3.1; python_version >= \"3.10\"")
+# A plain PEP 508 requirement, allow-listed whole: a project name, extras, specifiers whose
+# versions use only the characters versions use (PEP 440: digits, letters, . * + ! _ -),
+# and an environment marker made of marker names, comparisons, quoted words and parentheses.
+_WS = r"[ \t]*"
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_EXTRAS = rf"\[{_WS}(?:{_NAME}(?:{_WS},{_WS}{_NAME})*)?{_WS}\]"
+_SPECIFIER = rf"(?:===|==|!=|~=|<=|>=|<|>){_WS}[A-Za-z0-9._*+!-]+"
+_SPECIFIERS = rf"{_SPECIFIER}(?:{_WS},{_WS}{_SPECIFIER})*"
+_MARKER_WORD = r"[A-Za-z0-9_.]+|\"[A-Za-z0-9._*+!~ -]*\"|'[A-Za-z0-9._*+!~ -]*'"
+_MARKER = rf"(?:{_MARKER_WORD}|===|==|!=|~=|<=|>=|<|>|[()]|[ \t]+)+"
+_PLAIN_REQUIREMENT = re.compile(
+    rf"{_NAME}{_WS}(?:{_EXTRAS})?{_WS}(?:{_SPECIFIERS}|\({_WS}{_SPECIFIERS}{_WS}\))?"
+    rf"{_WS}(?:;{_WS}{_MARKER})?")
 _FORMATS = "give a .py file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
 _TRIM = "remove data files, checkpoints and virtualenvs that the agent does not need"
 
@@ -143,32 +172,54 @@ def bundle_from_bytes(data: bytes, *, ref: str, kind: str | None = None,
 
 
 def parse_requirements(text: str) -> list[str]:
-    """Validate requirements.txt text; return one normalized requirement per non-comment line."""
+    """Validate requirements.txt text; return one normalized requirement per non-comment line.
+
+    Each line must match a plain PEP 508 requirement as a whole (``_PLAIN_REQUIREMENT``): pip
+    reads more than that (options, URLs, paths, ``${VAR}`` expanded from its environment, line
+    continuations), and none of it is what an agent needs.
+    """
     result: list[str] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = _INLINE_COMMENT.sub("", raw).strip()
         if not line:
             continue
-        where = f"requirements.txt line {lineno} ({line!r})"
-        if line.startswith("-"):
-            raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
-        if _PIP_OPTION.search(line):
-            # pip reads every space-separated word starting with '-' as an option, even inside
-            # a quoted marker, and then refuses the whole file.
-            raise BadAgent(f"{where} has a word starting with '-' after a space, which pip reads "
-                           f"as an option: remove it; {_PYPI_ONLY}")
-        if _URL.search(line) or _looks_like_path(line):
-            raise BadAgent(f"{where} is a URL or local path: {_PYPI_ONLY}")
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
-            raise BadAgent(
-                f"{where} is not a valid requirement: write one package per line, e.g. numpy>=1.26"
-            ) from None
-        if req.url:
-            raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
-        result.append(str(req))
+        _check_requirement_line(line, f"requirements.txt line {lineno} ({_quoted(line)})")
+        result.append(str(Requirement(line)))
     return result
+
+
+def _check_requirement_line(line: str, where: str) -> None:
+    """Refuse anything but a plain requirement, with a message naming the line and the fix."""
+    if line.startswith("-"):
+        raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
+    if _PIP_OPTION.search(line):
+        # pip reads every space-separated word starting with '-' as an option, even inside
+        # a quoted marker, and then refuses the whole file.
+        raise BadAgent(f"{where} has a word starting with '-' after a space, which pip reads "
+                       f"as an option: remove it; {_PYPI_ONLY}")
+    if line.endswith("\\"):
+        raise BadAgent(f"{where} ends with a backslash, which pip reads as a line continuation: "
+                       f"write each requirement whole on its own line; {_PYPI_ONLY}")
+    if _URL.search(line) or _looks_like_path(line):
+        raise BadAgent(f"{where} is a URL or local path: {_PYPI_ONLY}")
+    if "@" in line:
+        raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
+    if "$" in line:
+        raise BadAgent(f"{where} uses '$', which pip expands from the environment of the "
+                       f"build: write the version itself; {_PYPI_ONLY}")
+    if not _PLAIN_REQUIREMENT.fullmatch(line):
+        raise BadAgent(f"{where} is not a valid requirement: {_PLAIN_FORM}")
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        raise BadAgent(f"{where} is not a valid requirement: {_PLAIN_FORM}") from None
+    if req.url:  # pragma: no cover - the pattern already refuses '@'
+        raise BadAgent(f"{where} is a direct reference: {_PYPI_ONLY}")
+
+
+def _quoted(line: str) -> str:
+    """A requirement line for a message: its repr, cut to a readable length."""
+    return repr(line) if len(line) <= 80 else repr(line[:77]) + "…"
 
 
 class _Budget:
@@ -185,12 +236,20 @@ class _Budget:
         """Bytes that may still be read before the total limit is exceeded."""
         return self.limits.max_total_bytes - self.total
 
+    @property
+    def entry_cap(self) -> int:
+        """How many archive entries of any kind are read at most."""
+        return self.limits.max_files * _ENTRIES_PER_FILE
+
     def add_entry(self, what: str) -> None:
         """Count one archive entry of any kind."""
         self.entries += 1
-        cap = self.limits.max_files * _ENTRIES_PER_FILE
-        if self.entries > cap:
-            raise BadAgent(f"{what} has more than {cap} entries: {_TRIM}")
+        if self.entries > self.entry_cap:
+            raise self.too_many_entries(what)
+
+    def too_many_entries(self, what: str) -> BadAgent:
+        """The refusal of an archive with more entries than the cap."""
+        return BadAgent(f"{what} has more than {self.entry_cap} entries: {_TRIM}")
 
     def add_file(self, what: str) -> None:
         """Count one regular file."""
@@ -201,7 +260,7 @@ class _Budget:
     def check_size(self, declared: int) -> None:
         """Refuse early when a declared size already exceeds what is left (never to accept)."""
         if declared > self.remaining:
-            raise self._too_big()
+            raise self.too_big()
 
     def read(self, stream: BinaryIO) -> bytes:
         """Read a stream to its end, never holding more than the remaining allowance + 1 byte."""
@@ -211,14 +270,109 @@ class _Budget:
         while chunk := stream.read(min(_CHUNK, allowance + 1 - got)):
             got += len(chunk)
             if got > allowance:
-                raise self._too_big()
+                raise self.too_big()
             chunks.append(chunk)
         self.total += got
         return b"".join(chunks)
 
-    def _too_big(self) -> BadAgent:
+    def too_big(self) -> BadAgent:
+        """The refusal of files adding up to more than the total limit."""
         limit = _size(self.limits.max_total_bytes)
         return BadAgent(f"agent files add up to more than {limit} uncompressed: {_TRIM}")
+
+
+class _TarStream:
+    """A tar's (decompressed) bytes as tarfile reads them, refused past the upload's budgets
+    before a read allocates anything: headers (``_TAR_MEMBER_HEADERS`` per member,
+    ``_TAR_ALL_HEADERS`` in all) and every byte pulled, data and skipped members included."""
+
+    def __init__(self, raw: BinaryIO, what: str, budget: _Budget) -> None:
+        self._raw, self._what, self._budget = raw, what, budget
+        self._position = 0
+        self._limit = (budget.limits.max_total_bytes + _TAR_ALL_HEADERS
+                       + budget.entry_cap * _TAR_PADDING + _MIB)
+        self._member_headers = 0
+        self._all_headers = 0
+        self.reading_data = False
+
+    def next_member(self) -> None:
+        """The next member's headers come: they get an allowance of their own."""
+        self._member_headers = 0
+        self.reading_data = False
+
+    def tell(self) -> int:
+        """Bytes pulled so far."""
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Skip forward by reading (tarfile reads members in order; no going back)."""
+        if whence != io.SEEK_SET or offset < self._position:
+            raise io.UnsupportedOperation("tar members are read in order")
+        while self._position < offset and self._pull(min(_CHUNK, offset - self._position)):
+            pass
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        """Read ``size`` bytes, refusing first when they would break a budget."""
+        if size is None or size < 0:
+            raise io.UnsupportedOperation("tar members are read in bounded pieces")
+        if not self.reading_data:
+            self._member_headers += size
+            self._all_headers += size
+            if self._member_headers > _TAR_MEMBER_HEADERS:
+                raise BadAgent(f"{self._what} has a tar header over "
+                               f"{_TAR_MEMBER_HEADERS // 1024} KiB (a long name, pax records or a "
+                               "sparse map): re-create it with a standard tar and names "
+                               f"under {MAX_PATH_BYTES} bytes")
+            if self._all_headers > _TAR_ALL_HEADERS:
+                raise BadAgent(f"{self._what} has more than {_size(_TAR_ALL_HEADERS)} of tar "
+                               f"headers: {_TRIM}")
+        return self._pull(size)
+
+    def _pull(self, size: int) -> bytes:
+        if self._position + size > self._limit:
+            raise self._budget.too_big()
+        data = self._raw.read(size)
+        self._position += len(data)
+        return data
+
+
+class _ZipSource(io.BytesIO):
+    """An upload as zipfile reads it. While zipfile lists the archive (``listing``), its read of
+    the central directory is walked first and refused past the entry cap or
+    ``_ZIP_DIRECTORY_PER_ENTRY`` bytes per entry, before zipfile makes an object per entry."""
+
+    def __init__(self, data: bytes, what: str, budget: _Budget) -> None:
+        super().__init__(data)
+        self._view = memoryview(data)
+        self._what, self._budget = what, budget
+        self.listing = True
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read as BytesIO does; while listing, check a central directory before it is read."""
+        if self.listing:
+            start = self.tell()
+            end = len(self._view) if size is None or size < 0 else start + size
+            if min(end, len(self._view)) - start > _ZIP_END_SEARCH:
+                self._check_directory(self._view[start:end])
+        return super().read(size)
+
+    def _check_directory(self, directory: memoryview) -> None:
+        """Count the entries of a central directory the way zipfile walks it, without copying."""
+        cap = self._budget.entry_cap
+        most = cap * _ZIP_DIRECTORY_PER_ENTRY + _MIB
+        if len(directory) > most:
+            raise BadAgent(f"{self._what} has a zip central directory over {_size(most)}: "
+                           f"{_TRIM}")
+        offset = count = 0
+        while offset + 46 <= len(directory):
+            signature, name, extra, comment = _ZIP_ENTRY.unpack_from(directory, offset)
+            if signature != b"PK\x01\x02":
+                break  # zipfile refuses the archive there
+            count += 1
+            if count > cap:
+                raise self._budget.too_many_entries(self._what)
+            offset += 46 + name + extra + comment
 
 
 def _load_builtin(ref: str, env_id: str, limits: BundleLimits) -> AgentBundle:
@@ -371,8 +525,10 @@ def _read_zip(
 ) -> None:
     """Read a zip archive's regular files into `files`, refusing anything unsafe."""
     what = f"archive {ref!r}"
+    source = _ZipSource(data, what, budget)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with source, zipfile.ZipFile(source) as zf:
+            source.listing = False
             for info in zf.infolist():
                 budget.add_entry(what)
                 entry = f"zip entry in {ref!r}:"
@@ -419,9 +575,15 @@ def _read_tar(
     """Read a tar or tar.gz archive's regular files into `files`, refusing anything unsafe."""
     what = f"archive {ref!r}"
     label = "tar.gz" if kind == "tgz" else "tar"
+    raw: BinaryIO = gzip.GzipFile(fileobj=io.BytesIO(data)) if kind == "tgz" else io.BytesIO(data)
+    stream = _TarStream(raw, what, budget)
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz" if kind == "tgz" else "r:") as tf:
-            while (member := tf.next()) is not None:
+        with raw, tarfile.open(fileobj=stream, mode="r:") as tf:
+            while True:
+                stream.next_member()
+                if (member := tf.next()) is None:
+                    break
+                tf.members.clear()  # tarfile keeps every member it read; we need this one only
                 budget.add_entry(what)
                 entry = f"tar entry in {ref!r}:"
                 name = member.name
@@ -451,6 +613,7 @@ def _read_tar(
                 fh = tf.extractfile(member)
                 if fh is None:  # pragma: no cover - isreg() members always have data
                     raise BadAgent(f"{entry} {name!r} has no data: re-create the archive")
+                stream.reading_data = True
                 with fh:
                     _add(files, path, budget.read(fh), ref)
     except BadAgent:

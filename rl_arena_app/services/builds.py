@@ -25,6 +25,7 @@ from rl_arena_app.arena.outcomes import (
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import RunResult, play
 from rl_arena_app.arena.sandbox import SandboxRunner
+from rl_arena_app.core.text import printable
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, SubmissionStatus, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
@@ -119,12 +120,12 @@ def build_and_validate(submission_id: int, runner: SandboxRunner) -> Submission 
     try:
         fields = _build_and_run(submission, runner)
     except BadInput as exc:
-        fields = {"status": SubmissionStatus.FAILED, "reason": _clip(str(exc), 2000),
-                  "log_tail": _clip(str(exc), LOG_TAIL_CHARS)}
+        fields = {"status": SubmissionStatus.FAILED, "reason": _shown(str(exc), 2000),
+                  "log_tail": _shown(str(exc), LOG_TAIL_CHARS, log=True)}
     except InfrastructureError as exc:
         if _last_attempt():
-            _update(submission_id, status=SubmissionStatus.FAILED, log_tail=_clip(
-                str(exc), LOG_TAIL_CHARS), reason=_clip(
+            _update(submission_id, status=SubmissionStatus.FAILED, log_tail=_shown(
+                str(exc), LOG_TAIL_CHARS, log=True), reason=_shown(
                 f"{PLATFORM_FAULT} (not your agent's fault): {exc}; "
                 "submit it again later", 2000))
         else:
@@ -180,7 +181,7 @@ def _verdict(result: RunResult) -> dict[str, Any]:
         detail = forfeit.forfeit.detail
         log = f"{fault_summary(detail)}\n\n--- full detail ---\n{detail}"
         fields.update(status=SubmissionStatus.FAILED, reason=_reason(result, forfeit),
-                      log_tail=_clip(log, LOG_TAIL_CHARS, tail=True))
+                      log_tail=_shown(log, LOG_TAIL_CHARS, log=True))
     return fields
 
 
@@ -188,7 +189,13 @@ def _reason(result: RunResult, game: GameRecord) -> str:
     """E.g. "validation game 1: crash — SyntaxError: expected ':' (agent.py, line 4)"."""
     what = "game" if result.env.kind == "duel" else "episode"
     detail = fault_line(game.forfeit.detail)
-    return _clip(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
+    return _shown(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
+
+
+def _shown(text: str, limit: int, *, log: bool = False) -> str:
+    """Failure text as pages, the API and terminals show it: no control or bidi characters,
+    one line for a reason; a log tail keeps its lines and its end."""
+    return _clip(printable(text, multiline=log), limit, tail=log)
 
 
 def _clip(text: str, limit: int, *, tail: bool = False) -> str:

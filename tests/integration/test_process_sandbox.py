@@ -236,34 +236,35 @@ def test_refused_in_production() -> None:
                                         github_client_id="id", github_client_secret="secret"))
 
 
-def test_requirements_are_installed_once_and_importable(tmp_path: Path, monkeypatch) -> None:
-    from jobs.images import agent as agent_images
-    from rl_arena_app.settings import Settings
+def test_requirements_are_installed_once_per_resolved_set(tmp_path: Path, monkeypatch) -> None:
+    """Two texts that resolve to the same set share one cache entry in the data dir's wheels."""
+    from jobs.images import wheels
 
-    installs: list[str] = []
-    real_install = agent_images.install_requirements
+    installs: list[list[str]] = []
+    real_install = wheels.install_pins
 
-    def counted(requirements: str, *args, **kwargs) -> None:  # a spy: pip still runs
-        installs.append(requirements)
-        real_install(requirements, *args, **kwargs)
+    def counted(pins, *args, **kwargs) -> None:  # a spy: pip still runs
+        installs.append([p.line().split(" ")[0] for p in pins])
+        real_install(pins, *args, **kwargs)
 
-    monkeypatch.setattr(agent_images, "install_requirements", counted)
+    monkeypatch.setattr(wheels, "install_pins", counted)
     settings = Settings(data_dir=tmp_path)
     agent = ("import six\n\ndef act(observation, info):\n"
              "    return int(info['action_mask'].argmax()) if six.PY3 else 99\n")
     opponent = AgentBundle(ref="random", files={"agent.py": RANDOM.encode()})
 
-    def play_with(ref: str, source: str) -> RunResult:
+    def play_with(ref: str, source: str, requirements: bytes) -> RunResult:
         bundle = AgentBundle(ref=ref, files={"agent.py": source.encode(),
-                                             "requirements.txt": b"six==1.16.0\n"})
+                                             "requirements.txt": requirements})
         return play(envs.spec("tictactoe"),
                     [lambda: ProcessSandbox(bundle, settings), lambda: ProcessSandbox(opponent)],
                     [ref, "random"], sandbox="process", seed=0, limits=LIMITS, games=2)
 
-    first = play_with("with-reqs", agent)
-    second = play_with("other-code-same-reqs", agent + "# another version\n")
+    first = play_with("with-reqs", agent, b"six==1.16.0\n")
+    second = play_with("other-text-same-set", agent + "# another version\n",
+                       b"# the same set, written otherwise\nsix >=1.16, <1.17\n")
 
     assert forfeits(first) == forfeits(second) == [None, None]
-    assert installs == ["six==1.16.0\n"], "the second agent reuses the installed wheels"
-    installed = list((tmp_path / "wheels").iterdir())
-    assert len(installed) == 1 and (installed[0] / "six.py").exists()
+    assert installs == [["six==1.16.0"]], "one install for both texts"
+    installed = [e for e in (tmp_path / "wheels" / "sets").iterdir() if not e.name.startswith(".")]
+    assert len(installed) == 1 and (installed[0] / "site" / "six.py").exists()

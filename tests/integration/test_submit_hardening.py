@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from jobs.images.agent import install_requirements
+from jobs.images.wheels import install_requirements
 from jobs.tasks import configured_runner
 from rl_arena_app.arena.outcomes import BadAgent, BadInput
 from rl_arena_app.cli import main
@@ -189,10 +189,19 @@ def test_a_requirement_pip_would_read_as_an_option_is_refused_at_submit(platform
     assert rows() == []
 
 
-def test_pip_refusing_a_requirement_is_the_agents_fault(tmp_path):
-    """Real pip, on a line it cannot parse: the submitter's fault, not the platform's."""
-    with pytest.raises(BadAgent, match="cannot be installed"):
+def test_the_build_checks_requirements_again_before_pip(tmp_path):
+    """A stored artifact from before a check existed is checked again: pip never sees it."""
+    with pytest.raises(BadAgent, match="pip reads as an option"):
         install_requirements('numpy; python_version > " -r /etc/passwd"\n', tmp_path, "3.11")
+    assert not (tmp_path / "deps").exists()
+
+
+def test_pip_refusing_a_requirement_is_the_agents_fault(tmp_path):
+    """Real pip, on a version that does not exist: the submitter's fault, told without pip's
+    own output."""
+    with pytest.raises(BadAgent, match="cannot be installed") as caught:
+        install_requirements("six==0.0.1\n", tmp_path / "deps", "3.11")
+    assert "'six==0.0.1'" in str(caught.value) and "ERROR" not in str(caught.value)
 
 
 # ------------------------------------------------------------------------- names and owners

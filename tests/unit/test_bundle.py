@@ -468,15 +468,65 @@ def test_bad_requirements_are_refused(line: str, phrase: str) -> None:
         assert "only PyPI requirements installable as binary wheels" in message
 
 
+@pytest.mark.parametrize(
+    ("line", "phrase"),
+    [
+        ("six===${RL_ARENA_SECRET_KEY}", "uses '$'"),  # the red-team line: pip expands it
+        ("six==${HOME}", "uses '$'"),
+        ("six; python_version > '${RL_ARENA_DATABASE_URL}'", "uses '$'"),
+        ("six===$RL_ARENA_SECRET_KEY", "uses '$'"),
+        ("numpy \\", "line continuation"),
+        ("six===1.0,%HOME%", "not a valid requirement"),
+        ("six===`id`", "not a valid requirement"),
+        ("six===1.0\x1b[31m", "not a valid requirement"),
+        ("six===1.0\u202e", "not a valid requirement"),
+        ("\uff53\uff49\uff58", "not a valid requirement"),  # full-width "six"
+        ("six=={1.0}", "not a valid requirement"),
+        ("six===a|b", "not a valid requirement"),
+        ("six; os.getenv('X')", "not a valid requirement"),
+        ("six>=1.0,", "not a valid requirement"),
+        ("six ; python_version == \"3.11\" ; x", "not a valid requirement"),
+    ],
+)
+def test_requirements_with_expansions_or_unusual_syntax_are_refused(line: str,
+                                                                      phrase: str) -> None:
+    with pytest.raises(BadAgent) as info:
+        parse_requirements(f"numpy>=1.26\n{line}\n")
+    message = str(info.value)
+    assert phrase in message and "line 2" in message
+    assert "e.g. numpy>=1.26" in message  # says what to write instead
+    assert "\n" not in message
+
+
+def test_a_refused_line_is_quoted_never_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RL_ARENA_SECRET_KEY", "canary-7a1f-secret")
+    with pytest.raises(BadAgent) as info:
+        parse_requirements("six===${RL_ARENA_SECRET_KEY}\n")
+    assert "${RL_ARENA_SECRET_KEY}" in str(info.value)
+    assert "canary-7a1f-secret" not in str(info.value)
+
+
+def test_a_very_long_refused_line_is_cut_in_the_message() -> None:
+    with pytest.raises(BadAgent) as info:
+        parse_requirements("six===" + "x" * 5000 + "$\n")
+    assert len(str(info.value)) < 400
+
+
 def test_good_requirements_are_accepted() -> None:
     text = (
         "# pinned for the arena\n\nnumpy>=1.20\n  \n"
         "torch==2.3.1  # cpu\nfoo[bar]; python_version<'4'\n"
+        "Foo_Bar.baz[a, b] ~= 1.0.post1\nsix (>=1.15, !=1.16.*)\nx==1!2.0+local.7\n"
+        "tomli===2.0.1; sys_platform == \"linux\" and (python_version >= '3.8')\n"
     )
     assert parse_requirements(text) == [
         "numpy>=1.20",
         "torch==2.3.1",
         'foo[bar]; python_version < "4"',
+        "Foo_Bar.baz[a,b]~=1.0.post1",
+        "six!=1.16.*,>=1.15",
+        "x==1!2.0+local.7",
+        'tomli===2.0.1; sys_platform == "linux" and python_version >= "3.8"',
     ]
     assert parse_requirements("") == []
 
