@@ -7,9 +7,9 @@ server's temporary folder is empty and no file the server opened there is still 
 from __future__ import annotations
 
 import os
-import time
 import socket
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from http import HTTPStatus
