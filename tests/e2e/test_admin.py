@@ -54,7 +54,7 @@ def test_the_audit_log_pages_filters_counts_and_shows_hostile_text_as_text(arena
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    provider_login(page, arena, oidc_issuer, "boss", ADMIN_EMAIL)
+    provider_login(page, arena, oidc_issuer, "root", ADMIN_EMAIL)
     page.goto(f"{arena.url}/admin")
     rows = page.locator("#audit-log .audit-row")
     expect(rows).to_have_count(50, timeout=TIMEOUT_MS)
