@@ -32,7 +32,7 @@ def resolve(words: list[str]) -> None:
             assert name in known | {"-h", "--help"}, f"{command.name} has no option {name}"
             continue
         if not isinstance(command, click.Group):
-            return  # an argument of a command: the README may name anything there
+            continue  # an argument (or an option's value): the README may name anything there
         alternatives = [w for w in word.split("|") if w]
         found = [command.get_command(click.Context(command), w) for w in alternatives]
         assert all(found), f"`{command.name}` has no subcommand {word!r}"
