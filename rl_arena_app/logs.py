@@ -69,12 +69,15 @@ class ContextFilter(logging.Filter):
 
 
 REDACTED = "[redacted]"
-# A credential header's value in a dict or dataclass repr: 'cookie': '...', cookie='...'.
+# A credential header's value in a dict or dataclass repr: 'cookie': '...', cookie='...'. A
+# backslash always starts an escape and nothing else takes one: the text is matched in one pass
+# (an ambiguous form took 30 s on 40 backslashes, and any websocket message can be logged).
 _CREDENTIAL_HEADER = re.compile(
     r"""(?P<key>\b(?:cookie|set-cookie|authorization|proxy-authorization|x-api-key)['"]?"""
-    r"""\s*[:=]\s*)(?P<quote>['"])(?:\\.|(?!(?P=quote)).)*(?P=quote)""", re.IGNORECASE)
-# The platform's cookies (session, login flow) or a bearer token written any other way.
-_CREDENTIAL_TEXT = re.compile(r"(?P<key>\brl_arena_\w+=|\bBearer\s+)[^\s;,'\"]+",
+    r"""\s*[:=]\s*)(?P<quote>['"])(?:\\.|(?!(?P=quote))[^\\])*+(?P=quote)""", re.IGNORECASE)
+# The platform's cookies (session, login flow), a bearer token written any other way, or an API
+# token on its own.
+_CREDENTIAL_TEXT = re.compile(r"(?P<key>\brl_arena_\w+=|\bBearer\s+|\b(?=rla_))[^\s;,'\"]+",
                               re.IGNORECASE)
 
 

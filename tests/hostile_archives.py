@@ -143,12 +143,23 @@ def deflate_bomb_zip(size: int) -> bytes:
     return _zip([(b"agent.py", AGENT, 0, len(AGENT)), (b"zeros.bin", data, 8, 1000)])
 
 
+def pax_digits(size: int) -> bytes:
+    """A .tar.gz of members whose pax records hold 60 KB of digits (CPython's tarfile before
+    3.11.10 searches those in quadratic time, about 4 s a member): 300 of them, past the header
+    budget, in a few KB whatever ``size`` is."""
+    records = tarfile.TarInfo("pax")._create_pax_generic_header(
+        {"comment": "1" * 60_000}, tarfile.XHDTYPE, "utf-8")
+    members = b"".join(records + _header(f"data{k}.txt", tarfile.REGTYPE, 0) for k in range(300))
+    return gzip.compress(members + _header("agent.py", tarfile.REGTYPE, 0), mtime=0)
+
+
 HOSTILE: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "gnu-long-name": ("agent.tar.gz", gnu_long_name),
     "gnu-long-link": ("agent.tar.gz", gnu_long_link),
     "pax-header": ("agent.tar.gz", pax_header),
     "pax-global-header": ("agent.tar.gz", pax_global_header),
     "sparse-map": ("agent.tar.gz", sparse_map),
+    "pax-digits": ("agent.tar.gz", pax_digits),
     "empty-tar-entries": ("agent.tar.gz", empty_entries_tar_gz),
     "huge-tar-member": ("agent.tar.gz", huge_member_tar_gz),
     "empty-zip-entries": ("agent.zip", empty_entries_zip),

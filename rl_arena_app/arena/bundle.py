@@ -40,6 +40,12 @@ _ENTRIES_PER_FILE = 4
 _TAR_MEMBER_HEADERS = 64 * 1024
 _TAR_ALL_HEADERS = 16 * _MIB
 _TAR_PADDING = 512  # per entry: data is padded to whole 512-byte blocks
+_TAR_BLOCK = 512
+# tarfile (CPython before 3.11.10, CVE-2024-6232) searches pax records with patterns that take
+# quadratic time on a long run of digits: 60 KiB of them took 4 s per member. A pax length or
+# time has at most 20 digits, so a longer run in an extended header is refused before tarfile
+# parses it.
+_LONG_NUMBER = re.compile(rb"[0-9]{21}")
 # zipfile reads the central directory in one piece, then makes an object per entry (300,000
 # empty entries took 170 MiB); only that read is larger than its search for the end record.
 _ZIP_END_SEARCH = (1 << 16) + 22
@@ -52,6 +58,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|://")
 _INLINE_COMMENT = re.compile(r"(^|\s)#.*$")
 _PIP_OPTION = re.compile(r" -")
 _PYPI_ONLY = "only PyPI requirements installable as binary wheels are allowed, e.g. numpy>=1.26"
+MAX_REQUIREMENT_CHARS = 400  # a line of requirements.txt (pins with markers stay far below)
 _PLAIN_FORM = ("write one package per line: a name, optional [extras], optional version "
                "specifiers and an optional '; marker', e.g. numpy>=1.26,<3 or "
                "torch==2.3.1; python_version >= \"3.10\"")
@@ -63,8 +70,10 @@ _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _EXTRAS = rf"\[{_WS}(?:{_NAME}(?:{_WS},{_WS}{_NAME})*)?{_WS}\]"
 _SPECIFIER = rf"(?:===|==|!=|~=|<=|>=|<|>){_WS}[A-Za-z0-9._*+!-]+"
 _SPECIFIERS = rf"{_SPECIFIER}(?:{_WS},{_WS}{_SPECIFIER})*"
-_MARKER_WORD = r"[A-Za-z0-9_.]+|\"[A-Za-z0-9._*+!~ -]*\"|'[A-Za-z0-9._*+!~ -]*'"
-_MARKER = rf"(?:{_MARKER_WORD}|===|==|!=|~=|<=|>=|<|>|[()]|[ \t]+)+"
+# Possessive (++, *+): a marker word never gives characters back, so a line that fails at its
+# end is refused in one pass (with backtracking, "six; " + 26 letters + "%" took 9 s).
+_MARKER_WORD = r"[A-Za-z0-9_.]++|\"[A-Za-z0-9._*+!~ -]*+\"|'[A-Za-z0-9._*+!~ -]*+'"
+_MARKER = rf"(?:{_MARKER_WORD}|===|==|!=|~=|<=|>=|<|>|[()]|[ \t]++)++"
 _PLAIN_REQUIREMENT = re.compile(
     rf"{_NAME}{_WS}(?:{_EXTRAS})?{_WS}(?:{_SPECIFIERS}|\({_WS}{_SPECIFIERS}{_WS}\))?"
     rf"{_WS}(?:;{_WS}{_MARKER})?")
@@ -190,6 +199,9 @@ def parse_requirements(text: str) -> list[str]:
 
 def _check_requirement_line(line: str, where: str) -> None:
     """Refuse anything but a plain requirement, with a message naming the line and the fix."""
+    if len(line) > MAX_REQUIREMENT_CHARS:
+        raise BadAgent(f"{where} is longer than {MAX_REQUIREMENT_CHARS} characters: "
+                       f"{_PLAIN_FORM}")
     if line.startswith("-"):
         raise BadAgent(f"{where} is a pip option: {_PYPI_ONLY}")
     if _PIP_OPTION.search(line):
@@ -327,7 +339,12 @@ class _TarStream:
             if self._all_headers > _TAR_ALL_HEADERS:
                 raise BadAgent(f"{self._what} has more than {_size(_TAR_ALL_HEADERS)} of tar "
                                f"headers: {_TRIM}")
-        return self._pull(size)
+        data = self._pull(size)
+        if not self.reading_data and size > _TAR_BLOCK and _LONG_NUMBER.search(data):
+            raise BadAgent(f"{self._what} has a tar header holding a number of more than 20 "
+                           "digits (pax records, a long name or a sparse map): re-create it "
+                           "with a standard tar")
+        return data
 
     def _pull(self, size: int) -> bytes:
         if self._position + size > self._limit:

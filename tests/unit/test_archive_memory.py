@@ -136,3 +136,9 @@ def test_an_archive_of_the_most_files_allowed_still_reads() -> None:
                     tar.addfile(info, io.BytesIO(content))
         bundle = bundle_from_bytes(buffer.getvalue(), ref=f"agent.{kind}", limits=LIMITS)
         assert len(bundle.files) == 2000
+
+
+@pytest.mark.timeout(60)  # a hang guard, not a speed test: the old code takes about 20 minutes
+def test_pax_records_of_long_numbers_are_refused_before_tarfile_searches_them() -> None:
+    _, refusal = peak_while_refusing(HOSTILE["pax-digits"][1](0), "agent.tar.gz")
+    assert "a number of more than 20 digits" in str(refusal)

@@ -512,6 +512,19 @@ def test_a_very_long_refused_line_is_cut_in_the_message() -> None:
     assert len(str(info.value)) < 400
 
 
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: 26 letters took 9 s before
+@pytest.mark.parametrize("line", ["six; " + "a" * 390 + "%", "six; " + "a b " * 97 + "%",
+                                  "six; '" + "a" * 390])
+def test_a_marker_that_fails_at_its_end_is_refused_in_one_pass(line: str) -> None:
+    with pytest.raises(BadAgent, match="not a valid requirement"):
+        parse_requirements(line)
+
+
+def test_an_overlong_requirement_line_is_refused() -> None:
+    with pytest.raises(BadAgent, match="longer than 400 characters"):
+        parse_requirements("six; python_version >= '3.8'" + " " * 400 + "and os_name == 'x'")
+
+
 def test_good_requirements_are_accepted() -> None:
     text = (
         "# pinned for the arena\n\nnumpy>=1.20\n  \n"

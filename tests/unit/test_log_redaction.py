@@ -54,3 +54,18 @@ def test_every_logger_of_the_process_writes_redacted_records():
     written = stream.getvalue()
     assert "Error processing event" in written and "KeyError" in written
     assert "c2lnbmF0dXJl" not in written
+
+
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: 40 backslashes took 30 s before
+@pytest.mark.parametrize("text", [
+    "{'cookie': '" + "\\" * 100_000 + "x",
+    "Event(payload={'x': 'cookie=\"" + "\\" * 100_000 + "x'})",
+    "authorization='" + "\\'" * 50_000,
+])
+def test_redaction_reads_hostile_text_in_one_pass(text):
+    assert redact(text).startswith(text[:8])
+
+
+def test_an_api_token_on_its_own_is_redacted():
+    assert redact("tried rla_abcdefghijklmnopqrstuvwxyz0123456789 twice") == \
+        f"tried {REDACTED} twice"
