@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     rate_limit_api_token: str = "600/minute"  # API requests per token
     rate_limit_api_address: str = "300/minute"  # API requests per client address
     rate_limit_bad_token: str = "20/minute"  # refused tokens per client address
-    rate_limit_login: str = "30/minute"  # /auth login starts and callbacks per client address
+    rate_limit_login: str = "60/minute"  # /auth login starts and callbacks per client address
     rate_limit_tokens: str = "20/hour"  # API tokens created per account (on the dashboard)
     rate_limit_uploads: str = "60/hour"  # uploads per account (dashboard and API)
     # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses or

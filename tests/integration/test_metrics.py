@@ -11,6 +11,7 @@ import sys
 import httpx
 import pytest
 
+from rl_arena_app.api import platform_metrics
 from rl_arena_app.api.app import create_api
 from rl_arena_app.api.metrics import RequestMetrics
 from rl_arena_app.api.request_id import RequestId
@@ -37,8 +38,10 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def scrape(platform, monkeypatch):
-    """GET /metrics of a served API behind the metrics middleware (metrics on)."""
+    """GET /metrics of a served API behind the metrics middleware (metrics on, read afresh at
+    each scrape)."""
     use(monkeypatch, metrics="1")
+    monkeypatch.setattr(platform_metrics, "CACHE_S", 0.0)
     with serving(RequestMetrics(create_api())) as url, httpx.Client(base_url=url) as http:
         yield http
 
@@ -125,3 +128,24 @@ def test_requests_carry_a_request_id_into_logs_and_answers():
     assert kept.headers["x-request-id"] == "proxy-42"
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
     assert [c["request_id"] for c in seen] == ["proxy-42", made.headers["x-request-id"]]
+
+
+def test_a_scrape_reads_the_platform_at_most_every_few_seconds(scrape, monkeypatch):
+    first = sample(scrape.get("/metrics").text, "rl_arena_matches", status="queued")
+    agents = [agent_of(person(f"p{k}@example.org"), f"bot{k}") for k in range(2)]
+    make_ready(*agents)
+    assert len(matches.matchmaking_tick("tictactoe", seed=1)) == 1
+    monkeypatch.setattr(platform_metrics, "CACHE_S", 60.0)
+    cached = sample(scrape.get("/metrics").text, "rl_arena_matches", status="queued")
+    monkeypatch.setattr(platform_metrics, "CACHE_S", 0.0)
+    fresh = sample(scrape.get("/metrics").text, "rl_arena_matches", status="queued")
+    assert (first, cached, fresh) == (0, 0, 1)
+
+
+def test_odd_methods_share_one_label(scrape):
+    for method in ("BREW", "PROPFIND", "X-A1"):
+        scrape.request(method, "/api/v1/envs")
+    text = scrape.get("/metrics").text
+    assert "BREW" not in text and "PROPFIND" not in text
+    assert sample(text, "rl_arena_web_requests_total", area="api", method="other",
+                  status="405") == 3
