@@ -53,9 +53,10 @@ VOLUME ["/data"]
 # Everything in one container (embedded Redis, SQLite under /data, the dashboard on :3000);
 # compose.yaml runs one service per process instead. Workers need the host's Docker socket.
 # Production by default, listening on every interface: a process of the image refuses to start
-# until it is given RL_ARENA_SECRET_KEY (32 bytes or more: `openssl rand -hex 32`) and an
-# identity provider (RL_ARENA_GITHUB_*, RL_ARENA_GOOGLE_* or RL_ARENA_OIDC_*). Development
-# mode (-e RL_ARENA_ENV=development) listens on the container's loopback only.
+# until it is given RL_ARENA_SECRET_KEY (32 bytes or more: `openssl rand -hex 32`), an identity
+# provider (RL_ARENA_GITHUB_*, RL_ARENA_GOOGLE_* or RL_ARENA_OIDC_*) and RL_ARENA_PUBLIC_URL.
+# Development mode must listen on the container's loopback only: it needs both
+# -e RL_ARENA_ENV=development and -e RL_ARENA_WEB_HOST=127.0.0.1.
 ENV RL_ARENA_ENV=production \
     RL_ARENA_WEB_HOST=0.0.0.0
 EXPOSE 3000

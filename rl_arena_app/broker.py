@@ -10,6 +10,7 @@ import hashlib
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from rq import Queue
@@ -45,6 +46,16 @@ def redis_url(settings: Settings | None = None) -> str:
     return settings.redis_url or embedded_url(settings.data_dir)
 
 
+def shown_url(url: str) -> str:
+    """A Redis URL as messages and status pages show it: its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}***@{host}"))
+
+
 @lru_cache(maxsize=8)
 def _connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, health_check_interval=30)
@@ -58,7 +69,7 @@ def get_redis(settings: Settings | None = None) -> redis.Redis:
         connection.ping()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise InfrastructureError(
-            f"Redis not reachable at {url}: start the platform with `rl-arena up` "
+            f"Redis not reachable at {shown_url(url)}: start the platform with `rl-arena up` "
             "(it runs an embedded Redis) or set REDIS_URL") from exc
     return connection
 

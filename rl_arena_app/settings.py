@@ -265,6 +265,10 @@ class Settings(BaseSettings):
                              f"{size} ({MAKE_A_SECRET})")
             if not self.login_providers:
                 needs.append(f"an identity provider: set {PROVIDER_SETTINGS}")
+            if self.public_url is None:
+                needs.append("RL_ARENA_PUBLIC_URL, the URL people open (login callbacks and the "
+                             "only origin the dashboard accepts are made from it), e.g. "
+                             "https://arena.example.org")
             if needs:
                 raise ValueError("RL_ARENA_ENV=production needs " + "; and ".join(needs))
         elif not is_loopback(self.web_host):

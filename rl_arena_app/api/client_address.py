@@ -50,6 +50,12 @@ def client_address(scope: Scope, trusted: Iterable[Network] | None = None) -> st
     return str(hop)
 
 
+def from_trusted_proxy(scope: Scope) -> bool:
+    """Whether the peer itself is one of our proxies (whose headers are believed)."""
+    peer = _ip((scope.get("client") or ("",))[0])
+    return peer is not None and _within(peer, trusted_proxies())
+
+
 def _forwarded_for(scope: Scope) -> list[str]:
     """Every X-Forwarded-For entry, left to right (over all such headers)."""
     return [entry.strip() for name, value in scope.get("headers", ())

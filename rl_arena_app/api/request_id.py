@@ -1,7 +1,8 @@
 """A request id for every HTTP request and websocket connection: in the logs and the answer.
 
-A proxy's ``X-Request-ID`` is kept when it is a plain token; otherwise a new one is made. The
-answer carries it back in ``X-Request-ID``, and everything logged while the request (or the
+The ``X-Request-ID`` of one of our proxies (RL_ARENA_TRUSTED_PROXIES) is kept when it is a plain
+token; otherwise a new one is made (a client cannot choose what our logs correlate). The answer
+carries it back in ``X-Request-ID``, and everything logged while the request (or the
 websocket's session) is handled carries it as ``request_id``.
 """
 
@@ -13,6 +14,7 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rl_arena_app.api.client_address import from_trusted_proxy
 from rl_arena_app.logs import log_context
 
 HEADER = "x-request-id"
@@ -37,7 +39,8 @@ class RequestId:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        rid = request_id(Headers(scope=scope).get(HEADER))
+        sent = Headers(scope=scope).get(HEADER) if from_trusted_proxy(scope) else None
+        rid = request_id(sent)
 
         async def tagged_send(message: Message) -> None:
             if message["type"] == "http.response.start":

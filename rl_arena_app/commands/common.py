@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -14,7 +13,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.core.text import printable
@@ -114,39 +112,11 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except InfrastructureError as exc:
             click.echo(f"error: {clean(exc, multiline=True)}", err=True)
             sys.exit(EXIT_INFRASTRUCTURE)
-        except (OperationalError, ProgrammingError) as exc:
-            advice = database_advice(exc)
-            if advice is None:
-                raise
-            click.echo(f"error: {clean(advice)}", err=True)
-            sys.exit(EXIT_INFRASTRUCTURE)
         except KeyboardInterrupt:
             click.echo("interrupted; sandboxes removed", err=True)
             sys.exit(130)
 
     return wrapper
-
-
-# A table or a column this version uses is missing: PostgreSQL's SQLSTATEs (undefined table,
-# undefined column) and the start of SQLite's messages.
-_NOT_MIGRATED_STATES = frozenset({"42P01", "42703"})
-_NOT_MIGRATED_SQLITE = re.compile(r"no such (table|column)|table \S+ has no column named")
-
-
-def database_advice(exc: OperationalError | ProgrammingError) -> str | None:
-    """What to run when the database lacks tables or columns this version uses (never
-    migrated, or migrated by an older version); None for any other database error."""
-    from sqlalchemy.engine import make_url
-
-    from rl_arena_app.settings import get_settings
-
-    said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-    if (getattr(exc.orig, "sqlstate", None) not in _NOT_MIGRATED_STATES
-            and not _NOT_MIGRATED_SQLITE.match(said)):
-        return None
-    where = make_url(get_settings().db_url).render_as_string(hide_password=True)
-    return (f"the database {where} is not migrated to this version of rl-arena ({said}): run "
-            "`rl-arena db upgrade` (`make run` and `rl-arena up` migrate it too)")
 
 
 def run_admin_action(name: str, target: str) -> None:

@@ -66,7 +66,8 @@ def _no_progress(done: int, total: int) -> None:
 def rebuild_ratings(env_id: str, *, progress: RebuildProgress = _no_progress) -> int:
     """Recompute every rating, rating event and win/draw/loss count of a duel env from its games;
     return the number of games. ``progress`` hears how many games are done as their rating
-    events are written."""
+    events are written, inside the rebuild's transaction: it must not write the database
+    (SQLite's write lock is held), only show progress."""
     envs.spec(env_id)
     with session_scope() as session:
         # Lock the submission rows (PostgreSQL), then take the write lock (SQLite), then read:

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.outcomes import InfrastructureError
-from rl_arena_app.broker import QUEUES, get_redis, holder, redis_url
+from rl_arena_app.broker import QUEUES, get_redis, holder, redis_url, shown_url
 from rl_arena_app.db.models import (
     EnvState,
     Game,
@@ -90,7 +90,7 @@ def platform_status() -> dict[str, Any]:
         status = queue_status()
     except InfrastructureError as exc:
         status = {"redis": f"down: {exc}", "workers": [], "queues": {}, "scheduler": None}
-    status["redis_url"] = redis_url()
+    status["redis_url"] = shown_url(redis_url())
     status.update(database_status())
     return status
 

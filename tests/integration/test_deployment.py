@@ -27,7 +27,8 @@ COMPOSE_ENV = {"RL_ARENA_SECRET_KEY": "test-secret", "POSTGRES_PASSWORD": "test-
 # What a deployment gives the image, which runs in production by default: a secret of 32 bytes
 # or more and an identity provider (never asked here: nothing in these containers logs in).
 PRODUCTION = ("-e", f"RL_ARENA_SECRET_KEY={'ab' * 32}", "-e", "RL_ARENA_OIDC_ISSUER=http://sso.invalid",
-              "-e", "RL_ARENA_OIDC_CLIENT_ID=rl-arena", "-e", "RL_ARENA_OIDC_CLIENT_SECRET=unused")
+              "-e", "RL_ARENA_OIDC_CLIENT_ID=rl-arena", "-e", "RL_ARENA_OIDC_CLIENT_SECRET=unused",
+              "-e", "RL_ARENA_PUBLIC_URL=http://localhost:3000")
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,7 @@ def test_a_scrape_says_redis_is_down_instead_of_failing(scrape, monkeypatch, tmp
     assert sample(down.text, "rl_arena_up", part="database") == 1
 
 
-def test_requests_carry_a_request_id_into_logs_and_answers():
+def test_requests_carry_a_request_id_into_logs_and_answers(monkeypatch):
     seen: list[dict] = []
 
     async def app(scope, receive, send):
@@ -122,12 +122,17 @@ def test_requests_carry_a_request_id_into_logs_and_answers():
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    with serving(RequestId(app)) as url:
+    with serving(RequestId(app)) as url:  # the test talks from 127.0.0.1: a trusted proxy
         kept = httpx.get(url, headers={"X-Request-ID": "proxy-42"})
         made = httpx.get(url, headers={"X-Request-ID": "not ok; <x>"})
+        monkeypatch.setenv("RL_ARENA_TRUSTED_PROXIES", "10.9.8.7")
+        get_settings.cache_clear()
+        ignored = httpx.get(url, headers={"X-Request-ID": "client-chosen"})
     assert kept.headers["x-request-id"] == "proxy-42"
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
-    assert [c["request_id"] for c in seen] == ["proxy-42", made.headers["x-request-id"]]
+    assert re.fullmatch(r"[0-9a-f]{32}", ignored.headers["x-request-id"])
+    assert [c["request_id"] for c in seen] == ["proxy-42", made.headers["x-request-id"],
+                                                ignored.headers["x-request-id"]]
 
 
 def test_a_scrape_reads_the_platform_at_most_every_few_seconds(scrape, monkeypatch):

@@ -233,7 +233,8 @@ def test_refused_in_production() -> None:
     bundle = AgentBundle(ref="x", files={"agent.py": RANDOM.encode()})
     with pytest.raises(BadInput, match="refused in production mode"):
         ProcessSandbox(bundle, Settings(env="production", secret_key="0123456789abcdef" * 4,
-                                        github_client_id="id", github_client_secret="secret"))
+                                        github_client_id="id", github_client_secret="secret",
+                                        public_url="https://arena.example.org"))
 
 
 def test_requirements_are_installed_once_per_resolved_set(tmp_path: Path, monkeypatch) -> None:

@@ -11,7 +11,9 @@ from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.settings import Settings, get_settings
 
 SECRET = "0123456789abcdef" * 4  # 64 characters, as `openssl rand -hex 32` makes
-GITHUB = {"github_client_id": "id", "github_client_secret": "secret"}
+# A login and the URL people open: what production needs besides a secret.
+GITHUB = {"github_client_id": "id", "github_client_secret": "secret",
+          "public_url": "https://arena.example.org"}
 
 
 def test_embedded_defaults_live_in_the_data_dir(monkeypatch, tmp_path):
@@ -54,7 +56,14 @@ def test_production_with_docker_a_secret_and_a_login_is_accepted():
 
 def test_production_refuses_to_start_without_an_identity_provider():
     with pytest.raises(ValueError, match="needs an identity provider"):
-        Settings(env="production", secret_key=SECRET, sandbox="docker")
+        Settings(env="production", secret_key=SECRET, sandbox="docker",
+                 public_url="https://arena.example.org")
+
+
+def test_production_refuses_to_start_without_the_url_people_open():
+    with pytest.raises(ValidationError, match="RL_ARENA_PUBLIC_URL, the URL people open"):
+        Settings(env="production", secret_key=SECRET, github_client_id="id",
+                 github_client_secret="secret")
 
 
 def test_production_names_every_missing_piece_at_once():
@@ -63,6 +72,7 @@ def test_production_names_every_missing_piece_at_once():
     message = str(refused.value)
     assert "RL_ARENA_SECRET_KEY" in message and "openssl rand -hex 32" in message
     assert "identity provider" in message and "RL_ARENA_OIDC_ISSUER" in message
+    assert "RL_ARENA_PUBLIC_URL" in message
 
 
 @pytest.mark.parametrize("secret", ["s3cret", "x" * 31, "é" * 15])
