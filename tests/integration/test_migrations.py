@@ -168,3 +168,48 @@ def test_history_is_linear_with_one_head() -> None:
     for script in scripts.walk_revisions():
         assert callable(getattr(script.module, "downgrade", None)), \
             f"revision {script.revision} has no downgrade()"
+
+
+def test_reasons_that_quoted_pip_are_scrubbed_and_platform_faults_stay_retryable(
+        empty_database: str) -> None:
+    from sqlmodel import Session, select
+
+    from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User
+    from rl_arena_app.services.builds import PLATFORM_FAULT
+
+    leaked = "ERROR: No matching distribution found for six===canary-secret-4f1d"
+    reasons = [
+        f"requirements.txt cannot be installed as binary wheels for Python 3.11: {leaked}",
+        f"{PLATFORM_FAULT} (not your agent's fault): installing the agent's requirements "
+        f"failed: {leaked}; submit it again later",
+        "validation game 1: crash — ZeroDivisionError: division by zero (agent.py, line 2)",
+    ]
+    upgrade(empty_database)
+    with Session(engine_for(empty_database)) as session:
+        user = User(email="a@example.org")
+        session.add(user)
+        session.flush()
+        agent = Agent(owner_id=user.id, env_id="tictactoe", name="a")
+        session.add(agent)
+        session.flush()
+        for version, reason in enumerate(reasons, start=1):
+            sub = Submission(agent_id=agent.id, env_id="tictactoe", version=version,
+                             artifact_sha256="0" * 64, artifact_name="a.py", status="failed",
+                             reason=reason, log_tail=reason)
+            session.add(sub)
+            session.flush()
+            session.add(SubmissionEvent(submission_id=sub.id, status="failed", reason=reason))
+        session.commit()
+    downgrade(empty_database, "0006")
+
+    upgrade(empty_database)
+
+    with Session(engine_for(empty_database)) as session:
+        subs = session.exec(select(Submission).order_by(Submission.version)).all()
+        events = session.exec(select(SubmissionEvent).order_by(SubmissionEvent.id)).all()
+    assert all("canary" not in (s.reason or "") + (s.log_tail or "") for s in subs)
+    assert all("canary" not in (e.reason or "") for e in events)
+    assert subs[0].reason.startswith("requirements.txt could not be installed")
+    assert subs[1].reason.startswith(PLATFORM_FAULT)  # requeue-failed builds it again
+    assert (subs[2].reason, subs[2].log_tail) == (reasons[2], reasons[2])
+    assert [e.reason for e in events] == [s.reason for s in subs]
