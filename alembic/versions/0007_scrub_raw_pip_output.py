@@ -21,6 +21,8 @@ depends_on: str | Sequence[str] | None = None
 # platform's (whose reason keeps its start: `requeue-failed` builds those again).
 AGENT_FAULT = "requirements.txt cannot be installed as binary wheels for Python %"
 PLATFORM_FAULT = "%installing the agent's requirements failed:%"
+# Today's summaries begin like the old agent faults, then name the platform: they stay.
+SUMMARY = "requirements.txt cannot be installed as binary wheels for Python % on Linux %"
 SCRUBBED = ("requirements.txt could not be installed (pip's message was removed by an upgrade: "
             "submit the agent again to see what to fix)")
 PLATFORM_SCRUBBED = ("the platform could not build or run it (not your agent's fault): "
@@ -34,8 +36,8 @@ _events = sa.table("submission_events", sa.column("reason", sa.String()))
 def _scrub(table: sa.TableClause, pattern: str, replacement: str) -> None:
     columns = [table.c.reason] + ([table.c.log_tail] if "log_tail" in table.c else [])
     values = {"reason": replacement} | ({"log_tail": None} if len(columns) > 1 else {})
-    op.execute(table.update().where(sa.or_(*(c.like(pattern) for c in columns)))
-               .values(**values))
+    quoting = [sa.and_(c.like(pattern), sa.not_(c.like(SUMMARY))) for c in columns]
+    op.execute(table.update().where(sa.or_(*quoting)).values(**values))
 
 
 def upgrade() -> None:
