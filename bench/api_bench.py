@@ -11,11 +11,14 @@ If-None-Match (304s), and a baseline that costs the framework alone (a JSON 404 
 catch-all route). Each runs once per round, ``--rounds`` rounds (interleaved, so the machine's
 other work weighs on all alike); medians are reported. Before them, every page is read once
 right after the env's data version moved (what a reader pays after an event).
+The load comes from one address: the API's rate limits would answer most of it with 429s, so
+they are off unless ``--rate-limits counted`` keeps them counting every request (at limits no
+run reaches), to measure what counting costs.
 Needs the bench extra: `pip install -e ".[bench]"`.
 
 Prints one JSON object (progress on stderr). Usage:
     python bench/api_bench.py [--agents 10000] [--rounds 5] [--seconds 10] [--users 16]
-                              [--rate 500] [--server uvicorn|granian]
+                              [--rate 500] [--server uvicorn|granian] [--rate-limits off|counted]
 """
 
 from __future__ import annotations
@@ -167,7 +170,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--rate-limits", choices=("off", "counted"), default="off")
     args = parser.parse_args()
+    limit = "" if args.rate_limits == "off" else "100000000/minute"
+    for name in ("API_ADDRESS", "API_TOKEN", "BAD_TOKEN"):
+        os.environ[f"RL_ARENA_RATE_LIMIT_{name}"] = limit
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rl-arena-api-bench-") as tmp:
         folder = Path(tmp)

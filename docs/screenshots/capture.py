@@ -1,7 +1,7 @@
 """Screenshots of the dashboard's pages for the README (Debian's Chromium via Playwright).
 
-Usage, with the platform running and an admin email configured, e.g.
-`RL_ARENA_ADMIN_EMAILS=admin@example.org make run`:
+Usage, with the platform running and an admin email configured that the development login may
+log in as, e.g. `RL_ARENA_DEV_LOGIN_ADMIN=1 RL_ARENA_ADMIN_EMAILS=admin@example.org make run`:
   .venv/bin/python docs/screenshots/capture.py [http://localhost:3000] [admin@example.org]
 Logs in with the development login as that admin, uploads a small tic-tac-toe agent when the
 account has none, and writes docs/screenshots/<page>.png at 1280x800, with a dark-theme shot and
