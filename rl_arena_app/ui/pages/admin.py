@@ -27,10 +27,10 @@ from rl_arena_app.ui.session import Session
 
 ALL_ENVS = "__all__"
 AUDIT_ROWS = 50
-ANY = "any"
-ACTION_CHOICES = (ANY, *admin_actions.ACTIONS, *sorted(audit.ACTIONS - set(admin_actions.ACTIONS)),
-                  audit.UNKNOWN_ACTION)
-OUTCOME_CHOICES = (ANY, *audit.OUTCOMES)
+ANY_ACTION, ANY_OUTCOME = "any action", "any outcome"  # the filters' "no filter"
+ACTION_CHOICES = (ANY_ACTION, *admin_actions.ACTIONS,
+                  *sorted(audit.ACTIONS - set(admin_actions.ACTIONS)), audit.UNKNOWN_ACTION)
+OUTCOME_CHOICES = (ANY_OUTCOME, *audit.OUTCOMES)
 GROUPS = (
     ("Ratings and caches", "Recompute what is derived from the recorded games.",
      ("rebuild-ratings", "refresh-bt", "rebuild-leaderboard")),
@@ -73,11 +73,11 @@ class AuditList:
 
 def audit_list(account: Account, actor: str, action: str, outcome: str,
                offset: int) -> AuditList:
-    """A page of the audit log, as the admin ``account`` may see it, filtered ("" or ANY: no
-    filter) (blocking: call it in a thread)."""
+    """A page of the audit log, as the admin ``account`` may see it, filtered ("" or "any ...":
+    no filter) (blocking: call it in a thread)."""
     page = admin_actions.audit_log(account, actor=actor.strip() or None,
-                                   action=None if action == ANY else action,
-                                   outcome=None if outcome == ANY else outcome,
+                                   action=None if action == ANY_ACTION else action,
+                                   outcome=None if outcome == ANY_OUTCOME else outcome,
                                    offset=offset, limit=AUDIT_ROWS)
     return _list(page)
 
@@ -106,8 +106,8 @@ class AdminState(PageState):
     result: str = ""
     failed: bool = False
     actor_filter: str = ""
-    action_filter: str = ANY
-    outcome_filter: str = ANY
+    action_filter: str = ANY_ACTION
+    outcome_filter: str = ANY_OUTCOME
     offset: int = 0
     _changes: int = 0
 
