@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,12 @@ Method = Literal["auto", "offline", "hub"]
 # Told each line of the build's output (debootstrap's "I: Retrieving ...") as it comes.
 BuildProgress = Callable[[str], None]
 TAIL_LINES = 20  # of the build's output, kept for the error when it fails
+# The offline build's own knobs, the ways to a Debian mirror (proxies) and to the Docker engine.
+BUILD_PASSTHROUGH = frozenset({
+    "RL_ARENA_DEBIAN_SUITE", "RL_ARENA_DEBIAN_MIRROR", "TMPDIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT",
+})
 
 
 def base_image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -43,7 +50,8 @@ def build_base_image(client: docker.DockerClient, tag: str, method: Method = "au
         script = IMAGES_DIR / "build-base-offline.sh"
         if progress is None:
             failed = subprocess.run(["bash", str(script), tag], stdout=subprocess.DEVNULL,
-                                    stderr=sys.stderr, check=False).returncode != 0
+                                    stderr=sys.stderr, env=build_environment(),
+                                    check=False).returncode != 0
             tail = ""
         else:
             code, lines = run_reporting(["bash", str(script), tag], progress)
@@ -63,12 +71,22 @@ def build_base_image(client: docker.DockerClient, tag: str, method: Method = "au
     return tag
 
 
+def build_environment() -> dict[str, str]:
+    """What the offline build sees of ours: a fixed PATH, a UTF-8 locale, and the variables that
+    reach the Debian mirror and the Docker engine (``BUILD_PASSTHROUGH``); no setting or secret
+    of the platform."""
+    env = {name: value for name, value in os.environ.items() if name in BUILD_PASSTHROUGH}
+    env.update(PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+               LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    return env
+
+
 def run_reporting(command: Sequence[str], progress: BuildProgress) -> tuple[int, list[str]]:
     """Run ``command``, handing each line it writes to stderr to ``progress``; its exit code and
     its last lines."""
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          errors="replace") as process:
+                          errors="replace", env=build_environment()) as process:
         assert process.stderr is not None
         for raw in process.stderr:
             line = raw.rstrip()

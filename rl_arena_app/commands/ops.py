@@ -109,9 +109,9 @@ def db() -> None:
 @handles_errors
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
-    from rl_arena_app.db.migrate import upgrade
+    from rl_arena_app.services.platform import migrate_database
 
-    upgrade(revision=revision)
+    migrate_database(revision)
     progress(f"database at {revision}")
 
 
@@ -120,9 +120,9 @@ def db_upgrade(revision: str) -> None:
 @handles_errors
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION ('base' empties it)."""
-    from rl_arena_app.db.migrate import downgrade
+    from rl_arena_app.services.platform import unmigrate_database
 
-    downgrade(revision=revision)
+    unmigrate_database(revision)
     progress(f"database at {revision}")
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from rl_arena_app.db.migrate import upgrade
+from rl_arena_app.db.migrate import downgrade, upgrade
 from rl_arena_app.db.models import User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.seed import seed_house_agents
 from rl_arena_app.settings import get_settings
 
 
-def migrate_database() -> None:
-    """Apply every migration to the configured database."""
-    upgrade(get_settings().db_url)
+def migrate_database(revision: str = "head") -> None:
+    """Migrate the configured database up to ``revision`` (every migration by default)."""
+    upgrade(get_settings().db_url, revision)
+
+
+def unmigrate_database(revision: str) -> None:
+    """Migrate the configured database down to ``revision`` ("base" empties it)."""
+    downgrade(get_settings().db_url, revision)
 
 
 def seed_if_new() -> list[int]:
