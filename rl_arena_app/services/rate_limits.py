@@ -150,22 +150,10 @@ class Counter:
         """Count one call; the refusal when it is one too many."""
         return self._run(lambda strategy: _hit(strategy, limit, key))
 
-    def peek(self, limit: Limit, key: str) -> RateLimited | None:
-        """The refusal the next call would get, without counting one."""
-        return self._run(lambda strategy: _peek(strategy, limit, key))
-
 
 def _hit(strategy: Any, limit: Limit, key: str) -> RateLimited | None:
     for rule in rules(limit):
         if not strategy.hit(rule, limit.setting, key):
-            return _refusal(limit, rule, strategy.get_window_stats(rule, limit.setting,
-                                                                   key).reset_time)
-    return None
-
-
-def _peek(strategy: Any, limit: Limit, key: str) -> RateLimited | None:
-    for rule in rules(limit):
-        if not strategy.test(rule, limit.setting, key):
             return _refusal(limit, rule, strategy.get_window_stats(rule, limit.setting,
                                                                    key).reset_time)
     return None
@@ -186,12 +174,6 @@ def _counter(url: str) -> Counter:
 def hit(limit: Limit, key: str) -> None:
     """Count one call against the limit; RateLimited when it is one too many."""
     if rules(limit) and (refused := _counter(redis_url()).hit(limit, key)) is not None:
-        raise refused
-
-
-def peek(limit: Limit, key: str) -> None:
-    """RateLimited when the limit is used up for this key (nothing is counted)."""
-    if rules(limit) and (refused := _counter(redis_url()).peek(limit, key)) is not None:
         raise refused
 
 
