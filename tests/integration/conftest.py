@@ -6,8 +6,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from rl_arena_app.api.app import create_api
+from rl_arena_app.auth.login import create_login_app
+from rl_arena_app.settings import get_settings
 from tests.integration.api_support import Person, person, serving
 
 
@@ -41,3 +44,27 @@ def bob(platform) -> Person:
 def root(platform) -> Person:
     """An admin with an admin token."""
     return person("root@example.org", admin=True, scope="admin")
+
+
+LOGIN_WEB = "http://arena.test:3000"  # the public URL of the arena the /auth tests talk to
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[str]:
+    """A real OpenID Connect provider on localhost (oidc-provider-mock, in a thread)."""
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture
+def login_client(platform, issuer, monkeypatch) -> Iterator[TestClient]:
+    """The /auth routes of an arena whose single sign-on is that provider."""
+    monkeypatch.setenv("RL_ARENA_OIDC_ISSUER", issuer)
+    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_ID", "rl-arena")
+    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("RL_ARENA_PUBLIC_URL", LOGIN_WEB)
+    get_settings.cache_clear()
+    with TestClient(create_login_app(), base_url=LOGIN_WEB) as test_client:
+        yield test_client

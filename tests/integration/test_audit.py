@@ -9,26 +9,23 @@ logins against a real OpenID Connect provider on localhost.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import select
 
-from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.migrate import upgrade
 from rl_arena_app.db.models import AuditEntry
 from rl_arena_app.db.session import engine_for, session_scope
 from rl_arena_app.services import accounts, admin_actions, audit
 from rl_arena_app.services.errors import BadInput, NotAllowed
-from rl_arena_app.settings import get_settings
 from tests.integration.api_support import API
 from tests.integration.test_handler_authorization import people, run  # noqa: F401 (fixture)
-from tests.integration.test_login import WEB, authorize, issuer, start  # noqa: F401 (fixture)
+from tests.integration.test_login import authorize, start
 from tests.integration.test_login import person as provider_person
 from tests.integration.test_migrations import empty_database  # noqa: F401 (fixture)
 
@@ -184,20 +181,8 @@ def test_the_admin_page_handler_stores_a_websocket_action_name_cleaned(people): 
 # ---------------------------------------------------------------------------- logins
 
 
-@pytest.fixture
-def login_client(platform, issuer, monkeypatch) -> Iterator[TestClient]:  # noqa: F811
-    """The /auth routes of an arena whose single sign-on is the provider on localhost."""
-    monkeypatch.setenv("RL_ARENA_OIDC_ISSUER", issuer)
-    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_ID", "rl-arena")
-    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_SECRET", "s3cret")
-    monkeypatch.setenv("RL_ARENA_PUBLIC_URL", WEB)
-    get_settings.cache_clear()
-    with TestClient(create_login_app(), base_url=WEB) as test_client:
-        yield test_client
-
-
 def test_a_refused_login_names_the_provider_and_identity_and_is_counted(login_client,
-                                                                       issuer):  # noqa: F811
+                                                                       issuer):
     subject = "mal\u202elory<b>"
     provider_person(issuer, subject, "Admin@Example.org", verified=False)
     for _ in range(3):

@@ -28,27 +28,17 @@ from rl_arena_app.db.models import Identity, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import audit, sessions
 from rl_arena_app.settings import get_settings
+from tests.integration.conftest import LOGIN_WEB
 
-WEB = "http://arena.test:3000"
+WEB = LOGIN_WEB
 
 
-@pytest.fixture(scope="module")
-def issuer():
-    import oidc_provider_mock
-
-    with oidc_provider_mock.run_server_in_thread() as server:
-        yield f"http://localhost:{server.server_port}"
 
 
 @pytest.fixture
-def client(platform, issuer, monkeypatch):
-    monkeypatch.setenv("RL_ARENA_OIDC_ISSUER", issuer)
-    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_ID", "rl-arena")
-    monkeypatch.setenv("RL_ARENA_OIDC_CLIENT_SECRET", "s3cret")
-    monkeypatch.setenv("RL_ARENA_PUBLIC_URL", WEB)
-    get_settings.cache_clear()
-    with TestClient(create_login_app(), base_url=WEB) as test_client:
-        yield test_client
+def client(login_client: TestClient) -> TestClient:
+    """The /auth routes (the API's `client` of conftest is another thing here)."""
+    return login_client
 
 
 def person(issuer: str, sub: str, email: str, verified: bool = True) -> None:
