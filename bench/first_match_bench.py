@@ -134,7 +134,7 @@ def web_answers(url: str) -> bool:
 
 def one_round(k: int, folder: Path) -> dict[str, float]:
     """Submit one new agent; seconds to ready and to its first rated match."""
-    from rl_arena_app.services.submit import submit
+    from rl_arena_app.services.submissions.intake import submit
 
     path = folder / f"agent{k}.py"
     path.write_text(AGENT.format(round=k))

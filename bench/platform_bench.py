@@ -35,8 +35,7 @@ def seed_agents(count: int) -> list[int]:
     """``count`` built and validated random agents of distinct owners."""
     from jobs.sandbox.docker import DockerEngine
     from jobs.tasks import configured_runner
-    from rl_arena_app.services import builds
-    from rl_arena_app.services import submit as intake
+    from rl_arena_app.services.submissions import builds, intake
 
     ids = []
     for n in range(count):
@@ -102,7 +101,7 @@ def finished(match_ids: list[int], statuses: tuple[str, ...] = ("finished", "fai
 def end_to_end(match_ids: list[int], workers: int, log_dir: Path,
                timeout_s: float = 600.0) -> dict[str, float]:
     """Enqueue the matches and time the workers until all are recorded (or ``timeout_s``)."""
-    from rl_arena_app.services.match_queue import enqueue_match
+    from rl_arena_app.services.matches.queue import enqueue_match
 
     processes = start_workers(workers, log_dir)
     try:
@@ -133,7 +132,7 @@ def engine_alone(players: list[int], duels: int) -> dict[str, float]:
     from rl_arena_app.arena.run import play
     from rl_arena_app.db.models import Submission
     from rl_arena_app.db.session import session_scope
-    from rl_arena_app.services.builds import submission_bundle
+    from rl_arena_app.services.submissions.builds import submission_bundle
     from rl_arena_app.settings import get_settings
 
     settings = get_settings()

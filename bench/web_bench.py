@@ -204,7 +204,7 @@ def snapshot_statement() -> tuple[str, Any]:
 
     from rl_arena_app.db.session import get_engine
     from rl_arena_app.services import events
-    from rl_arena_app.services.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 
     sent: list[tuple[str, Any]] = []
 
@@ -250,7 +250,7 @@ def raw_cursor(statement: str, parameters: Any, runs: int) -> list[float]:
 def leaderboard_bench(runs: int) -> dict[str, Any]:
     """Cold and warm pages for each sort and search, and the raw SQL floor."""
     from rl_arena_app.services import events
-    from rl_arena_app.services.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 
     statement, parameters = snapshot_statement()
     floor = summary(raw_cursor(statement, parameters, runs))
@@ -286,7 +286,7 @@ def concurrent_cold(runs: int) -> dict[str, Any]:
 
     from rl_arena_app.db.session import get_engine
     from rl_arena_app.services import events
-    from rl_arena_app.services.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 
     sent: list[str] = []
 
@@ -318,7 +318,7 @@ def with_cached_snapshots(measure: Callable[[], list[float]]) -> list[float]:
     import gc
 
     from rl_arena_app.services import events
-    from rl_arena_app.services.leaderboard import _CACHE, CACHED_SNAPSHOTS, leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import _CACHE, CACHED_SNAPSHOTS, leaderboard_page
 
     for _ in range(CACHED_SNAPSHOTS):
         events.invalidate([ENV])
@@ -338,7 +338,7 @@ def history_bench(runs: int) -> dict[str, Any]:
 
     from rl_arena_app.db.models import RatingEvent
     from rl_arena_app.db.session import get_engine
-    from rl_arena_app.services.agents import rating_history
+    from rl_arena_app.services.submissions.agents import rating_history
     from rl_arena_app.ui import charts
 
     history = rating_history(HISTORY_AGENT)
@@ -398,7 +398,7 @@ def catalog_bench(runs: int) -> dict[str, Any]:
 def server_side(runs: int) -> dict[str, Any]:
     import gc
 
-    from rl_arena_app.services.leaderboard import _CACHE
+    from rl_arena_app.services.ratings.leaderboard import _CACHE
 
     _CACHE.clear()  # snapshots are keyed by env and data version, not by database
     progress("leaderboard pages")
@@ -572,7 +572,7 @@ def frame_before(page, since_ms: float, until_ms: float) -> float | None:
 def live_bench(browser, updates: int) -> dict[str, Any]:
     """Publish → the top row's Elo cell changed in an open tab, ``updates`` times; with the
     arrival of the websocket frame that carried the change (server part vs browser part)."""
-    from rl_arena_app.services.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 
     top, second = leaderboard_page(ENV, limit=2).rows
     context = new_context(browser)

@@ -121,9 +121,9 @@ class ArenaScheduler:
     def warm_up(self) -> None:
         """After taking the lock or a Redis flush: re-enqueue unfinished builds, matches and long
         admin actions."""
-        from rl_arena_app.services.admin_actions import requeue_running
-        from rl_arena_app.services.matches import requeue_pending
-        from rl_arena_app.services.submit import requeue_unfinished
+        from rl_arena_app.services.admin.actions import requeue_running
+        from rl_arena_app.services.matches.play import requeue_pending
+        from rl_arena_app.services.submissions.intake import requeue_unfinished
 
         builds = requeue_unfinished()
         requeued = requeue_pending()
@@ -136,8 +136,8 @@ class ArenaScheduler:
         """One matchmaking tick over every duel env; None when this scheduler is not active."""
         if not self.renew():
             return None
-        from rl_arena_app.services.admin_actions import requeue_running
-        from rl_arena_app.services.matches import matchmaking_tick, requeue_pending
+        from rl_arena_app.services.admin.actions import requeue_running
+        from rl_arena_app.services.matches.play import matchmaking_tick, requeue_pending
 
         self.ticks += 1
         self.connection.hincrby(TICKS_KEY, self.name, 1)
@@ -158,7 +158,7 @@ class ArenaScheduler:
         """Re-enqueue running matches past their deadline (their worker died)."""
         if not self.lock.owned():
             return None
-        from rl_arena_app.services.matches import requeue_stale
+        from rl_arena_app.services.matches.play import requeue_stale
 
         ids = requeue_stale(datetime.now(UTC))
         if ids:
@@ -169,7 +169,7 @@ class ArenaScheduler:
         """Refit Bradley-Terry ratings of the given duel envs (default: all of them)."""
         if not self.lock.owned():
             return
-        from rl_arena_app.services.ratings import refresh_bradley_terry
+        from rl_arena_app.services.ratings.refresh import refresh_bradley_terry
 
         env_ids = duel_envs() if env_ids is None else env_ids
         for env_id in env_ids:
@@ -181,7 +181,7 @@ class ArenaScheduler:
         """A matchmaking tick of one env (a submission there just became ready)."""
         if not self.lock.owned():
             return None
-        from rl_arena_app.services.matches import matchmaking_tick
+        from rl_arena_app.services.matches.play import matchmaking_tick
 
         with self._matchmaking:
             made = for_each_env("matchmaking", [env_id], matchmaking_tick)

@@ -198,7 +198,7 @@ def prepare_database(echo: Callable[[str], None]) -> None:
 
 def requeue_orphaned_running(echo: Callable[[str], None]) -> None:
     """With a private Redis nothing else can be playing: matches left running were cut off."""
-    from rl_arena_app.services.matches import requeue_stale
+    from rl_arena_app.services.matches.play import requeue_stale
 
     ids = requeue_stale(datetime.max.replace(tzinfo=UTC))
     if ids:
@@ -210,7 +210,7 @@ def sweep_containers(settings: Settings, echo: Callable[[str], None]) -> None:
     if settings.sandbox != "docker":
         return
     from jobs.worker import sweep_containers as sweep
-    from rl_arena_app.arena.outcomes import InfrastructureError
+    from rl_arena_app.errors import InfrastructureError
 
     try:
         sweep(settings)

@@ -21,7 +21,7 @@ def configured_runner() -> SandboxRunner:
 
 def build_submission(submission_id: int) -> None:
     """Build a submission's image and validate it (queued → building → validating → ready)."""
-    from rl_arena_app.services.builds import build_and_validate
+    from rl_arena_app.services.submissions.builds import build_and_validate
 
     started = time.perf_counter()
     with log_context(submission_id=submission_id):
@@ -36,7 +36,7 @@ def build_submission(submission_id: int) -> None:
 
 def play_match(match_id: int) -> None:
     """Play a queued match in Docker and record its result exactly once."""
-    from rl_arena_app.services.matches import play_match as play
+    from rl_arena_app.services.matches.play import play_match as play
 
     started = time.perf_counter()
     with log_context(match_id=match_id):
@@ -50,7 +50,7 @@ def play_match(match_id: int) -> None:
 
 def admin_action(entry_id: int) -> None:
     """Run a long admin action (rebuild ratings or images) and report on its audit entry."""
-    from rl_arena_app.services.admin_actions import run_long
+    from rl_arena_app.services.admin.actions import run_long
 
     done = run_long(entry_id, configured_runner())
     if done is not None:

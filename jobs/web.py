@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from importlib.metadata import version
 from pathlib import Path
 
-from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]  # where rxconfig.py is

@@ -12,8 +12,8 @@ from redis.client import Pipeline
 from rq import Queue, Worker, worker_registration
 
 from jobs.lifetime import die_with_parent, pid_alive
-from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.broker import QUEUES, get_redis
+from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 
@@ -21,7 +21,7 @@ log = logging.getLogger("rl_arena.worker")
 
 # Imported once in the worker so every forked job (work horse) starts warm.
 PRELOAD = ("jobs.tasks", "rl_arena_app.arena.envs", "rl_arena_app.arena.referee",
-           "rl_arena_app.services.matches", "rl_arena_app.services.submissions")
+           "rl_arena_app.services.matches.play", "rl_arena_app.services.submissions.listing")
 
 
 # How often a worker tells Redis it lives, idle or busy, and the longest wait between attempts

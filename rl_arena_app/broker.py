@@ -17,7 +17,7 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.settings import Settings, get_settings
 
 BUILDS = "builds"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rl_arena_app.arena.outcomes import BadInput, fault_summary
+from rl_arena_app.arena.faults import fault_summary
 from rl_arena_app.commands.common import (
     clean,
     handles_errors,
@@ -16,6 +16,7 @@ from rl_arena_app.commands.common import (
     progress_bar,
     stderr_is_terminal,
 )
+from rl_arena_app.errors import BadInput
 
 PROG = "rl-arena"
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.errors import BadInput
 
 DEV_SECRET = "dev-insecure-secret-change-me"
 MIN_SECRET_BYTES = 32

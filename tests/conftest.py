@@ -67,7 +67,7 @@ def docker_engine():
     """The real Docker engine, with the agent base image; fails loudly when it is not there."""
     from jobs.images.base import base_image_exists
     from jobs.sandbox.docker import DockerEngine
-    from rl_arena_app.arena.outcomes import InfrastructureError
+    from rl_arena_app.errors import InfrastructureError
     from rl_arena_app.settings import get_settings
 
     try:

@@ -19,7 +19,7 @@ import docker.errors
 from jobs.images.wheels import WheelCache
 from jobs.sandbox.harness import harness_files
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import BadAgent, InfrastructureError
+from rl_arena_app.errors import BadAgent, InfrastructureError
 
 AGENT_REPOSITORY = "rl-arena/agent"
 ENTRYPOINT = ('["python3", "-I", "-B", "/opt/rl-arena/harness.py", "--connect", '

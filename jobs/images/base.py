@@ -13,7 +13,7 @@ from typing import Literal
 
 import docker.errors
 
-from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.errors import InfrastructureError
 
 IMAGES_DIR = Path(__file__).parent
 Method = Literal["auto", "offline", "hub"]

@@ -34,8 +34,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from rl_arena_app.arena.bundle import parse_requirements
-from rl_arena_app.arena.outcomes import BadAgent, InfrastructureError
 from rl_arena_app.core.text import printable
+from rl_arena_app.errors import BadAgent, InfrastructureError
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from functools import partial
 from typing import Literal
 
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.arena.sandbox import PreparedAgents, Progress, SandboxRunner
+from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import Settings, get_settings
 
 SandboxKind = Literal["docker", "process", "inprocess"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from jobs.sandbox.harness.harness import load_agent, to_wire
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.errors import BadInput
 
 
 class InProcessSandbox:

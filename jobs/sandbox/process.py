@@ -26,7 +26,8 @@ from typing import IO
 
 from jobs.sandbox.harness import harness_files
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import AgentFault, BadAgent, BadInput, InfrastructureError, Reason
+from rl_arena_app.arena.outcomes import AgentFault, Reason
+from rl_arena_app.errors import BadAgent, BadInput, InfrastructureError
 from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 

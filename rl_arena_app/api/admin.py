@@ -1,6 +1,6 @@
 """Admin routes (an admin-scoped token): the repairs of the admin page, and the audit log.
 
-Every action goes through ``admin_actions.perform``, which authorizes and audits it: a long one
+Every action goes through ``actions.perform``, which authorizes and audits it: a long one
 answers 202 with its running audit entry (Location: where to follow it), a quick one 200 with
 its finished entry; a quick one that could not be done answers 409 with its reason, and so does
 a long one already running on the same target (the reason names its audit entry: nothing new
@@ -18,8 +18,8 @@ from rl_arena_app.api import PREFIX
 from rl_arena_app.api.auth import AdminActor
 from rl_arena_app.api.errors import ApiRoute, error_responses
 from rl_arena_app.api.params import EntryId, EnvId, Offset
-from rl_arena_app.services import admin_actions, audit
-from rl_arena_app.services.errors import Conflict
+from rl_arena_app.errors import Conflict
+from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.read_models import AuditView
 
 router = APIRouter(prefix=f"{PREFIX}/admin", route_class=ApiRoute, tags=["admin"],
@@ -31,7 +31,7 @@ ACTED = {200: {"description": "Done: the finished audit entry"},
 
 
 def _names(*targets: str) -> tuple[str, ...]:
-    return tuple(a.name for a in admin_actions.ACTIONS.values() if a.target in targets)
+    return tuple(a.name for a in actions.ACTIONS.values() if a.target in targets)
 
 
 EnvAction = Literal[_names("env", "duel-env", "env-or-all")]  # type: ignore[valid-type]
@@ -41,7 +41,7 @@ AccountAction = Literal[_names("account")]  # type: ignore[valid-type]
 
 def _act(actor: AdminActor, action: str, target: str, response: Response) -> AuditView:
     """Perform an action; the entry, with the status and Location its outcome calls for."""
-    entry = admin_actions.perform(actor, action, target)
+    entry = actions.perform(actor, action, target)
     if entry.outcome == "failed":
         raise Conflict(f"{action} {target or 'everywhere'} failed: {entry.detail} "
                        f"(audit entry {entry.entry_id})")
@@ -88,11 +88,11 @@ def get_audit(
     outcome: Annotated[str | None, Query(max_length=20, description=(
         "One of " + ", ".join(audit.OUTCOMES)))] = None,
 ) -> list[AuditView]:
-    return admin_actions.audit_log(caller, actor=actor, action=action, outcome=outcome,
+    return actions.audit_log(caller, actor=actor, action=action, outcome=outcome,
                                    offset=offset, limit=limit).entries
 
 
 @router.get("/audit/{entry_id}", responses=error_responses(404),
             summary="One audit entry (a long action's progress and outcome)")
 def get_audit_entry(actor: AdminActor, entry_id: EntryId) -> AuditView:
-    return admin_actions.audit_entry(actor, entry_id)
+    return actions.audit_entry(actor, entry_id)

@@ -24,7 +24,7 @@ from rl_arena_app.api.errors import error_response, http_error, problem_openapi
 from rl_arena_app.api.paths import PrintablePaths
 from rl_arena_app.api.rate_limit import RateLimit, by_address, by_token, login_page, problem
 from rl_arena_app.services.rate_limits import API_ADDRESS, API_TOKEN, LOGIN
-from rl_arena_app.services.submit import upload_limits
+from rl_arena_app.services.submissions.intake import upload_limits
 from rl_arena_app.settings import Settings, get_settings
 
 __all__ = ["PREFIX", "create_api", "limit_dashboard_uploads", "limit_logins"]

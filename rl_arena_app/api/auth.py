@@ -19,7 +19,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rl_arena_app.api.client_address import client_address
-from rl_arena_app.services import rate_limits, tokens
+from rl_arena_app.services import rate_limits
+from rl_arena_app.services.accounts import tokens
 from rl_arena_app.services.read_models import Account
 
 ADMIN_SCOPE = "admin"

@@ -31,12 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rl_arena_app.api import PREFIX
-from rl_arena_app.services.errors import (
-    BadInput,
-    InfrastructureError,
-    LimitExceeded,
-    http_status,
-)
+from rl_arena_app.errors import BadInput, InfrastructureError, LimitExceeded, http_status
 
 log = logging.getLogger("rl_arena.api")
 

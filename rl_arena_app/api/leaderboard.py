@@ -22,7 +22,8 @@ from rl_arena_app.api import PREFIX
 from rl_arena_app.api.errors import ApiRoute, error_responses
 from rl_arena_app.api.models import PRIVATE_FIELDS, PublicLeaderboardPage
 from rl_arena_app.api.params import EnvId, Offset, known_env
-from rl_arena_app.services import events, leaderboard
+from rl_arena_app.services import events
+from rl_arena_app.services.ratings import leaderboard
 from rl_arena_app.services.read_models import LeaderboardPage
 
 router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["read"],

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
+from rl_arena_app.errors import NotFound
 from rl_arena_app.services import catalog
-from rl_arena_app.services.errors import NotFound
 from rl_arena_app.services.ids import MAX_ID
 
 __all__ = ["MAX_ID", "MAX_OFFSET", "AgentId", "EntryId", "EnvId", "MatchId", "Offset",

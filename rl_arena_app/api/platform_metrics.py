@@ -21,8 +21,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.services import metrics, status
-from rl_arena_app.services.errors import InfrastructureError
 
 CACHE_S = 5.0
 

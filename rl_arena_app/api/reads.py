@@ -20,8 +20,9 @@ from rl_arena_app.api.params import (
     SubmissionId,
     known_env,
 )
-from rl_arena_app.services import agents, catalog, match_views, status
-from rl_arena_app.services.errors import NotFound
+from rl_arena_app.errors import NotFound
+from rl_arena_app.services import catalog, status
+from rl_arena_app.services.matches import views
 from rl_arena_app.services.read_models import (
     AgentView,
     EnvCard,
@@ -32,6 +33,7 @@ from rl_arena_app.services.read_models import (
     StatusView,
     SubmissionView,
 )
+from rl_arena_app.services.submissions import agents
 
 T = TypeVar("T")
 router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["read"],
@@ -77,7 +79,7 @@ def get_submission(submission_id: SubmissionId) -> SubmissionView:
             summary="Matches, newest first, filtered by environment, agent and status")
 def list_matches(
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=match_views.MAX_LIMIT)] = 25,
+    limit: Annotated[int, Query(ge=1, le=views.MAX_LIMIT)] = 25,
     env: Annotated[str | None, Query(max_length=100,
                                      description="An environment id, e.g. tictactoe")] = None,
     agent: Annotated[int | None, Query(ge=1, le=MAX_ID,
@@ -89,7 +91,7 @@ def list_matches(
     agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID, deprecated=True,
                                           description="The old name of agent")] = None,
 ) -> MatchPage:
-    return match_views.match_page(env_id=_either("env", env, "env_id", env_id),
+    return views.match_page(env_id=_either("env", env, "env_id", env_id),
                                   agent_id=_either("agent", agent, "agent_id", agent_id),
                                   status=status, offset=offset, limit=limit)
 
@@ -106,7 +108,7 @@ def _either(name: str, value: T | None, old_name: str, old_value: T | None) -> T
 @router.get("/matches/{match_id}", responses=NOT_FOUND,
             summary="A match with its games, seed, environment version and images")
 def get_match(match_id: MatchId) -> MatchDetail:
-    return match_views.match_detail(match_id)
+    return views.match_detail(match_id)
 
 
 @router.get("/matches/{match_id}/replay", response_class=FileResponse,
@@ -114,7 +116,7 @@ def get_match(match_id: MatchId) -> MatchDetail:
             responses={200: {"content": {"application/gzip": {}},
                              "description": "The replay, gzip-compressed JSON"}, **NOT_FOUND})
 def get_match_replay(match_id: MatchId) -> FileResponse:
-    path, name = match_views.match_replay_file(match_id)
+    path, name = views.match_replay_file(match_id)
     if not path.is_file():
         raise NotFound(f"the replay file of match {match_id} is missing")
     return FileResponse(path, media_type="application/gzip", filename=name)

@@ -12,8 +12,9 @@ from rl_arena_app.api.body_limit import too_large
 from rl_arena_app.api.errors import ApiRoute, error_responses
 from rl_arena_app.api.models import EnvQuota, Me
 from rl_arena_app.api.params import AgentId
-from rl_arena_app.services import agents, submit, tokens
+from rl_arena_app.services.accounts import tokens
 from rl_arena_app.services.read_models import AgentView, SubmissionView
+from rl_arena_app.services.submissions import agents, intake
 from rl_arena_app.settings import get_settings
 
 router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["submit"],
@@ -35,11 +36,11 @@ def post_submission(
                                                          "'.', '_', '-'): an existing one of "
                                                          "yours gets a new version")],
 ) -> SubmissionView:
-    cap = submit.upload_limits(get_settings()).max_upload_bytes
+    cap = intake.upload_limits(get_settings()).max_upload_bytes
     data = file.file.read(cap + 1)
     if len(data) > cap:
         raise HTTPException(413, too_large(get_settings().max_upload_mb))
-    made = submit.submit_upload(account, env_id=env, name=name, filename=file.filename or "",
+    made = intake.submit_upload(account, env_id=env, name=name, filename=file.filename or "",
                                 data=data)
     response.headers["Location"] = f"{PREFIX}/submissions/{made.id}"
     return agents.submission_view(made.id)
@@ -55,7 +56,7 @@ def post_retire(account: Submitter, agent_id: AgentId) -> AgentView:
 @router.get("/me", summary="Your account, limits, agents and tokens (never a token itself)")
 def get_me(holder: TokenHolder) -> Me:
     account, scope = holder
-    daily, active = submit.account_quotas(account)
+    daily, active = intake.account_quotas(account)
     return Me(account=account, token_scope=scope, active_agents=active,
               daily_submissions=[EnvQuota(env_id, today) for env_id, today in daily.items()],
               max_upload_mb=get_settings().max_upload_mb,

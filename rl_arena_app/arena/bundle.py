@@ -21,7 +21,7 @@ from typing import BinaryIO, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from rl_arena_app.arena.outcomes import BadAgent
+from rl_arena_app.errors import BadAgent
 
 AGENT_FILE = "agent.py"
 REQUIREMENTS_FILE = "requirements.txt"

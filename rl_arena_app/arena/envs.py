@@ -12,7 +12,7 @@ from typing import Literal
 
 from rl_arena_app.arena.env_docs import DUEL_INFO, SOLO_INFO, Board, Entry, EnvDoc, plane_entries
 from rl_arena_app.arena.games import DuelGame, SoloGame
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.errors import BadInput
 
 Game = DuelGame | SoloGame
 

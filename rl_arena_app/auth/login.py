@@ -26,8 +26,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from rl_arena_app.services import accounts, audit, sessions
-from rl_arena_app.services.errors import BadInput, InfrastructureError
+from rl_arena_app.errors import BadInput, InfrastructureError
+from rl_arena_app.services.accounts import logins, sessions
+from rl_arena_app.services.admin import audit
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ LOGIN_PAGE = "/login"
 AFTER_LOGIN = "/me"
 FLOW_COOKIE = "rl_arena_login"
 FLOW_SECONDS = 600
-GOOGLE_ISSUER = "https://accounts.google.com"
+GOOGLE_ISSUER = "https://logins.google.com"
 GITHUB_API = "https://api.github.com/"
 UNREADABLE_ERROR = "The login did not complete: try again."
 # The provider could not be reached or answered something that is not a login.
@@ -223,12 +224,12 @@ def create_login_app() -> FastAPI:
             token = await client.authorize_access_token(request)
             identity = await (_github_identity if provider == "github"
                               else _oidc_identity)(client, token)
-            account = await run_in_threadpool(accounts.login, provider, *identity)
+            account = await run_in_threadpool(logins.login, provider, *identity)
         except OAuthError as exc:  # state mismatch (stale or forged callback), bad code
             log.info("login with %s refused: %s", provider, exc.error)
             return _to_login_page(settings, "the login expired or did not start here: "
                                   "log in again")
-        except BadInput as exc:  # accounts.login refused the identity the provider named
+        except BadInput as exc:  # logins.login refused the identity the provider named
             subject, email, verified, _ = identity
             await run_in_threadpool(audit.refused_login, provider, subject, email, verified,
                                     str(exc))
@@ -255,7 +256,7 @@ def create_login_app() -> FastAPI:
         if not email.strip():
             return _to_login_page(settings, "type the email address to log in as")
         try:
-            account = accounts.login("dev", email, email, True)
+            account = logins.login("dev", email, email, True)
         except BadInput as exc:
             return _to_login_page(settings, str(exc))
         return _signed_in(settings, account, "dev", next)

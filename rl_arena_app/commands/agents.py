@@ -24,8 +24,8 @@ def agent() -> None:
 @handles_errors
 def add(env_id: str, path: str, name: str, owner: str, as_json: bool) -> None:
     """Submit PATH (agent.py, a folder, a .zip/.tar.gz, or builtin:NAME) as a new version."""
-    from rl_arena_app.services.submissions import describe
-    from rl_arena_app.services.submit import submit
+    from rl_arena_app.services.submissions.intake import submit
+    from rl_arena_app.services.submissions.listing import describe
 
     submission = submit(path, env_id=env_id, name=name, owner_email=owner)
     row = describe(submission.id)
@@ -42,7 +42,7 @@ def add(env_id: str, path: str, name: str, owner: str, as_json: bool) -> None:
 @handles_errors
 def list_command(env_id: str | None, as_json: bool) -> None:
     """List submissions (of ENV when given) with their status."""
-    from rl_arena_app.services.submissions import list_submissions
+    from rl_arena_app.services.submissions.listing import list_submissions
 
     rows = list_submissions(env_id)
     if as_json:
@@ -74,7 +74,7 @@ def _strength(row: dict[str, Any]) -> str:
 @handles_errors
 def show(submission_id: int, as_json: bool) -> None:
     """Show a submission: status, reason and the log tail of a failed build."""
-    from rl_arena_app.services.submissions import describe
+    from rl_arena_app.services.submissions.listing import describe
 
     row = describe(submission_id)
     if as_json:

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.core.text import printable
+from rl_arena_app.errors import BadInput, InfrastructureError
 
 EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
@@ -121,9 +121,9 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def run_admin_action(name: str, target: str) -> None:
     """Do an admin action as the server's shell (audited like the dashboard's) and say how."""
-    from rl_arena_app.services import admin_actions, audit
+    from rl_arena_app.services.admin import actions, audit
 
-    entry = admin_actions.perform(audit.CLI, name, target)
+    entry = actions.perform(audit.CLI, name, target)
     if entry.outcome == "failed":
         raise BadInput(entry.detail)
     click.echo(clean(entry.detail, multiline=True))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
+from rl_arena_app.errors import BadInput
 
 OUTPUT = click.Path(dir_okay=False, path_type=Path)
 

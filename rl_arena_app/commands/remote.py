@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import httpx
 
-from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
+from rl_arena_app.errors import BadInput, InfrastructureError
 
 API = "/api/v1"
 TIMEOUT_S = 30.0

@@ -60,7 +60,7 @@ def register(main: click.Group, ratings: click.Group) -> None:
     def leaderboard_command(env_id: str, limit: int, as_json: bool) -> None:
         """Show ENV's leaderboard (latest ready version of each agent)."""
         from rl_arena_app.arena import envs
-        from rl_arena_app.services.leaderboard import leaderboard
+        from rl_arena_app.services.ratings.leaderboard import leaderboard
 
         kind = envs.spec(env_id).kind
         rows = leaderboard(env_id, limit=limit)
@@ -74,8 +74,8 @@ def register(main: click.Group, ratings: click.Group) -> None:
     @handles_errors
     def ratings_rebuild(env_id: str) -> None:
         """Recompute ENV's Elo ratings and rating events from the game history."""
-        from rl_arena_app.services import audit
-        from rl_arena_app.services.ratings import rebuild_ratings
+        from rl_arena_app.services.admin import audit
+        from rl_arena_app.services.ratings.refresh import rebuild_ratings
 
         with progress_bar(f"{env_id}: rebuilding ratings") as update:
             games = rebuild_ratings(env_id, progress=lambda done, total: update(completed=done,
@@ -88,8 +88,8 @@ def register(main: click.Group, ratings: click.Group) -> None:
     @handles_errors
     def ratings_bt(env_id: str) -> None:
         """Refresh ENV's Bradley-Terry estimates, intervals and Rank(UB)."""
-        from rl_arena_app.services import audit
-        from rl_arena_app.services.ratings import refresh_bradley_terry
+        from rl_arena_app.services.admin import audit
+        from rl_arena_app.services.ratings.refresh import refresh_bradley_terry
 
         players = refresh_bradley_terry(env_id)
         audit.record(audit.CLI, "refresh-bt", env_id, detail=f"fitted {players} versions")

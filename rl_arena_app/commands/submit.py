@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.commands.common import clean, handles_errors, progress
+from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import get_settings
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def package(path: Path, env_id: str) -> tuple[str, bytes]:
     """The file name and bytes to upload, checked as every arena checks them (the size is the
     arena's own limit: see ``check_size``)."""
     from rl_arena_app.arena.bundle import BUILTIN_PREFIX, BundleLimits, load_bundle
-    from rl_arena_app.services.artifacts import canonical_archive
+    from rl_arena_app.services.storage import canonical_archive
 
     if str(path).startswith(BUILTIN_PREFIX):
         raise BadInput("built-in agents are the arena's own: submit your agent's file or folder")

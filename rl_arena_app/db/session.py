@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, create_engine
 
-from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.settings import get_settings
 
 # A table or a column this version uses is missing: PostgreSQL's SQLSTATEs (undefined table,

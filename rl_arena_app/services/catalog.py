@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from rl_arena_app.arena import env_docs, envs
 from rl_arena_app.db.models import EnvState, Game, utcnow
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.leaderboard import leaderboard_page
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from rl_arena_app.services.read_models import EnvCard, EnvGuide, GuideRow, Leader
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.broker import get_redis, redis_url
 from rl_arena_app.db.models import utcnow
+from rl_arena_app.errors import InfrastructureError
 
 CHANNEL = "rl-arena:events"
 STREAM = "rl-arena:events:recent"

@@ -7,9 +7,9 @@ from typing import Any
 
 import redis
 
-from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.core.text import printable
 from rl_arena_app.db.models import utcnow
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.services import events
 from rl_arena_app.services.read_models import FeedItem
 

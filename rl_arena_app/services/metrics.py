@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import redis
 
-from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.broker import get_redis
+from rl_arena_app.errors import InfrastructureError
 
 log = logging.getLogger(__name__)
 

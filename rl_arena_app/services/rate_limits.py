@@ -33,7 +33,7 @@ from limits.aio import strategies as async_strategies
 from limits.errors import StorageError
 
 from rl_arena_app.broker import redis_url
-from rl_arena_app.services.errors import LimitExceeded
+from rl_arena_app.errors import LimitExceeded
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.settings import get_settings
 

@@ -8,8 +8,8 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.baselines import available
 from rl_arena_app.db.models import Agent, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.submit import submit
-from rl_arena_app.services.users import ensure_house
+from rl_arena_app.services.accounts.users import ensure_house
+from rl_arena_app.services.submissions.intake import submit
 
 
 def house_agents(env: envs.EnvSpec) -> list[str]:

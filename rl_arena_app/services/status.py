@@ -11,7 +11,6 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import InfrastructureError
 from rl_arena_app.broker import QUEUES, get_redis, holder, redis_url, shown_url
 from rl_arena_app.db.models import (
     EnvState,
@@ -24,6 +23,7 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.processes import pid_alive
 from rl_arena_app.services.catalog import matchmaking_state
 from rl_arena_app.services.read_models import EnvHealth, QueueView, StatusView, WorkerView

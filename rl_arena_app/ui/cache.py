@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from rl_arena_app.services.errors import BadInput
+from rl_arena_app.errors import BadInput
 
 SIZE = 256
 _entries: OrderedDict[tuple, Any] = OrderedDict()

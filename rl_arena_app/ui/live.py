@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services import events, feed, leaderboard, status
+from rl_arena_app.services import events, feed, status
+from rl_arena_app.services.ratings import leaderboard
 from rl_arena_app.services.read_models import FeedItem
 
 log = logging.getLogger(__name__)

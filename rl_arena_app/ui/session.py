@@ -13,7 +13,7 @@ import asyncio
 import reflex as rx
 from starlette.requests import cookie_parser
 
-from rl_arena_app.services import sessions
+from rl_arena_app.services.accounts import sessions
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.ui import routes
 

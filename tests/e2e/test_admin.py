@@ -20,13 +20,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 HOSTILE = "<img src=x onerror=alert(1)>\u202e"
 SHOWN = "<img src=x onerror=alert(1)>"  # what the page shows: the text, without the override
 REFUSE = """
-from rl_arena_app.services import accounts, admin_actions
-from rl_arena_app.services.errors import BadInput
+from rl_arena_app.errors import BadInput
+from rl_arena_app.services.accounts import logins
+from rl_arena_app.services.admin import actions
 
-someone = accounts.login("oidc", "sub-" + {email!r}, {email!r}, True)
+someone = logins.login("oidc", "sub-" + {email!r}, {email!r}, True)
 for _ in range({times}):
     try:
-        admin_actions.perform(someone, {name!r})
+        actions.perform(someone, {name!r})
     except BadInput:
         pass
 """
@@ -43,11 +44,11 @@ def in_arena(arena, code: str) -> object:
 
 def test_the_audit_log_pages_filters_counts_and_shows_hostile_text_as_text(arena, page,
                                                                           oidc_issuer):
-    in_arena(arena, "from rl_arena_app.services import admin_actions, audit\n"
+    in_arena(arena, "from rl_arena_app.services.admin import actions, audit\n"
                     "for _ in range(55):\n"
-                    "    admin_actions.perform(audit.CLI, 'rebuild-leaderboard', 'tictactoe')\n")
+                    "    actions.perform(audit.CLI, 'rebuild-leaderboard', 'tictactoe')\n")
     in_arena(arena, REFUSE.format(email="intruder@example.org", name=HOSTILE, times=5))
-    total = in_arena(arena, "from rl_arena_app.services import audit\n"
+    total = in_arena(arena, "from rl_arena_app.services.admin import audit\n"
                             "print(sum(e.action == 'rebuild-leaderboard' "
                             "for e in audit.recent(500)))")
     assert total >= 55

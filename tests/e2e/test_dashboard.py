@@ -27,7 +27,9 @@ def query(arena, expression: str):
     import sys
 
     script = ("import dataclasses, json\n"
-              "from rl_arena_app.services import match_views, leaderboard, agents\n"
+              "from rl_arena_app.services.matches import views\n"
+              "from rl_arena_app.services.ratings import leaderboard\n"
+              "from rl_arena_app.services.submissions import agents\n"
               f"value = {expression}\n"
               "print(json.dumps(value, default=str))")
     done = subprocess.run([sys.executable, "-c", script], env=arena.env, capture_output=True,
@@ -38,7 +40,7 @@ def query(arena, expression: str):
 
 def finished_match(arena, env_id: str = ENV) -> dict:
     """The newest finished match of an env, as the read model gives it."""
-    page = query(arena, f"dataclasses.asdict(match_views.match_page(env_id={env_id!r}, "
+    page = query(arena, f"dataclasses.asdict(views.match_page(env_id={env_id!r}, "
                         "status='finished', limit=1))")
     assert page["matches"], "no finished match yet"
     return page["matches"][0]
@@ -102,8 +104,8 @@ def test_the_leaderboard_shows_what_the_cli_prints(arena, page):
 def _wait_until_quiet(arena) -> None:
     """Wait until no match of the env is queued or running (matchmaking paused)."""
     deadline = time.monotonic() + 60
-    while query(arena, f"match_views.match_page(env_id={ENV!r}, status='running').total + "
-                       f"match_views.match_page(env_id={ENV!r}, status='queued').total"):
+    while query(arena, f"views.match_page(env_id={ENV!r}, status='running').total + "
+                       f"views.match_page(env_id={ENV!r}, status='queued').total"):
         assert time.monotonic() < deadline, "matches kept running"
         time.sleep(0.5)
 

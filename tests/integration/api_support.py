@@ -20,11 +20,11 @@ from sqlmodel import select
 from rl_arena_app.arena.referee import GameRecord
 from rl_arena_app.db.models import Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import accounts, tokens
-from rl_arena_app.services import submit as intake
-from rl_arena_app.services.artifacts import store_replay
-from rl_arena_app.services.matches import record_result
+from rl_arena_app.services.accounts import logins, tokens
+from rl_arena_app.services.matches.play import record_result
 from rl_arena_app.services.read_models import Account
+from rl_arena_app.services.storage import store_replay
+from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
 
 AGENT = b"def act(observation, info):\n    return int(info['action_mask'].nonzero()[0][0])\n"
@@ -69,9 +69,9 @@ class Person:
 
 def person(email: str, *, admin: bool = False, scope: str = "submit") -> Person:
     """A logged-in person with a fresh token of ``scope``."""
-    account = accounts.login("oidc", f"sub-{email}", email, True, email.split("@")[0])
+    account = logins.login("oidc", f"sub-{email}", email, True, email.split("@")[0])
     if admin:
-        account = accounts.set_admin(email, True)
+        account = logins.set_admin(email, True)
     return Person(account, tokens.create_token(account, scope, "tests"))
 
 

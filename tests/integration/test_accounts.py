@@ -21,10 +21,7 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import accounts, admin_actions, audit, catalog, sessions, tokens
-from rl_arena_app.services import submit as intake
-from rl_arena_app.services.agents import agent_view, my_agents, retire_agent
-from rl_arena_app.services.errors import (
+from rl_arena_app.errors import (
     BadInput,
     Conflict,
     LimitExceeded,
@@ -33,13 +30,18 @@ from rl_arena_app.services.errors import (
     NotSignedIn,
     http_status,
 )
+from rl_arena_app.services import catalog
+from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.admin import actions, audit
+from rl_arena_app.services.submissions import intake
+from rl_arena_app.services.submissions.agents import agent_view, my_agents, retire_agent
 from rl_arena_app.settings import get_settings
 
 AGENT = b"def act(observation, info):\n    return int(info['action_mask'].nonzero()[0][0])\n"
 
 
 def alice():
-    return accounts.login("oidc", "sub-alice", "Alice@Example.org", True, "Alice")
+    return logins.login("oidc", "sub-alice", "Alice@Example.org", True, "Alice")
 
 
 def upload(account, name="bot", env_id="tictactoe", data=AGENT):
@@ -57,19 +59,19 @@ def test_a_verified_login_joins_the_account_an_operator_made_for_that_email(plat
                          owner_email="alice@example.org", enqueue=False)
 
     account = alice()
-    again = accounts.login("github", "12345", "alice@example.org", True, None)
+    again = logins.login("github", "12345", "alice@example.org", True, None)
 
     assert account.user_id == again.user_id
     assert [a.agent_id for a in my_agents(account)] == [made.agent_id]
-    assert accounts.login("oidc", "sub-alice", "alice@example.org", True).user_id == \
+    assert logins.login("oidc", "sub-alice", "alice@example.org", True).user_id == \
         account.user_id
 
 
 @pytest.mark.parametrize("email,verified", [(None, True), ("bob@example.org", False)])
 def test_a_login_without_a_verified_email_is_refused_and_makes_nothing(platform, email,
                                                                        verified):
-    with pytest.raises(accounts.LoginRefused, match="confirm your email"):
-        accounts.login("github", "999", email, verified)
+    with pytest.raises(logins.LoginRefused, match="confirm your email"):
+        logins.login("github", "999", email, verified)
     with session_scope() as session:
         assert session.exec(select(User)).all() == []
 
@@ -78,8 +80,8 @@ def test_admin_emails_make_admins_at_login_and_names_are_made_printable(platform
     monkeypatch.setenv("RL_ARENA_ADMIN_EMAILS", "root@example.org, Boss@Example.org")
     get_settings.cache_clear()
 
-    boss = accounts.login("google", "g1", "boss@example.org", True, "Bo\x1bss\n<b>")
-    plain = accounts.login("google", "g2", "worker@example.org", True, "\x07")
+    boss = logins.login("google", "g1", "boss@example.org", True, "Bo\x1bss\n<b>")
+    plain = logins.login("google", "g2", "worker@example.org", True, "\x07")
 
     assert boss.is_admin and not plain.is_admin
     assert boss.name == "boss"  # a control character: the name is not shown
@@ -89,12 +91,12 @@ def test_admin_emails_make_admins_at_login_and_names_are_made_printable(platform
 def test_an_admin_named_by_the_settings_cannot_be_removed_by_an_action(platform, monkeypatch):
     monkeypatch.setenv("RL_ARENA_ADMIN_EMAILS", "boss@example.org")
     get_settings.cache_clear()
-    accounts.login("google", "g1", "boss@example.org", True, "Boss")
+    logins.login("google", "g1", "boss@example.org", True, "Boss")
 
-    entry = admin_actions.perform(audit.CLI, "revoke-admin", "boss@example.org")
+    entry = actions.perform(audit.CLI, "revoke-admin", "boss@example.org")
 
     assert entry.outcome == "failed" and "RL_ARENA_ADMIN_EMAILS" in entry.detail
-    assert accounts.account_by_email("boss@example.org").is_admin
+    assert logins.account_by_email("boss@example.org").is_admin
 
 
 def test_parallel_first_logins_of_one_person_make_one_account(platform):
@@ -103,7 +105,7 @@ def test_parallel_first_logins_of_one_person_make_one_account(platform):
     def first_login(k: int) -> None:
         barrier.wait()
         try:
-            seen.append(accounts.login("github" if k % 2 else "oidc", f"s{k % 2}",
+            seen.append(logins.login("github" if k % 2 else "oidc", f"s{k % 2}",
                                        "race@example.org", True).user_id)
         except BaseException as exc:  # asserted on below
             errors.append(exc)
@@ -166,7 +168,7 @@ def test_tokens_are_shown_once_stored_hashed_and_die_when_revoked(platform):
     assert tokens.token_account(token + "x") is None
     assert tokens.token_account("Bearer " + token) is None
 
-    bob = accounts.login("oidc", "sub-bob", "bob@example.org", True)
+    bob = logins.login("oidc", "sub-bob", "bob@example.org", True)
     with pytest.raises(NotFound):
         tokens.revoke_token(bob, view.token_id)  # not his: as if it did not exist
     tokens.revoke_token(account, view.token_id)
@@ -177,11 +179,11 @@ def test_an_admin_token_needs_an_admin_and_dies_with_the_admin_rights(platform):
     account = alice()
     with pytest.raises(BadInput, match="not an admin"):
         tokens.create_token(account, "admin")
-    admin = accounts.set_admin(account.email, True)
+    admin = logins.set_admin(account.email, True)
     token = tokens.create_token(admin, "admin")
     assert tokens.token_account(token)[1] == "admin"
 
-    accounts.set_admin(account.email, False)
+    logins.set_admin(account.email, False)
     assert tokens.token_account(token) is None
 
 
@@ -268,7 +270,7 @@ def test_the_active_agent_limit_frees_up_when_an_agent_is_retired(platform, monk
 def test_only_the_owner_or_an_admin_retires_an_agent(platform):
     owner = alice()
     agent_id = upload(owner).agent_id
-    mallory = accounts.login("oidc", "sub-m", "mallory@example.org", True)
+    mallory = logins.login("oidc", "sub-m", "mallory@example.org", True)
 
     with pytest.raises(NotSignedIn):
         retire_agent(None, agent_id)
@@ -278,7 +280,7 @@ def test_only_the_owner_or_an_admin_retires_an_agent(platform):
         retire_agent(owner, agent_id + 100)
     assert agent_view(agent_id).retired_at is None
 
-    boss = accounts.set_admin(mallory.email, True)
+    boss = logins.set_admin(mallory.email, True)
     retire_agent(boss, agent_id)
     assert agent_view(agent_id).retired_at is not None
     entry = audit.recent(1)[0]
@@ -289,15 +291,15 @@ def test_only_the_owner_or_an_admin_retires_an_agent(platform):
 
 
 def test_the_house_cannot_upload_or_become_an_admin(platform):
+    from rl_arena_app.services.accounts.users import house_email
     from rl_arena_app.services.seed import seed_house_agents
-    from rl_arena_app.services.users import house_email
 
     seed_house_agents(enqueue=False)
-    house = accounts.account_by_email(house_email())
+    house = logins.account_by_email(house_email())
     with pytest.raises(NotAllowed):
         upload(house)
     with pytest.raises(BadInput, match="house"):
-        accounts.set_admin(house.email, True)
+        logins.set_admin(house.email, True)
 
 
 # --------------------------------------------------------------------------- admin actions
@@ -305,14 +307,14 @@ def test_the_house_cannot_upload_or_become_an_admin(platform):
 
 def test_a_non_admin_is_refused_every_action_and_the_refusal_is_audited(platform):
     account = alice()
-    for name, action in admin_actions.ACTIONS.items():
+    for name, action in actions.ACTIONS.items():
         target = {"": "", "account": account.email}.get(action.target, "tictactoe")
         with pytest.raises(NotAllowed):
-            admin_actions.perform(account, name, target)
+            actions.perform(account, name, target)
         with pytest.raises(NotSignedIn):  # no account: refused, and nothing to flood the log
-            admin_actions.perform(None, name, target)
+            actions.perform(None, name, target)
     entries = audit.recent(100)
-    assert len(entries) == len(admin_actions.ACTIONS)
+    assert len(entries) == len(actions.ACTIONS)
     assert {(e.actor, e.outcome) for e in entries} == {(account.email, "refused")}
 
 
@@ -326,38 +328,38 @@ def test_a_non_admin_is_refused_every_action_and_the_refusal_is_audited(platform
 ])
 def test_a_bad_target_is_refused_with_what_to_give(platform, name, target, message):
     with pytest.raises(BadInput, match=message):
-        admin_actions.perform(audit.CLI, name, target)
+        actions.perform(audit.CLI, name, target)
     assert audit.recent(1)[0].outcome == "refused"
 
 
 def test_quick_actions_take_effect_and_are_audited(platform):
-    from rl_arena_app.services.admin import env_enabled
+    from rl_arena_app.services.admin.env_switches import env_enabled
 
     account = alice()
     cookie = sessions.start_session(account.user_id)
     token = tokens.create_token(account)
-    boss = accounts.set_admin(accounts.login("oidc", "b", "boss@example.org", True).email, True)
+    boss = logins.set_admin(logins.login("oidc", "b", "boss@example.org", True).email, True)
 
-    admin_actions.perform(boss, "disable", "connect_four")
+    actions.perform(boss, "disable", "connect_four")
     assert not env_enabled("connect_four")
     with pytest.raises(BadInput, match="disabled"):
         upload(account, env_id="connect_four")
-    admin_actions.perform(boss, "enable", "connect_four")
+    actions.perform(boss, "enable", "connect_four")
     assert env_enabled("connect_four")
 
-    done = admin_actions.perform(boss, "revoke-sessions", account.email)
+    done = actions.perform(boss, "revoke-sessions", account.email)
     assert "ended 1 sessions and revoked 1 API tokens" in done.detail
     assert sessions.session_account(cookie) is None and tokens.token_account(token) is None
 
-    admin_actions.perform(boss, "grant-admin", account.email)
-    assert accounts.account_by_email(account.email).is_admin
+    actions.perform(boss, "grant-admin", account.email)
+    assert logins.account_by_email(account.email).is_admin
     assert [(e.actor, e.action, e.outcome) for e in audit.recent(3)] == [
         (boss.email, "grant-admin", "ok"), (boss.email, "revoke-sessions", "ok"),
         (boss.email, "enable", "ok")]
 
 
 def test_requeue_failed_gives_failed_matches_and_platform_failed_builds_another_try(platform):
-    from rl_arena_app.services.builds import PLATFORM_FAULT
+    from rl_arena_app.services.submissions.builds import PLATFORM_FAULT
 
     account = alice()
     a, b = upload(account, "a"), upload(account, "b")
@@ -369,7 +371,7 @@ def test_requeue_failed_gives_failed_matches_and_platform_failed_builds_another_
         session.exec(update(Submission).where(Submission.id == b.id).values(
             status=SubmissionStatus.FAILED, reason="validation game 1: crash"))
 
-    done = admin_actions.perform(audit.CLI, "requeue-failed")
+    done = actions.perform(audit.CLI, "requeue-failed")
 
     assert done.detail == "queued 1 failed matches and 1 builds again"
     with session_scope() as session:
@@ -382,7 +384,7 @@ def test_requeue_failed_gives_failed_matches_and_platform_failed_builds_another_
 
 def test_a_long_action_runs_in_a_worker_and_reports_progress(platform, monkeypatch):
     from rl_arena_app.arena.referee import GameRecord
-    from rl_arena_app.services.matches import record_result
+    from rl_arena_app.services.matches.play import record_result
 
     monkeypatch.setenv("RL_ARENA_SANDBOX", "inprocess")
     get_settings.cache_clear()
@@ -400,7 +402,7 @@ def test_a_long_action_runs_in_a_worker_and_reports_progress(platform, monkeypat
     with session_scope() as session:  # ratings drift away from the games (e.g. a bad edit)
         session.exec(update(Submission).values(rating=1000.0))
 
-    entry = admin_actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
+    entry = actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
     assert entry.outcome == "running"
     SimpleWorker([get_queue(BUILDS)], connection=get_redis()).work(burst=True)
 
@@ -410,16 +412,16 @@ def test_a_long_action_runs_in_a_worker_and_reports_progress(platform, monkeypat
     with session_scope() as session:
         ratings = {s.id: s.rating for s in session.exec(select(Submission)).all()}
     assert ratings[a.id] > 1500 > ratings[b.id]
-    assert admin_actions.run_long(entry.entry_id, None).outcome == "ok"  # a re-run: no-op
+    assert actions.run_long(entry.entry_id, None).outcome == "ok"  # a re-run: no-op
 
 
 def test_a_long_action_whose_job_was_lost_is_enqueued_again_and_finishes(platform):
-    entry = admin_actions.perform(audit.CLI, "refresh-bt", "tictactoe")
+    entry = actions.perform(audit.CLI, "refresh-bt", "tictactoe")
     get_redis().flushall()  # the job is gone, as after a Redis flush or a lost worker
 
-    assert admin_actions.requeue_running() == [entry.entry_id]
-    assert admin_actions.requeue_running() == [], "its job is pending again: not twice"
+    assert actions.requeue_running() == [entry.entry_id]
+    assert actions.requeue_running() == [], "its job is pending again: not twice"
     SimpleWorker([get_queue(BUILDS)], connection=get_redis()).work(burst=True)
 
     assert audit.entry(entry.entry_id).outcome == "ok"
-    assert admin_actions.requeue_running() == []
+    assert actions.requeue_running() == []

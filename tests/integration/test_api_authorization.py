@@ -17,7 +17,7 @@ import pytest
 from starlette.routing import BaseRoute
 
 from rl_arena_app.api.app import create_api
-from rl_arena_app.services import admin_actions, audit
+from rl_arena_app.services.admin import actions, audit
 from tests.integration.api_support import AGENT, API, agent_of, make_ready, person, played_match
 
 ROLES = ("anonymous", "owner", "other", "admin", "admin_submit_token")
@@ -122,8 +122,8 @@ def world_fixture(alice, bob, root) -> World:
     mine, theirs = agent_of(alice), agent_of(bob)
     make_ready(mine, theirs)
     match_id = played_match(mine, theirs)
-    entry = admin_actions.perform(audit.CLI, "rebuild-leaderboard", "tictactoe")
-    from rl_arena_app.services.agents import agent_view
+    entry = actions.perform(audit.CLI, "rebuild-leaderboard", "tictactoe")
+    from rl_arena_app.services.submissions.agents import agent_view
 
     people = {"anonymous": {}, "owner": alice.auth, "other": bob.auth, "admin": root.auth,
               "admin_submit_token": ops.auth}
@@ -154,7 +154,7 @@ def expected(case: Case, role: str) -> int:
     if status != DONE:
         return status
     action = dict(case.choices)["action"]
-    return 202 if admin_actions.ACTIONS[action].long else 200
+    return 202 if actions.ACTIONS[action].long else 200
 
 
 def test_the_authorization_matrix(api_url, world):

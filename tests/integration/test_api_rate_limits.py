@@ -22,8 +22,8 @@ import reflex as rx
 
 from rl_arena_app.api.app import create_api, limit_logins
 from rl_arena_app.auth.login import create_login_app
-from rl_arena_app.services import sessions, tokens
-from rl_arena_app.services import submit as intake
+from rl_arena_app.services.accounts import sessions, tokens
+from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
 from tests.integration.api_support import AGENT, API, person, serving
 from tests.integration.test_handler_authorization import run

@@ -15,8 +15,9 @@ from sqlmodel import func, select
 
 from rl_arena_app.db.models import Agent, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import audit, catalog, events
-from rl_arena_app.services import submit as intake
+from rl_arena_app.services import catalog, events
+from rl_arena_app.services.admin import audit
+from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
 from tests.integration.api_support import (
     AGENT,
@@ -184,9 +185,9 @@ def test_an_unknown_token_is_a_401_invalid_token(client, header):
 
 def test_a_revoked_admin_loses_the_admin_token_at_once(client, root):
     assert client.get(f"{API}/admin/audit", headers=root.auth).status_code == 200
-    from rl_arena_app.services import accounts
+    from rl_arena_app.services.accounts import logins
 
-    accounts.set_admin(root.account.email, False)
+    logins.set_admin(root.account.email, False)
 
     refused(client.get(f"{API}/admin/audit", headers=root.auth), 401, "not valid")
 

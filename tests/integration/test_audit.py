@@ -21,8 +21,9 @@ from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.migrate import upgrade
 from rl_arena_app.db.models import AuditEntry
 from rl_arena_app.db.session import engine_for, session_scope
-from rl_arena_app.services import accounts, admin_actions, audit
-from rl_arena_app.services.errors import BadInput, NotAllowed
+from rl_arena_app.errors import BadInput, NotAllowed
+from rl_arena_app.services.accounts import logins
+from rl_arena_app.services.admin import actions, audit
 from tests.integration.api_support import API
 from tests.integration.test_handler_authorization import people, run  # noqa: F401 (fixture)
 from tests.integration.test_login import authorize, start
@@ -34,7 +35,7 @@ PER_THREAD = 50
 
 
 def mallory():
-    return accounts.login("oidc", "sub-mallory", "mallory@example.org", True, "Mallory")
+    return logins.login("oidc", "sub-mallory", "mallory@example.org", True, "Mallory")
 
 
 def in_parallel(call: Callable[[], object], threads: int = THREADS) -> tuple[list, list]:
@@ -68,12 +69,12 @@ def rows(**where) -> list[AuditEntry]:
 
 def test_a_burst_of_parallel_refusals_is_one_row_that_counts_every_one(platform):
     account = mallory()
-    real = admin_actions.perform(audit.CLI, "pause", "connect_four")
+    real = actions.perform(audit.CLI, "pause", "connect_four")
 
     def flood() -> None:
         for _ in range(PER_THREAD):
             with pytest.raises(NotAllowed):
-                admin_actions.perform(account, "grant-admin", account.email)
+                actions.perform(account, "grant-admin", account.email)
 
     _, errors = in_parallel(flood)
 
@@ -89,12 +90,12 @@ def test_a_burst_of_parallel_refusals_is_one_row_that_counts_every_one(platform)
 
 
 def test_each_actor_action_and_window_of_refusals_has_its_own_row(platform):
-    eve = accounts.login("oidc", "sub-eve", "eve@example.org", True)
+    eve = logins.login("oidc", "sub-eve", "eve@example.org", True)
     for account in (mallory(), eve):
         for name, target in (("grant-admin", account.email), ("pause", "tictactoe")):
             for _ in range(3):
                 with pytest.raises(NotAllowed):
-                    admin_actions.perform(account, name, target)
+                    actions.perform(account, name, target)
     assert sorted((r.actor, r.action, r.count) for r in rows(outcome="refused")) == [
         ("eve@example.org", "grant-admin", 3), ("eve@example.org", "pause", 3),
         ("mallory@example.org", "grant-admin", 3), ("mallory@example.org", "pause", 3)]
@@ -105,11 +106,11 @@ def test_each_actor_action_and_window_of_refusals_has_its_own_row(platform):
         old.window_start -= audit.REFUSAL_WINDOW
         session.add(old)
     with pytest.raises(NotAllowed):
-        admin_actions.perform(eve, "pause", "tictactoe")
+        actions.perform(eve, "pause", "tictactoe")
 
     assert [r.count for r in rows(actor="eve@example.org", action="pause")] == [3, 1]
     for _ in range(2):  # what was done is never merged: each one is its own entry
-        admin_actions.perform(audit.CLI, "rebuild-leaderboard", "tictactoe")
+        actions.perform(audit.CLI, "rebuild-leaderboard", "tictactoe")
     assert [r.count for r in rows(action="rebuild-leaderboard")] == [1, 1]
 
 
@@ -123,7 +124,7 @@ def test_an_unknown_action_name_is_stored_under_one_name_with_its_text_cleaned(p
     account = mallory()
     for name in (HOSTILE, "format-disk", "x" * 5000, "login"):  # login: not an admin action
         with pytest.raises(BadInput, match="unknown admin action") as refused:
-            admin_actions.perform(account, name)
+            actions.perform(account, name)
         assert first_control_character(str(refused.value)) is None
         assert len(str(refused.value)) < 1000
 
@@ -136,14 +137,14 @@ def test_an_unknown_action_name_is_stored_under_one_name_with_its_text_cleaned(p
 
 
 def test_every_admin_action_and_audited_service_action_is_a_known_name():
-    assert set(admin_actions.ACTIONS) | {"login", "retire-agent"} == audit.ACTIONS
+    assert set(actions.ACTIONS) | {"login", "retire-agent"} == audit.ACTIONS
 
 
 def test_targets_details_and_actors_are_cleaned_and_cut_to_their_columns(platform):
     with pytest.raises(BadInput, match=r"U\+202E") as typed:  # what a person types is checked
-        admin_actions.perform(audit.CLI, "grant-admin", "bob\u202e@example.org\n\x1b[2J")
+        actions.perform(audit.CLI, "grant-admin", "bob\u202e@example.org\n\x1b[2J")
     with pytest.raises(BadInput):
-        admin_actions.perform(audit.CLI, "revoke-admin", "<b>nobody</b>@example.org")
+        actions.perform(audit.CLI, "revoke-admin", "<b>nobody</b>@example.org")
     unknown = audit.record(audit.CLI, "drop-tables", "t" * 500, outcome="ok",
                            detail="d\u2028" * 3000)
     odd_actor = audit.record("ghost\u202e\n" + "g" * 500, "login", "oidc", outcome="refused")
@@ -239,16 +240,16 @@ def test_the_api_pages_and_filters_the_log_newest_first(client, root, alice):
 
 def test_the_service_pages_count_the_whole_filtered_log(platform):
     for _ in range(7):
-        admin_actions.perform(audit.CLI, "rebuild-leaderboard", "")
-    admin_actions.perform(audit.CLI, "pause", "tictactoe")
+        actions.perform(audit.CLI, "rebuild-leaderboard", "")
+    actions.perform(audit.CLI, "pause", "tictactoe")
 
-    page = admin_actions.audit_log(audit.CLI, action="rebuild-leaderboard", offset=5, limit=5)
+    page = actions.audit_log(audit.CLI, action="rebuild-leaderboard", offset=5, limit=5)
 
     assert (page.total, page.offset, page.limit, len(page.entries)) == (7, 5, 5, 2)
     assert [e.entry_id for e in page.entries] == sorted((e.entry_id for e in page.entries),
                                                         reverse=True)
     with pytest.raises(NotAllowed):
-        admin_actions.audit_log(mallory())
+        actions.audit_log(mallory())
 
 
 # ------------------------------------------------------------ one running long action
@@ -256,7 +257,7 @@ def test_the_service_pages_count_the_whole_filtered_log(platform):
 
 def test_parallel_starts_of_one_long_action_run_it_once(platform):
     started, errors = in_parallel(
-        lambda: admin_actions.perform(audit.CLI, "rebuild-ratings", "tictactoe"))
+        lambda: actions.perform(audit.CLI, "rebuild-ratings", "tictactoe"))
 
     assert len(started) == 1, f"started {len(started)} times"
     running = started[0]
@@ -267,13 +268,13 @@ def test_parallel_starts_of_one_long_action_run_it_once(platform):
         assert f"audit entry {running.entry_id}" in str(error) and "already running" in str(error)
     assert [r.id for r in rows(outcome="running")] == [running.entry_id]
 
-    beside = [admin_actions.perform(audit.CLI, "rebuild-ratings", "connect_four"),
-              admin_actions.perform(audit.CLI, "rebuild-ratings", ""),
-              admin_actions.perform(audit.CLI, "refresh-bt", "tictactoe")]
+    beside = [actions.perform(audit.CLI, "rebuild-ratings", "connect_four"),
+              actions.perform(audit.CLI, "rebuild-ratings", ""),
+              actions.perform(audit.CLI, "refresh-bt", "tictactoe")]
     assert [e.outcome for e in beside] == ["running"] * 3
 
-    assert admin_actions.run_long(running.entry_id, None).outcome == "ok"
-    again = admin_actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
+    assert actions.run_long(running.entry_id, None).outcome == "ok"
+    again = actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
     assert again.outcome == "running" and again.entry_id > running.entry_id
 
 
@@ -340,7 +341,7 @@ def test_admin_events_reach_live_pages_but_never_push_results_out_of_the_feed(pl
     events.publish("match_finished", env_id="tictactoe", match_id=1)
     for _ in range(5):
         with pytest.raises(NotAllowed):
-            admin_actions.perform(mallory(), "grant-admin", "mallory@example.org")
-    entry = admin_actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
+            actions.perform(mallory(), "grant-admin", "mallory@example.org")
+    entry = actions.perform(audit.CLI, "rebuild-ratings", "tictactoe")
     audit.progress(entry.entry_id, 0.5, "halfway")
     assert [e["kind"] for e in events.recent(50)] == ["match_finished"]

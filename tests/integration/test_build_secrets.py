@@ -18,11 +18,10 @@ import pytest
 
 from jobs.sandbox.factory import runner_for
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import BadAgent
 from rl_arena_app.db.models import Submission, SubmissionStatus
-from rl_arena_app.services import builds
-from rl_arena_app.services import submit as intake
-from rl_arena_app.services.artifacts import stored_file
+from rl_arena_app.errors import BadAgent
+from rl_arena_app.services.storage import stored_file
+from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.settings import get_settings
 from tests.conftest import TEST_DATABASE_URL
 from tests.integration.api_support import API, person

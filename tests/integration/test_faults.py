@@ -55,9 +55,8 @@ def count(model, *where) -> int:
 def built(path: Path, name: str, owner: str) -> int:
     """A submitted, built and validated (ready) submission of ``path``."""
     from jobs.sandbox.docker import DockerEngine
-    from rl_arena_app.services import builds
-    from rl_arena_app.services import submissions as subs
-    from rl_arena_app.services import submit as intake
+    from rl_arena_app.services.submissions import builds, intake
+    from rl_arena_app.services.submissions import listing as subs
 
     submission = intake.submit(str(path), env_id=ENV, name=name, owner_email=owner, enqueue=False)
     builds.build_and_validate(submission.id, configured_runner())
@@ -87,7 +86,7 @@ def orphans(engine) -> list[str]:
 @pytest.mark.slow
 def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_engine,
                                                               monkeypatch, tmp_path):
-    from rl_arena_app.services.matches import matchmaking_tick, requeue_stale
+    from rl_arena_app.services.matches.play import matchmaking_tick, requeue_stale
 
     monkeypatch.setenv("RL_ARENA_SANDBOX", "docker")
     monkeypatch.setenv("RL_ARENA_MATCH_DEADLINE_S", "8")
@@ -122,7 +121,7 @@ def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_e
     assert count(Game) == games
     assert count(RatingEvent) == 2 * games
     # Running the stale job again changes nothing: the result is applied once.
-    from rl_arena_app.services.matches import play_match
+    from rl_arena_app.services.matches.play import play_match
 
     play_match(match_id, configured_runner())
     assert count(Game) == games and count(RatingEvent) == 2 * games
@@ -131,7 +130,7 @@ def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_e
 
 @pytest.mark.slow
 def test_redis_flush_requeues_pending_matches_and_keeps_leaderboards(platform, monkeypatch):
-    from rl_arena_app.services.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 
     monkeypatch.setenv("RL_ARENA_MATCHMAKING_INTERVAL_S", "0.5")
     get_settings.cache_clear()

@@ -18,9 +18,10 @@ from sqlmodel import func, select
 
 from rl_arena_app.db.models import ApiToken, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import accounts, admin_actions, audit, sessions, tokens
-from rl_arena_app.services import submit as intake
-from rl_arena_app.services.agents import agent_view
+from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.admin import actions, audit
+from rl_arena_app.services.submissions import intake
+from rl_arena_app.services.submissions.agents import agent_view
 
 PUBLIC = "anyone: page loads, form fields, the login check"
 SUBMITTER = "a logged-in account, on its own things"
@@ -118,9 +119,9 @@ def run(handler_name: str, cookie: str | None, *args, **fields):
 @pytest.fixture
 def people(platform):
     """Cookies of: nobody, the owner, another submitter, an admin; and the owner's things."""
-    owner = accounts.login("oidc", "o", "owner@example.org", True)
-    other = accounts.login("oidc", "x", "other@example.org", True)
-    boss = accounts.set_admin(accounts.login("oidc", "a", "boss@example.org", True).email, True)
+    owner = logins.login("oidc", "o", "owner@example.org", True)
+    other = logins.login("oidc", "x", "other@example.org", True)
+    boss = logins.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
     agent = intake.submit_upload(owner, env_id="tictactoe", name="bot", filename="agent.py",
                                  data=AGENT, enqueue=False)
     token = tokens.create_token(owner, "submit", "owned")
@@ -177,7 +178,7 @@ def test_uploads_and_tokens_need_a_login_and_go_to_the_caller(people, role):
 
 @pytest.mark.parametrize("role", ["anonymous", "owner", "other", "admin"])
 def test_every_admin_action_needs_an_admin_and_refusals_of_accounts_are_audited(people, role):
-    for name, action in admin_actions.ACTIONS.items():
+    for name, action in actions.ACTIONS.items():
         target = {"account": "other@example.org"}.get(action.target, "")
         fields = {"email_target": target, "env_target": "tictactoe"} if action.target else {}
         before = audit.recent(1)

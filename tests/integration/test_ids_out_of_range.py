@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from rl_arena_app.services import admin_actions, agents, audit, match_views, submissions
-from rl_arena_app.services.errors import NotFound
+from rl_arena_app.errors import NotFound
+from rl_arena_app.services.admin import actions, audit
+from rl_arena_app.services.matches import views
+from rl_arena_app.services.submissions import agents, listing
 
 HUGE = [2**31, 10**20, 0, -1]
 
@@ -16,9 +18,9 @@ HUGE = [2**31, 10**20, 0, -1]
 @pytest.mark.parametrize("value", HUGE)
 @pytest.mark.parametrize("lookup", [
     agents.agent_view, agents.rating_history, agents.submission_view,
-    match_views.match_detail, match_views.match_replay, match_views.match_replay_file,
-    match_views.validation_replay, submissions.describe,
-    lambda entry_id: admin_actions.audit_entry(audit.CLI, entry_id),
+    views.match_detail, views.match_replay, views.match_replay_file,
+    views.validation_replay, listing.describe,
+    lambda entry_id: actions.audit_entry(audit.CLI, entry_id),
 ], ids=["agent", "ratings", "submission", "match", "replay", "replay-file", "validation",
         "describe", "audit-entry"])
 def test_an_id_past_the_database_is_not_found(platform, lookup, value):

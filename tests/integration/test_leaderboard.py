@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from rl_arena_app.broker import get_redis
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import SubmissionStatus
-from rl_arena_app.services import matches
-from rl_arena_app.services.leaderboard import leaderboard
+from rl_arena_app.services.matches import play
+from rl_arena_app.services.ratings.leaderboard import leaderboard
 from rl_arena_app.settings import get_settings
 from tests.integration.test_matches import duel_games, make_match, make_submission
 
@@ -23,8 +23,8 @@ def arena() -> tuple[int, int, int]:
     a = make_submission("alice@example.org", "alpha")
     b = make_submission("bob@example.org", "beta")
     c = make_submission("carol@example.org", "gamma")
-    matches.record_result(make_match(a, b), duel_games(0, 0), None)
-    matches.record_result(make_match(b, c), duel_games(0, 0), None)
+    play.record_result(make_match(a, b), duel_games(0, 0), None)
+    play.record_result(make_match(b, c), duel_games(0, 0), None)
     return a, b, c
 
 

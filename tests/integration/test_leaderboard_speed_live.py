@@ -11,7 +11,7 @@ import pytest
 from plotly.io import to_json
 
 from rl_arena_app.services import events
-from rl_arena_app.services.leaderboard import leaderboard_page
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from rl_arena_app.ui import charts
 from rl_arena_app.ui.live import ARENA, BOARD, _apply, agent_topic, env_topic
 from tests.integration.test_leaderboard_speed import ENV, add_agents, snapshot_queries

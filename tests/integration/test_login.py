@@ -26,7 +26,8 @@ from rl_arena_app.auth.login import (
 )
 from rl_arena_app.db.models import Identity, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import audit, sessions
+from rl_arena_app.services.accounts import sessions
+from rl_arena_app.services.admin import audit
 from rl_arena_app.settings import get_settings
 from tests.integration.conftest import LOGIN_WEB
 

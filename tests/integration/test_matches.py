@@ -14,7 +14,7 @@ from rq.job import Job
 from sqlmodel import func, select
 
 from jobs.tasks import configured_runner
-from rl_arena_app.arena.outcomes import InfrastructureError, Reason
+from rl_arena_app.arena.outcomes import Reason
 from rl_arena_app.arena.referee import Forfeit, GameRecord
 from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.broker import get_queue, get_redis
@@ -31,9 +31,12 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events, leaderboard, matches
-from rl_arena_app.services.artifacts import store_bundle
-from rl_arena_app.services.match_queue import job_id
+from rl_arena_app.errors import InfrastructureError
+from rl_arena_app.services import events
+from rl_arena_app.services.matches import play
+from rl_arena_app.services.matches.queue import job_id
+from rl_arena_app.services.ratings import leaderboard
+from rl_arena_app.services.storage import store_bundle
 from rl_arena_app.settings import get_settings
 from tests.conftest import builtin
 
@@ -130,7 +133,7 @@ def test_record_result_applies_elo_by_hand(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b", rating=1600.0)
     match_id = make_match(a, b)
-    assert matches.record_result(match_id, duel_games(0), "/tmp/r.json.gz") is True
+    assert play.record_result(match_id, duel_games(0), "/tmp/r.json.gz") is True
     expected = 1 / (1 + 10 ** ((1600 - 1500) / 400))
     sa, sb = fetch(Submission, a), fetch(Submission, b)
     assert sa.rating == 1500 + 40 * (1 - expected)
@@ -156,9 +159,9 @@ def test_each_side_uses_its_own_k(platform):
     a = make_submission("alice@example.org", "a", games=25)  # K 24
     b = make_submission("bob@example.org", "b")  # K 40
     match_id = make_match(a, b)
-    matches.record_result(match_id, duel_games(None), None)  # a draw between equals
+    play.record_result(match_id, duel_games(None), None)  # a draw between equals
     assert fetch(Submission, a).rating == 1500.0
-    matches.record_result(make_match(a, b), duel_games(1), None)
+    play.record_result(make_match(a, b), duel_games(1), None)
     sa, sb = fetch(Submission, a), fetch(Submission, b)
     assert 1500 - sa.rating == pytest.approx((sb.rating - 1500) * 24 / 40)
 
@@ -167,7 +170,7 @@ def test_forfeit_is_a_loss_for_the_offender(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b)
-    matches.record_result(match_id, duel_games(None, None, forfeits={0: 0, 1: 1}), None)
+    play.record_result(match_id, duel_games(None, None, forfeits={0: 0, 1: 1}), None)
     with session_scope() as session:
         games = session.exec(select(Game).order_by(Game.index)).all()
     assert [(g.score_a, g.forfeit_player, g.forfeit_reason) for g in games] == [
@@ -179,9 +182,9 @@ def test_record_result_applies_once_sequentially(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b)
-    assert matches.record_result(match_id, duel_games(0, 1), None)
+    assert play.record_result(match_id, duel_games(0, 1), None)
     rating = fetch(Submission, a).rating
-    assert not matches.record_result(match_id, duel_games(0, 0), None)
+    assert not play.record_result(match_id, duel_games(0, 0), None)
     assert fetch(Submission, a).rating == rating
     assert count(Game) == 2 and count(RatingEvent) == 4
 
@@ -190,7 +193,7 @@ def test_record_result_needs_a_running_match(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
-    assert not matches.record_result(match_id, duel_games(0), None)
+    assert not play.record_result(match_id, duel_games(0), None)
     assert count(Game) == 0 and fetch(Match, match_id).status == MatchStatus.QUEUED
 
 
@@ -205,7 +208,7 @@ def test_record_result_applies_once_concurrently(platform):
         def record(match_id: int = match_id, barrier: threading.Barrier = barrier,
                    results: list[bool] = results) -> None:
             barrier.wait()
-            results.append(matches.record_result(match_id, duel_games(0, None), None))
+            results.append(play.record_result(match_id, duel_games(0, None), None))
 
         threads = [threading.Thread(target=record) for _ in range(2)]
         for t in threads:
@@ -230,19 +233,19 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
-    assert matches.play_match(match_id, configured_runner()) is True
+    assert play.play_match(match_id, configured_runner()) is True
     match = fetch(Match, match_id)
     assert match.status == MatchStatus.FINISHED and match.attempts == 1
     assert match.worker and match.started_at is not None
     assert match.points_a + match.points_b == 2
     assert match.replay_path.startswith("replays/")  # content-addressed, relative to data dir
-    replay_file = matches.replay_file(match)
+    replay_file = play.replay_file(match)
     digest = hashlib.sha256(gzip.decompress(replay_file.read_bytes())).hexdigest()
     assert replay_file.name == f"{digest}.json.gz"
     replay = read_replay(replay_file)
     assert replay["seed"] == 7 and len(replay["games"]) == 2
     assert count(Game) == 2 and fetch(Submission, a).games == 2
-    assert matches.play_match(match_id, configured_runner()) is False  # a second run does nothing
+    assert play.play_match(match_id, configured_runner()) is False  # a second run does nothing
     assert count(Game) == 2
 
 
@@ -255,23 +258,23 @@ def test_infrastructure_errors_requeue_then_fail(process_sandbox, monkeypatch):
     def broken(*_args: Any) -> None:
         raise InfrastructureError("docker went away")
 
-    monkeypatch.setattr(matches, "_play", broken)
+    monkeypatch.setattr(play, "_play", broken)
     with pytest.raises(InfrastructureError):
-        matches.play_match(match_id, configured_runner())
+        play.play_match(match_id, configured_runner())
     match = fetch(Match, match_id)
     assert (match.status, match.attempts, match.deadline) == (MatchStatus.QUEUED, 1, None)
     assert "docker went away" in match.error
     with pytest.raises(InfrastructureError):
-        matches.play_match(match_id, configured_runner())
+        play.play_match(match_id, configured_runner())
     match = fetch(Match, match_id)
     assert (match.status, match.attempts) == (MatchStatus.FAILED, 2)
-    assert matches.play_match(match_id, configured_runner()) is False
+    assert play.play_match(match_id, configured_runner()) is False
     assert count(Game) == 0
 
 
 def test_rq_worker_plays_what_the_tick_enqueued(process_sandbox):
     subs = [make_submission(f"u{k}@example.org", f"a{k}") for k in range(4)]
-    made = matches.matchmaking_tick("tictactoe", seed=1)
+    made = play.matchmaking_tick("tictactoe", seed=1)
     assert len(made) == 2
     worker = SimpleWorker([get_queue("matches")], connection=get_redis())
     worker.work(burst=True)
@@ -288,7 +291,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     b = make_submission("bob@example.org", "b", "connect_four", agent_ref="lookahead")
     match_id = make_match(a, b, "connect_four", status=MatchStatus.QUEUED, attempts=0)
     try:
-        assert matches.play_match(match_id, configured_runner()) is True
+        assert play.play_match(match_id, configured_runner()) is True
     finally:
         docker_engine.drain()
     match = fetch(Match, match_id)
@@ -296,7 +299,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     with session_scope() as session:
         games = session.exec(select(Game).where(Game.match_id == match_id)).all()
     assert len(games) == 2 and all(g.forfeit_player is None for g in games)
-    assert read_replay(matches.replay_file(match))["env"] == "connect_four"
+    assert read_replay(play.replay_file(match))["env"] == "connect_four"
     assert not docker_engine.managed_containers(owner=owner_tag())
 
 
@@ -306,7 +309,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
 def test_tick_pairs_enqueues_and_counts_waiting(platform):
     subs = [make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 10 * k)
             for k in range(5)]
-    made = matches.matchmaking_tick("tictactoe", seed=3)
+    made = play.matchmaking_tick("tictactoe", seed=3)
     assert len(made) == 2
     rows = all_matches()
     paired = [s for m in rows for s in (m.player_a_id, m.player_b_id)]
@@ -317,7 +320,7 @@ def test_tick_pairs_enqueues_and_counts_waiting(platform):
     assert fetch(Submission, left).waited_ticks == 1
     assert fetch(EnvState, "tictactoe").tick == 1
     # Everyone else has an open match: nothing new, and they do not count as waiting.
-    assert matches.matchmaking_tick("tictactoe") == []
+    assert play.matchmaking_tick("tictactoe") == []
     assert fetch(Submission, left).waited_ticks == 2
     assert all(fetch(Submission, s).waited_ticks == 0 for s in paired)
 
@@ -325,13 +328,13 @@ def test_tick_pairs_enqueues_and_counts_waiting(platform):
 def test_tick_is_deterministic_given_the_seed(platform):
     for k in range(6):
         make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 7 * k)
-    first = matches.matchmaking_tick("tictactoe", seed=11)
+    first = play.matchmaking_tick("tictactoe", seed=11)
     pairs = [(m.player_a_id, m.player_b_id, m.seed) for m in all_matches()]
     with session_scope() as session:
         for m in session.exec(select(Match)).all():
             session.delete(m)
     assert len(first) == 3
-    matches.matchmaking_tick("tictactoe", seed=11)
+    play.matchmaking_tick("tictactoe", seed=11)
     assert [(m.player_a_id, m.player_b_id, m.seed) for m in all_matches()] == pairs
 
 
@@ -341,27 +344,27 @@ def test_tick_respects_pause_solo_and_unready(platform):
     make_submission("carol@example.org", "c", status=SubmissionStatus.BUILDING)
     with session_scope() as session:
         session.add(EnvState(env_id="tictactoe", matchmaking_paused=True))
-    assert matches.matchmaking_tick("tictactoe") == []
+    assert play.matchmaking_tick("tictactoe") == []
     with session_scope() as session:
         session.get(EnvState, "tictactoe").matchmaking_paused = False
-    assert len(matches.matchmaking_tick("tictactoe")) == 1
-    assert matches.matchmaking_tick("CartPole-v1") == []
+    assert len(play.matchmaking_tick("tictactoe")) == 1
+    assert play.matchmaking_tick("CartPole-v1") == []
 
 
 def test_tick_stops_at_the_queue_cap(platform, monkeypatch):
     set_env(monkeypatch, match_queue_max=2)
     for k in range(8):
         make_submission(f"u{k}@example.org", f"a{k}")
-    assert len(matches.matchmaking_tick("tictactoe")) == 2
-    assert matches.matchmaking_tick("tictactoe") == []
+    assert len(play.matchmaking_tick("tictactoe")) == 2
+    assert play.matchmaking_tick("tictactoe") == []
 
 
 def test_tick_never_pairs_one_owner_unless_house(platform):
     make_submission("alice@example.org", "a1")
     make_submission("alice@example.org", "a2")
-    assert matches.matchmaking_tick("tictactoe") == []
+    assert play.matchmaking_tick("tictactoe") == []
     make_submission("house@rl-arena.local", "h1", house=True)
-    made = matches.matchmaking_tick("tictactoe")
+    made = play.matchmaking_tick("tictactoe")
     assert len(made) == 1
     match = fetch(Match, made[0])
     owners = set()
@@ -378,7 +381,7 @@ def test_tick_avoids_recent_opponents(platform):
     a, b, c, d = (make_submission(f"u{k}@example.org", f"a{k}", rating=rating)
                   for k, rating in enumerate((1500.0, 1510.0, 1560.0, 1570.0)))
     for _ in range(2):
-        matches.matchmaking_tick("tictactoe")
+        play.matchmaking_tick("tictactoe")
         with session_scope() as session:  # finish every match
             for m in session.exec(select(Match)).all():
                 m.status = MatchStatus.FINISHED
@@ -398,36 +401,36 @@ def test_requeue_stale_requeues_then_fails(platform, monkeypatch):
     stale = make_match(a, b, deadline=past, worker="dead:1")
     fresh = make_match(a, b, deadline=utcnow() + timedelta(hours=1))
     done = make_match(a, b, status=MatchStatus.RUNNING, attempts=2, deadline=past)
-    assert matches.requeue_stale() == [stale]
+    assert play.requeue_stale() == [stale]
     match = fetch(Match, stale)
     assert (match.status, match.worker, match.deadline) == (MatchStatus.QUEUED, None, None)
     assert get_queue("matches").job_ids == [job_id(stale, 1)]
     assert fetch(Match, fresh).status == MatchStatus.RUNNING
     assert fetch(Match, done).status == MatchStatus.FAILED
     assert "deadline" in fetch(Match, done).error
-    assert matches.requeue_stale() == []
+    assert play.requeue_stale() == []
 
 
 def test_requeue_pending_after_a_flush(platform):
     for k in range(4):
         make_submission(f"u{k}@example.org", f"a{k}")
-    made = matches.matchmaking_tick("tictactoe")
-    assert matches.requeue_pending() == []  # all on the queue
+    made = play.matchmaking_tick("tictactoe")
+    assert play.requeue_pending() == []  # all on the queue
     get_redis().flushdb()
-    assert sorted(matches.requeue_pending()) == sorted(made)
+    assert sorted(play.requeue_pending()) == sorted(made)
     assert sorted(get_queue("matches").job_ids) == sorted(job_id(m, 0) for m in made)
-    assert matches.requeue_pending() == []
+    assert play.requeue_pending() == []
 
 
 def test_requeue_pending_skips_jobs_waiting_for_a_retry(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=1)
-    job = matches.enqueue_match(match_id, 0)  # RQ retries keep the first job's id
-    assert matches.requeue_pending() == []
+    job = play.enqueue_match(match_id, 0)  # RQ retries keep the first job's id
+    assert play.requeue_pending() == []
     job.delete()
     assert Job.fetch_many([job_id(match_id, 0)], connection=get_redis()) == [None]
-    assert matches.requeue_pending() == [match_id]
+    assert play.requeue_pending() == [match_id]
 
 
 def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
@@ -438,10 +441,10 @@ def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
         match = session.get(Match, match_id)
         match.status, match.attempts, match.worker = MatchStatus.RUNNING, 1, "dead:1"
         match.deadline = utcnow() - timedelta(seconds=1)
-    assert matches.requeue_stale() == [match_id]
+    assert play.requeue_stale() == [match_id]
     SimpleWorker([get_queue("matches")], connection=get_redis()).work(burst=True)
     match = fetch(Match, match_id)
     assert (match.status, match.attempts) == (MatchStatus.FINISHED, 2)
     # The "dead" worker comes back with its own result: nothing more is applied.
-    assert matches.record_result(match_id, duel_games(0, 0), None) is False
+    assert play.record_result(match_id, duel_games(0, 0), None) is False
     assert count(Game) == 2 and count(RatingEvent) == 4

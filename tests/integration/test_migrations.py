@@ -175,7 +175,7 @@ def test_reasons_that_quoted_pip_are_scrubbed_and_platform_faults_stay_retryable
     from sqlmodel import Session, select
 
     from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User
-    from rl_arena_app.services.builds import PLATFORM_FAULT
+    from rl_arena_app.services.submissions.builds import PLATFORM_FAULT
 
     leaked = "ERROR: No matching distribution found for six===canary-secret-4f1d"
     reasons = [

@@ -14,9 +14,9 @@ import pytest
 from jobs.sandbox.process import DIR_PREFIX, UID_BASE, ProcessSandbox, processes_of
 from rl_arena_app.arena import baselines, envs
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
+from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import Settings
 
 AS_ROOT = os.geteuid() == 0

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from jobs.images.base import run_reporting
 from rl_arena_app.cli import main
-from rl_arena_app.services import ratings
+from rl_arena_app.services.ratings import refresh
 from tests.integration.test_ratings_service import play_history, snapshot
 
 PLAY = [sys.executable, "-m", "rl_arena_app.cli", "play", "connect_four", "builtin:lookahead",
@@ -68,10 +68,10 @@ def test_play_into_a_pipe_draws_nothing():
 def test_rebuild_reports_its_games_chunk_by_chunk_and_stays_exact(platform, monkeypatch):
     play_history()  # 60 games
     before = snapshot()
-    monkeypatch.setattr(ratings, "REBUILD_CHUNK", 25)
+    monkeypatch.setattr(refresh, "REBUILD_CHUNK", 25)
     told: list[tuple[int, int]] = []
 
-    assert ratings.rebuild_ratings("tictactoe", progress=lambda *done: told.append(done)) == 60
+    assert refresh.rebuild_ratings("tictactoe", progress=lambda *done: told.append(done)) == 60
 
     assert told == [(0, 60), (25, 60), (50, 60), (60, 60)]
     assert snapshot() == before

@@ -12,8 +12,9 @@ from sqlmodel import select
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import EnvState, RatingEvent, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import events, matches
-from rl_arena_app.services.ratings import rebuild_ratings, refresh_bradley_terry
+from rl_arena_app.services import events
+from rl_arena_app.services.matches import play
+from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
 from tests.integration.test_matches import duel_games, fetch, make_match, make_submission
 
 
@@ -37,7 +38,7 @@ def play_history(n_matches: int = 30, seed: int = 5) -> list[int]:
             subs.append(make_submission("u0@example.org", "a0", version=2, rating=v1.rating))
         a, b = rng.sample(subs, 2)
         winners = [rng.choice([0, 1, None]) for _ in range(2)]
-        assert matches.record_result(make_match(a, b), duel_games(*winners), None)
+        assert play.record_result(make_match(a, b), duel_games(*winners), None)
     return subs
 
 
@@ -59,7 +60,7 @@ def test_rebuild_reproduces_incremental_ratings_exactly(platform):
 def test_rebuild_keeps_other_envs(platform):
     a = make_submission("alice@example.org", "a", "connect_four")
     b = make_submission("bob@example.org", "b", "connect_four")
-    matches.record_result(make_match(a, b, "connect_four"), duel_games(0), None)
+    play.record_result(make_match(a, b, "connect_four"), duel_games(0), None)
     before = snapshot()
     assert rebuild_ratings("tictactoe") == 0
     assert snapshot() == before
@@ -75,9 +76,9 @@ def test_bradley_terry_refresh_stores_intervals(platform, monkeypatch):
     mid = make_submission("m@example.org", "mid")
     idle = make_submission("i@example.org", "idle")
     for _ in range(8):
-        matches.record_result(make_match(strong, weak), duel_games(0, 0), None)
-        matches.record_result(make_match(mid, weak), duel_games(0, None), None)
-        matches.record_result(make_match(strong, mid), duel_games(0, None), None)
+        play.record_result(make_match(strong, weak), duel_games(0, 0), None)
+        play.record_result(make_match(mid, weak), duel_games(0, None), None)
+        play.record_result(make_match(strong, mid), duel_games(0, None), None)
     assert refresh_bradley_terry("tictactoe") == 4
     s, w, m, i = (fetch(Submission, k) for k in (strong, weak, mid, idle))
     assert s.bt_rating > m.bt_rating > w.bt_rating

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.core.ratings import expected_score
 from rl_arena_app.db.models import EnvState, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import matches
-from rl_arena_app.services.admin import set_env_enabled
-from rl_arena_app.services.agents import agent_view, rating_history
+from rl_arena_app.errors import BadInput, NotFound
+from rl_arena_app.services.admin.env_switches import set_env_enabled
 from rl_arena_app.services.catalog import env_card, env_cards, open_env_kinds
 from rl_arena_app.services.feed import feed_item, recent_feed
-from rl_arena_app.services.leaderboard import head_to_head, leaderboard, leaderboard_page
-from rl_arena_app.services.match_views import match_detail, match_page
+from rl_arena_app.services.matches import play
+from rl_arena_app.services.matches.views import match_detail, match_page
+from rl_arena_app.services.ratings.leaderboard import head_to_head, leaderboard, leaderboard_page
+from rl_arena_app.services.submissions.agents import agent_view, rating_history
 from tests.integration.test_matches import duel_games, fetch, make_match, make_submission
 
 ENV = "tictactoe"
@@ -26,8 +26,8 @@ def arena() -> dict[str, int]:
            "beta": make_submission("bob@example.org", "beta"),
            "gamma": make_submission("carol@example.org", "gamma"),
            "delta": make_submission("dave@example.org", "delta", rating=1400.0)}
-    matches.record_result(make_match(ids["alpha"], ids["beta"]), duel_games(0, 0), None)
-    matches.record_result(make_match(ids["beta"], ids["gamma"]),
+    play.record_result(make_match(ids["alpha"], ids["beta"]), duel_games(0, 0), None)
+    play.record_result(make_match(ids["beta"], ids["gamma"]),
                           duel_games(None, None, forfeits={1: 0}), None)
     return ids
 
@@ -76,7 +76,7 @@ def test_cached_pages_move_with_the_envs_data_version(platform):
         session.get(Submission, ids["delta"]).rating = 3000.0
     assert leaderboard_page(ENV) == first, "same data version: the cached snapshot"
 
-    matches.record_result(make_match(ids["delta"], ids["beta"]), duel_games(0), None)
+    play.record_result(make_match(ids["delta"], ids["beta"]), duel_games(0), None)
 
     moved = leaderboard_page(ENV)
     assert moved.rows[0].name == "delta", "the match's event moved the version"
@@ -149,7 +149,7 @@ def test_rating_history_follows_every_game_across_versions(platform):
     ids = arena()
     alpha = fetch(Submission, ids["alpha"])
     v2 = make_submission("alice@example.org", "alpha", version=2, rating=alpha.rating)
-    matches.record_result(make_match(v2, ids["delta"]), duel_games(1), None)
+    play.record_result(make_match(v2, ids["delta"]), duel_games(1), None)
 
     history = rating_history(alpha.agent_id)
 
@@ -198,7 +198,7 @@ def test_feed_lines_say_who_did_what(platform):
 
 
 def test_bradley_terry_history_keeps_a_row_per_change(platform):
-    from rl_arena_app.services.ratings import rebuild_ratings, refresh_bradley_terry
+    from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
 
     ids = arena()
     alpha_agent = fetch(Submission, ids["alpha"]).agent_id
@@ -209,7 +209,7 @@ def test_bradley_terry_history_keeps_a_row_per_change(platform):
     assert (point.rating, point.low, point.high) == (alpha.bt_rating, alpha.bt_low, alpha.bt_high)
     assert point.low < point.rating < point.high and alpha.bt_rank_ub == 1
 
-    matches.record_result(make_match(ids["alpha"], ids["delta"]), duel_games(0), None)
+    play.record_result(make_match(ids["alpha"], ids["delta"]), duel_games(0), None)
     refresh_bradley_terry(ENV)
     assert len(rating_history(alpha_agent).bradley_terry) == 2
 
@@ -222,13 +222,13 @@ def test_bradley_terry_history_keeps_a_row_per_change(platform):
 
 
 def test_rank_ub_counts_only_the_versions_on_the_leaderboard(platform):
-    from rl_arena_app.services.ratings import refresh_bradley_terry
+    from rl_arena_app.services.ratings.refresh import refresh_bradley_terry
 
     ids = arena()
     # alpha's first version is superseded by a weak second one: only v2 is shown.
     v2 = make_submission("alice@example.org", "alpha", version=2)
     for _ in range(3):
-        matches.record_result(make_match(ids["delta"], v2), duel_games(0, 0), None)
+        play.record_result(make_match(ids["delta"], v2), duel_games(0, 0), None)
     refresh_bradley_terry(ENV)
     rows = {r.name: r for r in leaderboard_page(ENV).rows}
     assert rows["alpha"].version == 2 and len(rows) == 4
@@ -237,14 +237,14 @@ def test_rank_ub_counts_only_the_versions_on_the_leaderboard(platform):
 
 
 def test_a_damaged_replay_is_refused_without_naming_a_server_path(platform):
-    from rl_arena_app.services import match_views
+    from rl_arena_app.services.matches import views
 
     damaged = platform.data_dir / "replays" / "damaged.json.gz"
     damaged.parent.mkdir(parents=True, exist_ok=True)
     damaged.write_bytes(b"not gzip at all")
 
     with pytest.raises(BadInput) as refused:
-        match_views._load_replay("replays/damaged.json.gz")
+        views._load_replay("replays/damaged.json.gz")
 
     assert "damaged" in str(refused.value) and str(platform.data_dir) not in str(refused.value)
     assert "/" not in str(refused.value)

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from jobs.redis_server import EmbeddedRedis
-from rl_arena_app.arena.outcomes import InfrastructureError
+from rl_arena_app.errors import InfrastructureError
 
 PARENT = """
 import sys, time

@@ -103,7 +103,7 @@ def test_pause_stops_matchmaking_and_resume_restarts_it(platform):  # lock TTL 3
 
 
 def test_a_disabled_env_takes_no_submissions_and_makes_no_matches(platform, tmp_path):
-    from rl_arena_app.services.submit import submit
+    from rl_arena_app.services.submissions.intake import submit
 
     ready_submissions(ENV, 4)
     runner = CliRunner()

@@ -15,15 +15,15 @@ from sqlmodel import func, select
 
 from jobs.sandbox.factory import runner_for
 from jobs.tasks import configured_runner
-from rl_arena_app.arena.outcomes import BadAgent, BadInput, InfrastructureError
 from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import builds, events
-from rl_arena_app.services import submissions as subs
-from rl_arena_app.services import submit as intake
+from rl_arena_app.errors import BadAgent, BadInput, InfrastructureError
+from rl_arena_app.services import events
 from rl_arena_app.services.seed import seed_house_agents
+from rl_arena_app.services.submissions import builds, intake
+from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings
 
 HOSTILE = Path(__file__).parents[1] / "agents" / "hostile"
@@ -274,7 +274,7 @@ class FailingRunner:
 
 def on_leaderboard(env_id: str, submission_id: int) -> float | None:
     """The submission's score on the env's leaderboard (None when absent)."""
-    from rl_arena_app.services.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 
     rows = leaderboard_page(env_id, limit=200).rows
     return next((r.score for r in rows if r.submission_id == submission_id), None)

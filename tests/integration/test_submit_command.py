@@ -23,8 +23,9 @@ from starlette.responses import PlainTextResponse
 from rl_arena_app.api.app import create_api
 from rl_arena_app.db.models import Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import accounts, audit
-from rl_arena_app.services import submit as intake
+from rl_arena_app.services.accounts import logins
+from rl_arena_app.services.admin import audit
+from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
 from tests.integration.api_support import AGENT, serving
 
@@ -74,7 +75,7 @@ def arena_fixture(platform, monkeypatch, tmp_path) -> Iterator[str]:
 @pytest.fixture(name="token")
 def token_fixture(platform) -> str:
     """Alice's token, as `rl-arena token create` prints it."""
-    accounts.login("oidc", "sub-alice", "alice@example.org", True, "Alice")
+    logins.login("oidc", "sub-alice", "alice@example.org", True, "Alice")
     made = rl_arena("token", "create", "alice@example.org", "--name", "laptop")
     assert made.returncode == 0, made.stderr
     return made.stdout.strip()
@@ -247,7 +248,7 @@ def test_token_create_prints_the_token_alone(token):
 
 
 def test_an_admin_token_is_refused_to_a_non_admin_until_granted(platform):
-    accounts.login("oidc", "sub-bob", "bob@example.org", True, "Bob")
+    logins.login("oidc", "sub-bob", "bob@example.org", True, "Bob")
 
     refused = rl_arena("token", "create", "bob@example.org", "--admin")
     granted = rl_arena("user", "admin", "grant", "bob@example.org")

@@ -15,14 +15,14 @@ from sqlmodel import select
 
 from jobs.images.wheels import install_requirements
 from jobs.tasks import configured_runner
-from rl_arena_app.arena.outcomes import BadAgent, BadInput
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import artifacts, builds
-from rl_arena_app.services import submissions as subs
-from rl_arena_app.services import submit as intake
+from rl_arena_app.errors import BadAgent, BadInput
+from rl_arena_app.services import storage
 from rl_arena_app.services.seed import seed_house_agents
+from rl_arena_app.services.submissions import builds, intake
+from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings
 
 FIRST_LEGAL = """\
@@ -82,7 +82,7 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
     """Two submits of the same bytes meet inside store_bundle; the second one's insert fails."""
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
     both_inside = threading.Barrier(2)
-    real_store, real_create = artifacts.store_bundle, intake._create
+    real_store, real_create = storage.store_bundle, intake._create
 
     def store_side_by_side(root, bundle):
         both_inside.wait(10)  # each caller has checked the store before either writes
@@ -104,7 +104,7 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
 
     assert [type(e) for e in errors] == [RuntimeError]
     [winner] = rows()
-    assert artifacts.artifact_path(platform.artifacts_dir, winner.artifact_sha256).is_file()
+    assert storage.artifact_path(platform.artifacts_dir, winner.artifact_sha256).is_file()
     assert builds.submission_bundle(winner).files["agent.py"] == FIRST_LEGAL.encode()
 
 
@@ -151,7 +151,7 @@ def test_what_is_accepted_at_submit_builds(platform, tmp_path, monkeypatch):
 def test_a_missing_artifact_is_reported_without_a_server_path(platform, tmp_path):
     submission = intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
                              name="gone", owner_email=OWNER, enqueue=False)
-    artifacts.artifact_path(platform.artifacts_dir, submission.artifact_sha256).unlink()
+    storage.artifact_path(platform.artifacts_dir, submission.artifact_sha256).unlink()
 
     with pytest.raises(BadInput) as caught:
         builds.submission_bundle(submission)

@@ -33,8 +33,10 @@ from rl_arena_app.db.models import (
     User,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import agents, builds, feed, match_views, matches
-from rl_arena_app.services.artifacts import store_bundle
+from rl_arena_app.services import feed
+from rl_arena_app.services.matches import play, views
+from rl_arena_app.services.storage import store_bundle
+from rl_arena_app.services.submissions import agents, builds
 from rl_arena_app.settings import get_settings
 from tests.conftest import builtin, bundle_from_source
 
@@ -156,7 +158,7 @@ def test_a_match_it_plays_is_stored_and_shown_clean(process_sandbox):
         session.flush()
         match_id = match.id
 
-    assert matches.play_match(match_id, configured_runner()) is True
+    assert play.play_match(match_id, configured_runner()) is True
 
     with session_scope() as session:
         details = session.exec(select(Game.forfeit_detail).where(Game.match_id == match_id)).all()
@@ -166,9 +168,9 @@ def test_a_match_it_plays_is_stored_and_shown_clean(process_sandbox):
         assert_clean(detail, READABLE)
     for game in read_replay(replay_file)["games"]:
         assert_clean(game["forfeit"]["detail"], READABLE)
-    for game in match_views.match_detail(match_id).games:
+    for game in views.match_detail(match_id).games:
         assert_clean(game.forfeit_detail, READABLE)
-    for game in match_views.match_replay(match_id).games:
+    for game in views.match_replay(match_id).games:
         assert_clean(game.forfeit_detail, READABLE)
 
 
@@ -215,11 +217,11 @@ def test_rows_stored_before_the_fix_are_shown_clean(platform, tmp_path):
     view = agents.agent_view(agent_id)
     assert_clean(view.owner_name, DIRTY_READABLE)
     assert_clean(view.versions[0].reason, DIRTY_READABLE)
-    detail = match_views.match_detail(match_id)
+    detail = views.match_detail(match_id)
     assert_clean(detail.summary.error, DIRTY_READABLE)
     assert_clean(detail.summary.a.agent.owner_name, DIRTY_READABLE)
     assert_clean(detail.games[0].forfeit_detail, DIRTY_READABLE)
-    for shown in (match_views.match_replay(match_id), match_views.validation_replay(hostile)):
+    for shown in (views.match_replay(match_id), views.validation_replay(hostile)):
         assert_clean(shown.games[0].forfeit_detail, DIRTY_READABLE)
         assert_clean(" ".join(shown.agents))
     line = feed.feed_item({"kind": "submission_status", "status": "failed", "name": DIRTY,

@@ -194,7 +194,7 @@ def arena_with_a_thinker(tmp_path, monkeypatch) -> Iterator[Path]:
     from rl_arena_app.db.migrate import upgrade
     from rl_arena_app.db.models import Submission, SubmissionStatus, User
     from rl_arena_app.db.session import session_scope
-    from rl_arena_app.services import submit as intake
+    from rl_arena_app.services.submissions import intake
     from rl_arena_app.settings import get_settings
 
     data_dir = tmp_path / "arena"

@@ -16,7 +16,7 @@ import pytest
 
 from jobs.images import wheels
 from jobs.images.wheels import PIP_PASSTHROUGH, Target, WheelCache, pip_environment
-from rl_arena_app.arena.outcomes import BadAgent
+from rl_arena_app.errors import BadAgent
 
 PYTHON = "3.11"
 CANARIES = {

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from rl_arena_app.arena.bundle import BundleLimits, bundle_from_bytes
-from rl_arena_app.arena.outcomes import BadAgent
+from rl_arena_app.errors import BadAgent
 from tests.hostile_archives import AGENT, HOSTILE
 
 UPLOAD = 50 * 1024 * 1024
@@ -86,7 +86,7 @@ def test_a_fresh_process_refusing_one_grows_its_rss_within_a_bound(case: str,
     script = (
         "import json, resource, sys\n"
         "from rl_arena_app.arena.bundle import BundleLimits, bundle_from_bytes\n"
-        "from rl_arena_app.arena.outcomes import BadAgent\n"
+        "from rl_arena_app.errors import BadAgent\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rl_arena_app.arena.baselines import BASELINES, available, builtin_path
-from rl_arena_app.arena.outcomes import BadAgent
+from rl_arena_app.errors import BadAgent
 
 with warnings.catch_warnings():
     # PettingZoo flags the `*_v3` modules as its "old creation API"; they are what agents face.

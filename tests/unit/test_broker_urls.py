@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rl_arena_app.broker import get_redis, shown_url
-from rl_arena_app.services.errors import InfrastructureError
+from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.settings import Settings
 
 

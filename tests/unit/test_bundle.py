@@ -21,7 +21,7 @@ from rl_arena_app.arena.bundle import (
     load_bundle,
     parse_requirements,
 )
-from rl_arena_app.arena.outcomes import BadAgent, BadInput
+from rl_arena_app.errors import BadAgent, BadInput
 
 ENV = "tictactoe"
 AGENT = b"def act(observation):\n    return 0\n"

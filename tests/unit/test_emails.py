@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from rl_arena_app.arena.outcomes import BadInput
-from rl_arena_app.services.users import normalize_email
+from rl_arena_app.errors import BadInput
+from rl_arena_app.services.accounts.users import normalize_email
 
 
 @pytest.mark.parametrize(("given", "kept"), [

@@ -11,7 +11,7 @@ import pytest
 from rl_arena_app.arena import envs, protocol
 from rl_arena_app.arena.envs import EnvSpec
 from rl_arena_app.arena.games import IllegalAction
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.errors import BadInput
 
 ALL_ENVS = [s.id for s in envs.list_envs()]
 

@@ -11,7 +11,8 @@ import pytest
 
 from jobs.sandbox.process import ProcessSandbox
 from rl_arena_app.arena.bundle import AgentBundle
-from rl_arena_app.arena.outcomes import AgentFault, fault_line, fault_summary
+from rl_arena_app.arena.faults import fault_line, fault_summary
+from rl_arena_app.arena.outcomes import AgentFault
 
 HELPER_AGENT = {
     "agent.py": "from utils import helpers\n\n\ndef act(observation, info):\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.images.wheels import Target, pip_failure
-from rl_arena_app.arena.outcomes import BadAgent, InfrastructureError
+from rl_arena_app.errors import BadAgent, InfrastructureError
 
 TARGET = Target("3.11", ("manylinux_2_17_x86_64",))
 SECRET = "canary-in-pip-output-6f0e"  # e.g. a proxy password pip repeats in a warning

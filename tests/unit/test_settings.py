@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import Settings, get_settings
 
 SECRET = "0123456789abcdef" * 4  # 64 characters, as `openssl rand -hex 32` makes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rl_arena_app.arena.outcomes import BadAgent
+from rl_arena_app.errors import BadAgent
 
 _DIR = Path(__file__).resolve().parent
 

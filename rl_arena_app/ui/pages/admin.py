@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services import admin_actions, audit
+from rl_arena_app.errors import BadInput, InfrastructureError
+from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.catalog import env_ids
-from rl_arena_app.services.errors import BadInput, InfrastructureError
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import change_number, load_or_none
@@ -28,8 +28,8 @@ from rl_arena_app.ui.session import Session
 ALL_ENVS = "__all__"
 AUDIT_ROWS = 50
 ANY_ACTION, ANY_OUTCOME = "any action", "any outcome"  # the filters' "no filter"
-ACTION_CHOICES = (ANY_ACTION, *admin_actions.ACTIONS,
-                  *sorted(audit.ACTIONS - set(admin_actions.ACTIONS)), audit.UNKNOWN_ACTION)
+ACTION_CHOICES = (ANY_ACTION, *actions.ACTIONS,
+                  *sorted(audit.ACTIONS - set(actions.ACTIONS)), audit.UNKNOWN_ACTION)
 OUTCOME_CHOICES = (ANY_OUTCOME, *audit.OUTCOMES)
 GROUPS = (
     ("Ratings and caches", "Recompute what is derived from the recorded games.",
@@ -75,7 +75,7 @@ def audit_list(account: Account, actor: str, action: str, outcome: str,
                offset: int) -> AuditList:
     """A page of the audit log, as the admin ``account`` may see it, filtered ("" or "any ...":
     no filter) (blocking: call it in a thread)."""
-    page = admin_actions.audit_log(account, actor=actor.strip() or None,
+    page = actions.audit_log(account, actor=actor.strip() or None,
                                    action=None if action == ANY_ACTION else action,
                                    outcome=None if outcome == ANY_OUTCOME else outcome,
                                    offset=offset, limit=AUDIT_ROWS)
@@ -165,14 +165,14 @@ class AdminState(PageState):
     async def perform(self, name: str):
         """Run (or start) an admin action on the chosen target."""
         actor = await (await self.get_state(Session))._signed_in()
-        action = admin_actions.ACTIONS.get(name)
+        action = actions.ACTIONS.get(name)
         target = ""
         if action is not None and action.target == "account":
             target = self.email_target.strip()
         elif action is not None and action.target and self.env_target != ALL_ENVS:
             target = self.env_target
         try:
-            entry = await asyncio.to_thread(admin_actions.perform, actor, name, target)
+            entry = await asyncio.to_thread(actions.perform, actor, name, target)
         except audit.AlreadyRunning as exc:  # a double click: nothing new started
             running = exc.entry
             self.result, self.failed = (
@@ -192,7 +192,7 @@ class AdminState(PageState):
         self._changes = change_number()
 
 
-def _target_note(action: admin_actions.Action) -> rx.Var | str:
+def _target_note(action: actions.Action) -> rx.Var | str:
     if action.target == "account":
         return " for " + AdminState.email_target
     if action.target == "":
@@ -202,7 +202,7 @@ def _target_note(action: admin_actions.Action) -> rx.Var | str:
 
 
 def _action_button(name: str) -> rx.Component:
-    action = admin_actions.ACTIONS[name]
+    action = actions.ACTIONS[name]
     destructive = name in ("disable", "revoke-sessions", "revoke-admin", "rebuild-ratings")
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button(action.label, size="2", variant="soft",

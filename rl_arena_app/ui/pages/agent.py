@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import reflex as rx
 
-from rl_arena_app.services.agents import agent_view, rating_history
 from rl_arena_app.services.ids import parse_id
 from rl_arena_app.services.read_models import AgentView, MatchSummary, VersionView
+from rl_arena_app.services.submissions.agents import agent_view, rating_history
 from rl_arena_app.ui import charts, format, routes
 from rl_arena_app.ui.cache import load_or_none
 from rl_arena_app.ui.components.common import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from rl_arena_app.services.ids import parse_id
-from rl_arena_app.services.match_views import match_detail
+from rl_arena_app.services.matches.views import match_detail
 from rl_arena_app.services.read_models import GameView, MatchDetail
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load_or_none

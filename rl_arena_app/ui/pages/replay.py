@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import reflex as rx
 
-from rl_arena_app.services.errors import BadInput
-from rl_arena_app.services.match_views import match_replay, validation_replay
+from rl_arena_app.errors import BadInput
+from rl_arena_app.services.matches.views import match_replay, validation_replay
 from rl_arena_app.services.read_models import ReplayGame, ReplayView
 from rl_arena_app.ui import charts, format, routes
 from rl_arena_app.ui.cache import load

@@ -22,7 +22,6 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import BadInput, InfrastructureError
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import play
 from rl_arena_app.arena.sandbox import SandboxRunner
@@ -37,12 +36,13 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services import events, metrics
-from rl_arena_app.services.artifacts import store_replay, stored_file
-from rl_arena_app.services.builds import submission_bundle
-from rl_arena_app.services.match_queue import enqueue_match, requeue_pending, requeue_stale
-from rl_arena_app.services.matchmaking import matchmaking_tick
-from rl_arena_app.services.ratings import count_result, elo_config
+from rl_arena_app.services.matches.pairing import matchmaking_tick
+from rl_arena_app.services.matches.queue import enqueue_match, requeue_pending, requeue_stale
+from rl_arena_app.services.ratings.refresh import count_result, elo_config
+from rl_arena_app.services.storage import store_replay, stored_file
+from rl_arena_app.services.submissions.builds import submission_bundle
 from rl_arena_app.settings import Settings, get_settings
 
 __all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_file",

@@ -29,8 +29,8 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.leaderboard import current_versions
-from rl_arena_app.services.match_queue import enqueue_match
+from rl_arena_app.services.matches.queue import enqueue_match
+from rl_arena_app.services.ratings.leaderboard import current_versions
 from rl_arena_app.settings import Settings, get_settings
 
 RECENT = 3

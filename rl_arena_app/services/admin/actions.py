@@ -21,14 +21,10 @@ from rl_arena_app.broker import ADMIN_TASK, BUILDS, admin_job_id, get_queue, get
 from rl_arena_app.core.text import describe_character, first_control_character, printable
 from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import accounts, admin, audit, events, sessions, tokens
-from rl_arena_app.services.errors import (
-    BadInput,
-    InfrastructureError,
-    NotAllowed,
-    NotFound,
-    NotSignedIn,
-)
+from rl_arena_app.errors import BadInput, InfrastructureError, NotAllowed, NotFound, NotSignedIn
+from rl_arena_app.services import events
+from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.admin import audit, env_switches
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 
 Progress = Callable[[float, str], None]
@@ -91,7 +87,7 @@ def check_target(action: Action, target: str) -> str:
             raise BadInput(f"{action.name} applies to the whole arena: give no target")
         return ""
     if action.target == "account":
-        return accounts.account_by_email(target).email
+        return logins.account_by_email(target).email
     if not target and action.target == "env-or-all":
         return ""
     if not target:
@@ -208,7 +204,7 @@ def _duel_envs(target: str) -> list[str]:
 
 
 def _rebuild_ratings(target: str, report: Progress, _: SandboxRunner) -> str:
-    from rl_arena_app.services.ratings import rebuild_ratings, refresh_bradley_terry
+    from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
 
     ids = _duel_envs(target)
     if target and envs.spec(target).kind != "duel":
@@ -223,7 +219,7 @@ def _rebuild_ratings(target: str, report: Progress, _: SandboxRunner) -> str:
 
 
 def _refresh_bt(target: str, report: Progress, _: SandboxRunner) -> str:
-    from rl_arena_app.services.ratings import refresh_bradley_terry
+    from rl_arena_app.services.ratings.refresh import refresh_bradley_terry
 
     if target and envs.spec(target).kind != "duel":
         return f"{target} is a solo environment: it has no Bradley-Terry fit"
@@ -236,7 +232,7 @@ def _refresh_bt(target: str, report: Progress, _: SandboxRunner) -> str:
 
 
 def _rebuild_images(_: str, report: Progress, runner: SandboxRunner) -> str:
-    from rl_arena_app.services.builds import rebuild_image
+    from rl_arena_app.services.submissions.builds import rebuild_image
 
     with session_scope() as session:
         ids = session.exec(select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
@@ -256,9 +252,9 @@ def _rebuild_leaderboard(target: str) -> str:
 
 
 def _requeue_failed(_: str) -> str:
-    from rl_arena_app.services.builds import platform_failures, retry_build
-    from rl_arena_app.services.match_queue import requeue_pending
-    from rl_arena_app.services.submit import enqueue_build
+    from rl_arena_app.services.matches.queue import requeue_pending
+    from rl_arena_app.services.submissions.builds import platform_failures, retry_build
+    from rl_arena_app.services.submissions.intake import enqueue_build
 
     retired = (select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
                .where(Agent.retired_at.is_not(None)))
@@ -278,7 +274,7 @@ def _requeue_failed(_: str) -> str:
 
 
 def _revoke_sessions(email: str) -> str:
-    user_id = accounts.account_by_email(email).user_id
+    user_id = logins.account_by_email(email).user_id
     ended = sessions.revoke_user_sessions(user_id)
     revoked = tokens.revoke_user_tokens(user_id)
     return f"ended {ended} sessions and revoked {revoked} API tokens of {email}"
@@ -286,7 +282,7 @@ def _revoke_sessions(email: str) -> str:
 
 def _set_admin(admin_rights: bool) -> Callable[[str], str]:
     def apply(email: str) -> str:
-        accounts.set_admin(email, admin_rights)
+        logins.set_admin(email, admin_rights)
         return f"{email} is {'now' if admin_rights else 'no longer'} an admin"
     return apply
 
@@ -306,10 +302,10 @@ _LONG: dict[str, LongAction] = {
 _QUICK: dict[str, Callable[[str], str]] = {
     "rebuild-leaderboard": _rebuild_leaderboard,
     "requeue-failed": _requeue_failed,
-    "pause": _env_state(admin.pause_matchmaking, "matchmaking paused"),
-    "resume": _env_state(admin.resume_matchmaking, "matchmaking resumed"),
-    "disable": _env_state(lambda e: admin.set_env_enabled(e, False), "disabled"),
-    "enable": _env_state(lambda e: admin.set_env_enabled(e, True), "enabled"),
+    "pause": _env_state(env_switches.pause_matchmaking, "matchmaking paused"),
+    "resume": _env_state(env_switches.resume_matchmaking, "matchmaking resumed"),
+    "disable": _env_state(lambda e: env_switches.set_env_enabled(e, False), "disabled"),
+    "enable": _env_state(lambda e: env_switches.set_env_enabled(e, True), "enabled"),
     "revoke-sessions": _revoke_sessions,
     "grant-admin": _set_admin(True),
     "revoke-admin": _set_admin(False),

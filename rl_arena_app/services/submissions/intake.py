@@ -26,17 +26,21 @@ from rl_arena_app.arena.bundle import (
     bundle_from_bytes,
     load_bundle,
 )
-from rl_arena_app.arena.outcomes import BadAgent, BadInput
 from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue, job_pending
 from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadAgent, BadInput, LimitExceeded, NotAllowed, NotSignedIn
 from rl_arena_app.services import rate_limits
-from rl_arena_app.services.artifacts import store_bundle
-from rl_arena_app.services.builds import BUILD_RETRY, BUILD_TIMEOUT_S, UNFINISHED, announce
-from rl_arena_app.services.errors import LimitExceeded, NotAllowed, NotSignedIn
+from rl_arena_app.services.accounts.users import check_owner, ensure_house, ensure_user
 from rl_arena_app.services.read_models import Account, Quota
-from rl_arena_app.services.users import check_owner, ensure_house, ensure_user
+from rl_arena_app.services.storage import store_bundle
+from rl_arena_app.services.submissions.builds import (
+    BUILD_RETRY,
+    BUILD_TIMEOUT_S,
+    UNFINISHED,
+    announce,
+)
 from rl_arena_app.settings import Settings, get_settings
 
 MAX_ARTIFACT_NAME = 255
@@ -71,7 +75,7 @@ def check_env(env_id: str) -> envs.EnvSpec:
 
 def check_env_open(env_id: str) -> envs.EnvSpec:
     """The env's spec if it exists and takes submissions, else BadInput saying why."""
-    from rl_arena_app.services.admin import env_enabled
+    from rl_arena_app.services.admin.env_switches import env_enabled
 
     env = check_env(env_id)
     if not env_enabled(env.id):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.db.models import EnvState
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput
 
 
 def _set_env_state(env_id: str, event: str, **fields: bool) -> EnvState:

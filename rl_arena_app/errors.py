@@ -1,13 +1,24 @@
-"""The errors front ends catch, with the HTTP status each one means."""
+"""The app's error types, the one place every layer takes them from, and the HTTP status of each."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from rl_arena_app.arena.outcomes import BadAgent, BadInput, InfrastructureError, NotFound
 
-__all__ = ["BadAgent", "BadInput", "Conflict", "InfrastructureError", "LimitExceeded",
-           "NotAllowed", "NotFound", "NotSignedIn", "http_status"]
+class InfrastructureError(RuntimeError):
+    """The platform failed (Docker unreachable, image build failed): not the agent's fault."""
+
+
+class BadInput(ValueError):
+    """The user's input is invalid (unknown env, unreadable or unsafe agent): exit 2, no retry."""
+
+
+class BadAgent(BadInput):
+    """An agent upload that cannot be accepted, with a message saying how to fix it."""
+
+
+class NotFound(BadInput):
+    """What was asked for does not exist (an unknown agent, match or submission id)."""
 
 
 class NotSignedIn(BadInput):

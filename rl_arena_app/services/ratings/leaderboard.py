@@ -26,9 +26,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.db.models import Agent, Game, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import get_engine, session_scope
+from rl_arena_app.errors import BadInput
 from rl_arena_app.services.events import data_version, is_older
 from rl_arena_app.services.read_models import (
     AgentRef,

@@ -15,7 +15,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.arena.run import REPLAY_FORMAT, REPLAY_VERSION
 from rl_arena_app.core.text import printable, printable_or_none
 from rl_arena_app.db.models import (
@@ -28,7 +27,7 @@ from rl_arena_app.db.models import (
     User,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.artifacts import stored_file
+from rl_arena_app.errors import BadInput, NotFound
 from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import (
     AgentRef,
@@ -41,6 +40,7 @@ from rl_arena_app.services.read_models import (
     ReplayView,
     Side,
 )
+from rl_arena_app.services.storage import stored_file
 from rl_arena_app.settings import get_settings
 
 log = logging.getLogger(__name__)

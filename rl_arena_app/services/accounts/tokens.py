@@ -9,12 +9,12 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import select
 
-from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.models import ApiToken, User, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput, NotFound
 from rl_arena_app.services import rate_limits
-from rl_arena_app.services.accounts import account_of
+from rl_arena_app.services.accounts.logins import account_of
 from rl_arena_app.services.read_models import Account, TokenView
 
 PREFIX = "rla_"

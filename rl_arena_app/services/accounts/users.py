@@ -7,9 +7,9 @@ import string
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
-from rl_arena_app.arena.outcomes import BadInput
 from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import User
+from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import get_settings
 
 MAX_EMAIL = 320

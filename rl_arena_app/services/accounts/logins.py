@@ -14,13 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from rl_arena_app.arena.outcomes import BadInput, NotFound
 from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.models import Identity, User, utcnow
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.errors import Conflict
+from rl_arena_app.errors import BadInput, Conflict, NotFound
+from rl_arena_app.services.accounts.users import check_owner, ensure_user, stored_spelling
 from rl_arena_app.services.read_models import Account
-from rl_arena_app.services.users import check_owner, ensure_user, stored_spelling
 from rl_arena_app.settings import get_settings
 
 PROVIDERS = ("github", "google", "oidc", "dev")

@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 from rl_arena_app.core.text import describe_character, first_control_character, printable
 from rl_arena_app.db.models import AuditEntry, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput, Conflict
 from rl_arena_app.services import events
-from rl_arena_app.services.errors import BadInput, Conflict
 from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_arena_app.arena.bundle import AgentBundle, BundleLimits, bundle_from_bytes
-from rl_arena_app.arena.outcomes import BadInput
+from rl_arena_app.errors import BadInput
 
 
 def artifact_path(root: Path, digest: str) -> Path:

@@ -16,20 +16,16 @@ from sqlmodel import select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import BUILTIN_PREFIX, AgentBundle, load_bundle
-from rl_arena_app.arena.outcomes import (
-    BadInput,
-    InfrastructureError,
-    fault_line,
-    fault_summary,
-)
+from rl_arena_app.arena.faults import fault_line, fault_summary
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import RunResult, play
 from rl_arena_app.arena.sandbox import SandboxRunner
 from rl_arena_app.core.text import printable
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, SubmissionStatus, utcnow
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services import events
-from rl_arena_app.services.artifacts import load_artifact, store_replay
+from rl_arena_app.services.storage import load_artifact, store_replay
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,11 @@ from typing import Any
 from sqlmodel import func, select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import NotFound
 from rl_arena_app.db.models import Agent, Submission, User
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import NotFound
 from rl_arena_app.services.ids import in_range
-from rl_arena_app.services.submit import check_env
+from rl_arena_app.services.submissions.intake import check_env
 
 
 def _row(submission: Submission, agent: Agent, owner: User) -> dict[str, Any]:

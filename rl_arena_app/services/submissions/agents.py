@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlmodel import Session, or_, select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.outcomes import NotFound
 from rl_arena_app.core.ratings import expected_score
 from rl_arena_app.core.text import printable, printable_or_none
 from rl_arena_app.db.models import (
@@ -23,10 +22,11 @@ from rl_arena_app.db.models import (
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services import audit, events
-from rl_arena_app.services.errors import Conflict, NotAllowed, NotSignedIn
+from rl_arena_app.errors import Conflict, NotAllowed, NotFound, NotSignedIn
+from rl_arena_app.services import events
+from rl_arena_app.services.admin import audit
 from rl_arena_app.services.ids import in_range
-from rl_arena_app.services.match_views import agent_ref, match_page
+from rl_arena_app.services.matches.views import agent_ref, match_page
 from rl_arena_app.services.read_models import (
     Account,
     AgentRef,

@@ -1,0 +1,1 @@
+"""Matches: the queue, pairing agents, playing a match and recording it, and reading them back."""

@@ -1,0 +1,1 @@
+"""Ratings: Elo and Bradley-Terry refreshes, and the leaderboards they make."""

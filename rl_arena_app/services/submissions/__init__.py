@@ -1,0 +1,1 @@
+"""Submissions: intake and limits, building and validating a version, agents and their versions."""
