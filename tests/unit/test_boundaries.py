@@ -10,6 +10,7 @@ import ast
 import json
 import subprocess
 import sys
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -65,8 +66,17 @@ def test_arena_loads_no_database_services_or_jobs() -> None:
     assert not offending(loaded, INFRASTRUCTURE)
 
 
+def is_project_module(name: str) -> bool:
+    """Whether ``name`` is a module or package of this repository."""
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def imported_names(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module name) of every import statement in a source file."""
+    """(line, absolute module name) of every import statement in a source file.
+
+    `from package import module` names the module, as `import package.module` does.
+    """
     parts = path.relative_to(ROOT).with_suffix("").parts
     package = ".".join(parts[:-1])  # __init__.py's package is its folder, as a module's is
     names = []
@@ -79,10 +89,55 @@ def imported_names(path: Path) -> list[tuple[int, str]]:
                 levels = package.split(".")
                 anchor = ".".join(levels[: len(levels) - node.level + 1])
                 base = f"{anchor}.{base}" if base else anchor
-            names += [(node.lineno, base)]
-            if not node.module:  # `from . import x`: x is a module of the anchor package
-                names += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+            modules = [f"{base}.{alias.name}" for alias in node.names]
+            found = [m for m in modules if is_project_module(m)]
+            names += [(node.lineno, m) for m in found] if found else [(node.lineno, base)]
     return names
+
+
+def module_of(path: Path) -> str:
+    """The dotted module name of a source file (a package's for its ``__init__.py``)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(*folders: str) -> dict[str, set[str]]:
+    """Each module under ``folders`` and the project modules it imports (any import statement,
+    type-only and function-local ones included)."""
+    graph = {}
+    for folder in folders:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = module_of(path)
+            graph[name] = {m for _, m in imported_names(path) if is_project_module(m)} - {name}
+    return graph
+
+
+def first_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` (its modules, the first repeated at the end), or []."""
+    try:
+        tuple(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        return list(reversed(exc.args[1]))  # graphlib lists it against the import direction
+    return []
+
+
+def test_no_import_cycles() -> None:
+    """No module imports itself back through others, not even for a type (a split removes it)."""
+    cycle = first_cycle(import_graph("rl_arena_app", "jobs"))
+    assert not cycle, " -> ".join(cycle)
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    """The graph has the real edges (``from package import module`` included) and a cycle in it
+    is found (a test of the test)."""
+    graph = import_graph("rl_arena_app", "jobs")
+    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.arena.referee"]
+    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.services.seed"]
+    assert first_cycle(graph) == []
+    graph["rl_arena_app.arena.envs"].add("rl_arena_app.arena.referee")
+    cycle = first_cycle(graph)
+    assert cycle[0] == cycle[-1]
+    assert {"rl_arena_app.arena.envs", "rl_arena_app.arena.referee"} <= set(cycle)
 
 
 def violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
