@@ -187,41 +187,65 @@ def test_jobs_do_not_touch_the_database_directly() -> None:
     assert not violations("jobs", ("rl_arena_app.db",))
 
 
-# logs: the request id every front end tags its records with (stdlib logging, nothing more)
-FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings", "rl_arena_app.logs")
-AUTH = "rl_arena_app.auth"  # the login routes: the dashboard shows their providers and reasons
+# What every front end may import besides services: settings; errors, the types it reports;
+# logs, the request id every front end tags its records with (stdlib logging, nothing more); and
+# core.text, `printable`, the one cleaner the project's rules name for text a page or a terminal
+# shows (pure: it imports nothing of the project).
+FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings", "rl_arena_app.errors",
+                        "rl_arena_app.logs", "rl_arena_app.core.text")
+# The CLI alone picks a sandbox runner and starts processes: these are what it may call in jobs/.
+CLI_MAY_START = (
+    "jobs.sandbox.factory",  # the runner `play` hands to services; the Docker engine of `sweep`
+    "jobs.images.base",  # `images build-base` builds the agent base image
+    "jobs.supervisor",  # `up` runs the platform's processes
+    "jobs.worker",  # `worker`
+    "jobs.scheduler",  # `scheduler`
+    "jobs.web",  # `web` builds and serves the dashboard
+)
+# Each front end (a folder or a file) and what it may import besides FRONT_END_MAY_IMPORT.
+FRONT_ENDS = {
+    "rl_arena_app/ui": ("rl_arena_app.ui",
+                        "rl_arena_app.auth"),  # the dashboard shows the login's providers, reasons
+    "rl_arena_app/api": ("rl_arena_app.api",),
+    "rl_arena_app/auth": ("rl_arena_app.auth",),
+    "rl_arena_app/cli.py": ("rl_arena_app.cli", "rl_arena_app.commands", *CLI_MAY_START),
+    "rl_arena_app/commands": ("rl_arena_app.commands", *CLI_MAY_START),
+}
 
 
-def front_end_leaks(folder: str) -> list[str]:
-    """Imports of project modules by ``folder`` that are not services, settings or itself."""
-    own = folder.replace("/", ".")
+def front_end_leaks(front_end: str) -> list[str]:
+    """Imports of project modules by a front end that are neither allowed to every front end
+    nor to this one."""
+    allowed = (*FRONT_END_MAY_IMPORT, *FRONT_ENDS[front_end])
+    target = ROOT / front_end
     found = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
+    for path in [target] if target.is_file() else sorted(target.rglob("*.py")):
         for line, name in imported_names(path):
-            project = offending([name], ("rl_arena_app", "jobs"))
-            allowed = offending([name], (*FRONT_END_MAY_IMPORT, own,
-                                         *((AUTH,) if own == "rl_arena_app.ui" else ())))
-            if project and not allowed:
+            if offending([name], ("rl_arena_app", "jobs")) and not offending([name], allowed):
                 found.append(f"{path.relative_to(ROOT)}:{line} {name}")
     return found
 
 
-@pytest.mark.parametrize("folder", ["rl_arena_app/ui", "rl_arena_app/api", "rl_arena_app/auth"])
-def test_web_front_ends_use_services_and_settings_only(folder: str) -> None:
-    """The dashboard, the API and the login routes never reach db/, jobs/, arena/ or core/."""
-    if not (ROOT / folder).is_dir():
-        assert folder == "rl_arena_app/api", f"{folder} is missing"
-        return
-    assert not front_end_leaks(folder)
+@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
+def test_front_ends_call_services(front_end: str) -> None:
+    """The dashboard, the API, the login routes and the CLI never reach db/, arena/ or core/
+    (but its text cleaner), nor jobs/ (but what the CLI starts)."""
+    assert (ROOT / front_end).exists(), f"{front_end} is missing"
+    assert not front_end_leaks(front_end)
 
 
-def test_the_boundary_check_sees_a_leak(tmp_path) -> None:
+@pytest.mark.parametrize("front_end", ["rl_arena_app/ui", "rl_arena_app/commands"])
+def test_the_boundary_check_sees_a_leak(front_end: str) -> None:
     """The front-end rule flags what it should (a test of the test)."""
-    leak = ROOT / "rl_arena_app" / "ui" / "_leak_probe.py"
+    leak = ROOT / front_end / "_leak_probe.py"
     leak.write_text("from rl_arena_app.db.models import User\n"
-                    "from rl_arena_app.services import x\n")
+                    "from rl_arena_app.services import x\n"
+                    "from rl_arena_app.arena import envs\n"
+                    "from jobs.sandbox.docker import DockerEngine\n")
     try:
-        assert front_end_leaks("rl_arena_app/ui") == ["rl_arena_app/ui/_leak_probe.py:1 "
-                                                      "rl_arena_app.db.models"]
+        probe = f"{front_end}/_leak_probe.py"
+        assert front_end_leaks(front_end) == [f"{probe}:1 rl_arena_app.db.models",
+                                              f"{probe}:3 rl_arena_app.arena.envs",
+                                              f"{probe}:4 jobs.sandbox.docker"]
     finally:
         leak.unlink()
