@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
+from rl_arena_app.commands.common import admin_action_command, handles_errors, progress
 from rl_arena_app.errors import BadInput
 
 OUTPUT = click.Path(dir_okay=False, path_type=Path)
@@ -113,20 +113,9 @@ def docs(output: Path | None) -> None:
     progress(f"wrote {output}")
 
 
-@env_group.command("disable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def disable(env_id: str) -> None:
-    """Refuse new submissions and make no new matches in ENV (open matches still play)."""
-    run_admin_action("disable", env_id)
-
-
-@env_group.command("enable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def enable(env_id: str) -> None:
-    """Take submissions and make matches in ENV again."""
-    run_admin_action("enable", env_id)
+admin_action_command(env_group, "disable", "Refuse new submissions and make no new matches in "
+                     "ENV (open matches still play).")
+admin_action_command(env_group, "enable", "Take submissions and make matches in ENV again.")
 
 
 def alias(group: click.Group, name: str) -> click.Group:
