@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from rl_arena_app.arena.faults import fault_summary
 from rl_arena_app.commands.common import (
     clean,
     handles_errors,
@@ -16,7 +15,6 @@ from rl_arena_app.commands.common import (
     progress_bar,
     stderr_is_terminal,
 )
-from rl_arena_app.errors import BadInput
 
 PROG = "rl-arena"
 
@@ -54,34 +52,20 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
 
     AGENT is a .py file, a directory or a .zip/.tar.gz with agent.py, or builtin:NAME.
     """
-    from jobs.sandbox.factory import sandbox_factories
-    from rl_arena_app.arena import envs
-    from rl_arena_app.arena.bundle import load_bundle
-    from rl_arena_app.arena.referee import Limits
-    from rl_arena_app.arena.replay import write_replay
-    from rl_arena_app.arena.run import play as play_run
+    from jobs.sandbox.factory import runner_for
+    from rl_arena_app.services.local_play import check_local_run, play_local_run, save_replay
     from rl_arena_app.settings import get_settings
 
-    env = envs.spec(env_id)
-    wanted = 2 if env.kind == "duel" else 1
-    if len(agents) != wanted:
-        raise BadInput(f"{env.id} is a {env.kind} environment: give exactly {wanted} "
-                       f"agent{'s' if wanted > 1 else ''}, got {len(agents)}")
-    if env.kind == "duel" and episodes is not None:
-        raise BadInput(f"--episodes is for solo environments; {env.id} is a duel: use --games")
-    if env.kind == "solo" and games is not None:
-        raise BadInput(f"--games is for duels; {env.id} is a solo task: use --episodes")
-    kind = sandbox or get_settings().sandbox
-    bundles = [load_bundle(ref, env_id=env.id) for ref in agents]
-    factories, _ = sandbox_factories(kind, bundles, progress=progress)
-    limits = Limits.for_env(env, move_timeout, time_bank, startup_timeout)
-    with progress_bar("games" if env.kind == "duel" else "episodes") as update:
-        result = play_run(env, factories, list(agents), sandbox=kind,
-                          seed=env.seed if seed is None else seed, limits=limits,
-                          games=games, episodes=episodes,
-                          progress=lambda done, total: update(completed=done, total=total))
+    run = check_local_run(env_id, agents, games=games, episodes=episodes)
+    runner = runner_for(sandbox or get_settings().sandbox)
+    prepared = runner.prepare(run.bundles, progress)
+    with progress_bar(run.unit) as update:
+        result = play_local_run(run, prepared, sandbox=runner.kind, seed=seed,
+                                move_timeout=move_timeout, time_bank=time_bank,
+                                startup_timeout=startup_timeout,
+                                played=lambda done, total: update(completed=done, total=total))
     if replay_path is not None:
-        write_replay(replay_path, result.replay())
+        save_replay(replay_path, result)
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary))
@@ -91,6 +75,8 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
 
 def render_summary(summary: dict[str, Any]) -> str:
     """A few human-readable lines for a run (what agents and people wrote made printable)."""
+    from rl_arena_app.services.local_play import forfeit_lines
+
     names = [clean(a["ref"]) for a in summary["agents"]]
     lines = [f"{summary['env']} ({summary['sandbox']} sandbox, seed {summary['seed']})"]
     for i, game in enumerate(summary.get("games", [])):
@@ -103,8 +89,7 @@ def render_summary(summary: dict[str, Any]) -> str:
             what = f"{names[game['winner']]} wins"
         lines.append(f"  game {i + 1}: {names[game['first']]} first, {what}, {game['steps']} moves")
         if forfeit:  # where and why, as Python shows it
-            lines += [f"      {clean(line)}"
-                      for line in fault_summary(forfeit["detail"]).splitlines()]
+            lines += [f"      {clean(line)}" for line in forfeit_lines(forfeit["detail"])]
     if "points" in summary:
         lines.append("  points: " + ", ".join(
             f"{n} {p:g}" for n, p in zip(names, summary["points"], strict=True)))
@@ -135,155 +120,17 @@ def ratings() -> None:
 @handles_errors
 def ratings_fit(csv_path: Path, method: str, bootstrap: int, seed: int, as_json: bool) -> None:
     """Fit ratings from a CSV of games with columns a,b,score_a (1 win, 0.5 draw, 0 loss)."""
-    from rl_arena_app.core.ratings import (
-        MIN_BOOTSTRAP,
-        encode_games,
-        fit_bradley_terry,
-        replay_elo_arrays,
-    )
+    from rl_arena_app.services.ratings.fitting import fit_ratings
 
-    if 0 < bootstrap < MIN_BOOTSTRAP:
-        raise BadInput(f"--bootstrap {bootstrap} is too few rounds to measure a spread: give 0 "
-                       f"(Laplace intervals) or at least {MIN_BOOTSTRAP}")
-    games = encode_games(read_games_csv(csv_path))
-    n = len(games.ids)
-    if method == "elo":
-        replay = replay_elo_arrays(games.a_idx, games.b_idx, games.score, n)
-        rows = [{"id": pid, "rating": float(replay.ratings[k]), "games": int(replay.games[k])}
-                for k, pid in enumerate(games.ids)]
-    else:
-        fit = fit_bradley_terry(games.a_idx, games.b_idx, games.score, n, bootstrap=bootstrap,
-                                seed=seed)
-        rows = [{"id": pid, "rating": float(fit.rating[k]), "ci_low": float(fit.ci_low[k]),
-                 "ci_high": float(fit.ci_high[k]), "rank_ub": int(fit.rank_ub[k]),
-                 "games": int(fit.games[k]), "provisional": bool(fit.provisional[k])}
-                for k, pid in enumerate(games.ids)]
-    rows.sort(key=lambda row: -row["rating"])
+    fitted = fit_ratings(csv_path, method, bootstrap=bootstrap, seed=seed)
+    rows = fitted["ratings"]
     if as_json:
-        click.echo(json.dumps({"method": method, "games": len(games.score), "ratings": rows}))
+        click.echo(json.dumps(fitted))
         return
     for rank, row in enumerate(rows, 1):
         interval = (f"  [{row['ci_low']:.0f}, {row['ci_high']:.0f}]" if "ci_low" in row else "")
         click.echo(f"{rank:>4}. {row['id']:<24} {row['rating']:7.1f}{interval}  "
                    f"{row['games']} games")
-
-
-_GAMES_COLUMNS = ("a", "b", "score_a")
-_MAX_ID_CHARS = 200
-
-
-def read_games_csv(path: Path) -> list[tuple[str, str, float]]:
-    """Rows (a, b, score_a) of a UTF-8 games CSV; bad input names the file and line.
-
-    The first non-blank row is the header; it must name a, b and score_a (other columns are
-    ignored). Blank rows are skipped and spaces around a field are dropped.
-    """
-    import csv
-    import io
-
-    text = _games_csv_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    columns: tuple[int, dict[str, int]] | None = None  # header width, positions of a,b,score_a
-    games: list[tuple[str, str, float]] = []
-    seen_ids: set[str] = set()
-    line = 1
-    try:
-        for row in reader:
-            fields = [field.strip() for field in row]
-            if any(fields):
-                where = f"{path}:{line}"
-                if columns is None:
-                    columns = _games_csv_header(fields, where)
-                else:
-                    games.append(_games_csv_row(fields, columns, seen_ids, where))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        limit = csv.field_size_limit()
-        why = (f"a field is longer than {limit} characters (ids are at most {_MAX_ID_CHARS})"
-               if "field limit" in str(exc) else f"not a CSV row ({exc})")
-        raise BadInput(f"{path}:{line}: {why}; fix or remove that row") from None
-    if columns is None:
-        raise BadInput(f"{path}:1: the file is empty; start it with the header a,b,score_a")
-    if not games:
-        raise BadInput(f"{path}:{line}: no games after the header; add rows a,b,score_a")
-    return games
-
-
-def _games_csv_text(path: Path) -> str:
-    """The file decoded as UTF-8 (a BOM is dropped); unreadable or other encodings are bad input."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}:1: cannot read the file ({exc.strerror}); check it and its "
-                       "permissions") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise BadInput(f"{path}:1: the file is UTF-16; save it as UTF-8 (CSV UTF-8)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BadInput(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
-                       "file as UTF-8") from None
-
-
-def _games_csv_header(fields: list[str], where: str) -> tuple[int, dict[str, int]]:
-    """The header's width and the positions of a, b and score_a in it."""
-    missing = [name for name in _GAMES_COLUMNS if name not in fields]
-    if missing:
-        raise BadInput(f"{where}: the first row must be the header a,b,score_a (more columns may "
-                       f"follow); missing {','.join(missing)} in {_shown(','.join(fields))}")
-    twice = [name for name in _GAMES_COLUMNS if fields.count(name) > 1]
-    if twice:
-        raise BadInput(f"{where}: the header names {','.join(twice)} more than once; keep one")
-    return len(fields), {name: fields.index(name) for name in _GAMES_COLUMNS}
-
-
-def _games_csv_row(fields: list[str], columns: tuple[int, dict[str, int]], seen_ids: set[str],
-                   where: str) -> tuple[str, str, float]:
-    """One game (a, b, score_a) from a data row."""
-    width, at = columns
-    if any("\n" in field or "\r" in field for field in fields):
-        raise BadInput(f"{where}: a field runs over several lines; close the quote it opens "
-                       "(or remove the stray \")")
-    if len(fields) != width:
-        raise BadInput(f"{where}: expected {width} fields like the header, got {len(fields)}; "
-                       "write a,b,score_a (quote ids that contain commas)")
-    a, b, raw_score = fields[at["a"]], fields[at["b"]], fields[at["score_a"]]
-    for column, pid in (("a", a), ("b", b)):
-        if pid not in seen_ids:
-            _check_player_id(column, pid, where)
-            seen_ids.add(pid)
-    if a == b:
-        raise BadInput(f"{where}: {_shown(a)} plays itself; a and b must be different players")
-    try:
-        score = float(raw_score)
-    except ValueError:
-        score = -1.0
-    if score not in (0.0, 0.5, 1.0):
-        raise BadInput(f"{where}: score_a must be 1 (a wins), 0.5 (draw) or 0 (b wins), got "
-                       f"{_shown(raw_score)}")
-    return a, b, score
-
-
-def _check_player_id(column: str, pid: str, where: str) -> None:
-    """Refuse an empty, overlong or unprintable player id."""
-    import unicodedata
-
-    if not pid:
-        raise BadInput(f"{where}: the {column} id is empty; name both players")
-    if len(pid) > _MAX_ID_CHARS:
-        raise BadInput(f"{where}: the {column} id is {len(pid)} characters long; ids are at "
-                       f"most {_MAX_ID_CHARS}; shorten it")
-    bad = next((ch for ch in pid if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")),
-               None)
-    if bad is not None:
-        raise BadInput(f"{where}: the {column} id {_shown(pid)} holds the control character "
-                       f"U+{ord(bad):04X}; ids must be printable")
-
-
-def _shown(value: str) -> str:
-    """A value for an error line: escaped, and cut after 40 characters."""
-    return repr(value[:40]) + ("..." if len(value) > 40 else "")
 
 
 @main.group()
@@ -299,11 +146,11 @@ def images() -> None:
 def build_base(method: str, if_missing: bool) -> None:
     """Build the agent base image (Python + numpy)."""
     from jobs.images.base import base_image_exists, build_base_image
-    from jobs.sandbox.docker import DockerEngine
+    from jobs.sandbox.factory import docker_client
     from rl_arena_app.settings import get_settings
 
     tag = get_settings().agent_base_image
-    client = DockerEngine().client
+    client = docker_client()
     if if_missing and base_image_exists(client, tag):
         progress(f"base image {tag} is present")
         return
@@ -319,9 +166,9 @@ def build_base(method: str, if_missing: bool) -> None:
 @handles_errors
 def sweep() -> None:
     """Remove sandbox containers and folders left behind by crashed runs."""
-    from jobs.sandbox.docker import DockerEngine
+    from jobs.sandbox.factory import sweep_orphans
 
-    removed = DockerEngine().sweep_orphans()
+    removed = sweep_orphans()
     click.echo(f"removed {len(removed)} orphaned container(s)")
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.sandbox import PreparedAgents, Progress, SandboxRunner
 from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import docker
 
 SandboxKind = Literal["docker", "process", "inprocess"]
 
@@ -92,3 +95,18 @@ def sandbox_factories(kind: SandboxKind, bundles: Sequence[AgentBundle],
     """Factories and images of ``bundles`` in a ``kind`` sandbox (``runner_for(kind).prepare``)."""
     prepared = runner_for(kind, settings).prepare(bundles, progress)
     return prepared.factories, prepared.images
+
+
+def docker_client(settings: Settings | None = None) -> docker.DockerClient:
+    """A client of the Docker engine agent sandboxes use (InfrastructureError if unreachable)."""
+    from jobs.sandbox.docker import DockerEngine
+
+    return DockerEngine(settings).client
+
+
+def sweep_orphans(settings: Settings | None = None) -> list[str]:
+    """Remove the sandbox containers and folders that dead processes on this host left behind;
+    the names of the containers removed."""
+    from jobs.sandbox.docker import DockerEngine
+
+    return DockerEngine(settings).sweep_orphans()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rl_arena_app.arena.env_docs import DUEL_INFO, SOLO_INFO, Board, Entry, EnvDoc, plane_entries
+from rl_arena_app.arena.doc_records import DUEL_INFO, SOLO_INFO, Board, Entry, EnvDoc, plane_entries
 from rl_arena_app.arena.games import DuelGame, SoloGame
 from rl_arena_app.errors import BadInput
 

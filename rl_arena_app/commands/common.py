@@ -127,3 +127,15 @@ def run_admin_action(name: str, target: str) -> None:
     if entry.outcome == "failed":
         raise BadInput(entry.detail)
     click.echo(clean(entry.detail, multiline=True))
+
+
+def admin_action_command(group: click.Group, action: str, help_text: str) -> click.Command:
+    """Add `GROUP ACTION ENV` to ``group``: the admin action ``action`` on one environment."""
+
+    @group.command(action, help=help_text)
+    @click.argument("env_id", metavar="ENV")
+    @handles_errors
+    def command(env_id: str) -> None:
+        run_admin_action(action, env_id)
+
+    return command

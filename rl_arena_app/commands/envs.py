@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from rl_arena_app.commands.common import handles_errors, progress, run_admin_action
+from rl_arena_app.commands.common import admin_action_command, handles_errors, progress
 from rl_arena_app.errors import BadInput
 
 OUTPUT = click.Path(dir_okay=False, path_type=Path)
@@ -41,31 +41,15 @@ def list_command(as_json: bool) -> None:
 
 
 def _print_list(as_json: bool) -> None:
-    rows = _rows()
+    from rl_arena_app.services.environments import env_rows
+
+    rows = env_rows()
     if as_json:
         click.echo(json.dumps(rows))
         return
     for row in rows:
         click.echo(f"{row['id']:<16} {row['kind']:<5} {row['description']}  "
                    f"[{', '.join(row['builtins'])}]")
-
-
-def _rows() -> list[dict]:
-    """One JSON-ready row per registered environment."""
-    from rl_arena_app.arena import envs
-    from rl_arena_app.arena.baselines import available
-    from rl_arena_app.arena.env_docs import doc_of
-
-    rows = []
-    for spec in envs.list_envs():
-        doc = doc_of(spec)
-        rows.append({"id": spec.id, "kind": spec.kind, "version": spec.version,
-                     "description": spec.description,
-                     "builtins": [f"builtin:{n}" for n in available(spec.id)],
-                     "observation_shape": list(doc.observation_shape),
-                     "observation_dtype": doc.observation_dtype, "actions": len(doc.actions),
-                     "starter": doc.starter})
-    return rows
 
 
 @env_group.command("show")
@@ -77,18 +61,15 @@ def show(env_id: str, as_json: bool) -> None:
 
     Observation, action, info, reward and scoring, limits, an example and the starter agent.
     """
-    from rl_arena_app.arena import envs
-    from rl_arena_app.arena.env_docs import as_json as doc_json
-    from rl_arena_app.arena.env_docs import render_env
+    from rl_arena_app.services.environments import env_json, env_markdown
 
-    spec = envs.spec(env_id)
     if as_json:
-        click.echo(json.dumps(doc_json(spec)))
+        click.echo(json.dumps(env_json(env_id)))
         return
     from rich.console import Console
     from rich.markdown import Markdown
 
-    Console().print(Markdown(render_env(spec, level=1)))
+    Console().print(Markdown(env_markdown(env_id, level=1)))
 
 
 @env_group.command("starter")
@@ -102,17 +83,15 @@ def starter(env_id: str, output: Path | None, force: bool) -> None:
 
     Short, commented and better than random: a place to begin. Without -o it goes to stdout.
     """
-    from rl_arena_app.arena import envs
-    from rl_arena_app.arena.env_docs import play_command, starter_source
+    from rl_arena_app.services.environments import play_command, starter_source
 
-    spec = envs.spec(env_id)
-    source = starter_source(spec)
+    source = starter_source(env_id)
     if output is None:
         click.echo(source, nl=False)
         return
     write_text(output, source, force=force)
-    progress(f"wrote the {spec.id} starter agent to {output}; try it: "
-             f"{play_command(spec, str(output))}")
+    progress(f"wrote the {env_id} starter agent to {output}; try it: "
+             f"{play_command(env_id, str(output))}")
 
 
 @env_group.command("docs")
@@ -124,10 +103,9 @@ def docs(output: Path | None) -> None:
 
     The documentation of every environment, as `show` prints each one.
     """
-    from rl_arena_app.arena import envs
-    from rl_arena_app.arena.env_docs import render_document
+    from rl_arena_app.services.environments import environments_markdown
 
-    text = render_document(envs.list_envs())
+    text = environments_markdown()
     if output is None:
         click.echo(text, nl=False)
         return
@@ -135,20 +113,9 @@ def docs(output: Path | None) -> None:
     progress(f"wrote {output}")
 
 
-@env_group.command("disable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def disable(env_id: str) -> None:
-    """Refuse new submissions and make no new matches in ENV (open matches still play)."""
-    run_admin_action("disable", env_id)
-
-
-@env_group.command("enable")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def enable(env_id: str) -> None:
-    """Take submissions and make matches in ENV again."""
-    run_admin_action("enable", env_id)
+admin_action_command(env_group, "disable", "Refuse new submissions and make no new matches in "
+                     "ENV (open matches still play).")
+admin_action_command(env_group, "enable", "Take submissions and make matches in ENV again.")
 
 
 def alias(group: click.Group, name: str) -> click.Group:

@@ -7,7 +7,12 @@ from typing import Any
 
 import click
 
-from rl_arena_app.commands.common import clean, handles_errors, progress, run_admin_action
+from rl_arena_app.commands.common import (
+    admin_action_command,
+    clean,
+    handles_errors,
+    progress,
+)
 
 
 def _configure_logging() -> None:
@@ -131,20 +136,9 @@ def matchmaking() -> None:
     """Pause or resume matchmaking of an environment."""
 
 
-@matchmaking.command("pause")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def matchmaking_pause(env_id: str) -> None:
-    """Stop making new matches in ENV (open matches still play)."""
-    run_admin_action("pause", env_id)
-
-
-@matchmaking.command("resume")
-@click.argument("env_id", metavar="ENV")
-@handles_errors
-def matchmaking_resume(env_id: str) -> None:
-    """Make matches in ENV again."""
-    run_admin_action("resume", env_id)
+admin_action_command(matchmaking, "pause", "Stop making new matches in ENV (open matches still "
+                     "play).")
+admin_action_command(matchmaking, "resume", "Make matches in ENV again.")
 
 
 @click.command()

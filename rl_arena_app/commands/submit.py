@@ -8,7 +8,6 @@ is sent; a directory is packed as a .tar.gz in memory.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1  # the agent was built or validated and failed: the reason is printed
 EXIT_TIMED_OUT = 4
 POLL_S = 1.0
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @click.command("submit")
@@ -53,9 +51,10 @@ def submit_command(env_id: str, path: Path, name: str, url: str | None, token: s
         raise BadInput("no API token: give --token or set RL_ARENA_TOKEN (create a token on "
                        "/me in the dashboard)")
     from rl_arena_app.commands.remote import Arena
+    from rl_arena_app.services.submissions.packing import pack_for_upload
 
     say = progress if as_json else click.echo  # with --json, stdout holds the JSON alone
-    filename, data = package(path, env_id)
+    filename, data = pack_for_upload(path, env_id)
     with Arena(url or get_settings().web_url, token) as arena:
         check_size(path, data, arena.get("/me")["max_upload_mb"])
         view = upload(arena, env_id, name, filename, data)
@@ -74,24 +73,6 @@ def submit_command(env_id: str, path: Path, name: str, url: str | None, token: s
         _gave_up(view, arena.url, timeout)
     elif ended == "ready":
         say(_result(view))
-
-
-def package(path: Path, env_id: str) -> tuple[str, bytes]:
-    """The file name and bytes to upload, checked as every arena checks them (the size is the
-    arena's own limit: see ``check_size``)."""
-    from rl_arena_app.arena.bundle import BUILTIN_PREFIX, BundleLimits, load_bundle
-    from rl_arena_app.services.storage import canonical_archive
-
-    if str(path).startswith(BUILTIN_PREFIX):
-        raise BadInput("built-in agents are the arena's own: submit your agent's file or folder")
-    # Sizes up to what no arena would take: each arena's own limit is checked by check_size.
-    packable = BundleLimits(max_upload_bytes=2**30, max_total_bytes=2**32)
-    if path.is_dir():
-        bundle = load_bundle(str(path), env_id=env_id, limits=packable)
-        name = f"{_SAFE.sub('_', path.resolve().name)[:100] or 'agent'}.tar.gz"
-        return name, canonical_archive(bundle)
-    load_bundle(str(path), env_id=env_id, limits=packable)  # the server's checks, locally
-    return path.name, path.read_bytes()
 
 
 def check_size(path: Path, data: bytes, max_upload_mb: int) -> None:

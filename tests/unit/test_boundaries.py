@@ -10,6 +10,7 @@ import ast
 import json
 import subprocess
 import sys
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -65,8 +66,17 @@ def test_arena_loads_no_database_services_or_jobs() -> None:
     assert not offending(loaded, INFRASTRUCTURE)
 
 
+def is_project_module(name: str) -> bool:
+    """Whether ``name`` is a module or package of this repository."""
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def imported_names(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module name) of every import statement in a source file."""
+    """(line, absolute module name) of every import statement in a source file.
+
+    `from package import module` names the module, as `import package.module` does.
+    """
     parts = path.relative_to(ROOT).with_suffix("").parts
     package = ".".join(parts[:-1])  # __init__.py's package is its folder, as a module's is
     names = []
@@ -79,10 +89,55 @@ def imported_names(path: Path) -> list[tuple[int, str]]:
                 levels = package.split(".")
                 anchor = ".".join(levels[: len(levels) - node.level + 1])
                 base = f"{anchor}.{base}" if base else anchor
-            names += [(node.lineno, base)]
-            if not node.module:  # `from . import x`: x is a module of the anchor package
-                names += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+            modules = [f"{base}.{alias.name}" for alias in node.names]
+            found = [m for m in modules if is_project_module(m)]
+            names += [(node.lineno, m) for m in found] if found else [(node.lineno, base)]
     return names
+
+
+def module_of(path: Path) -> str:
+    """The dotted module name of a source file (a package's for its ``__init__.py``)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(*folders: str) -> dict[str, set[str]]:
+    """Each module under ``folders`` and the project modules it imports (any import statement,
+    type-only and function-local ones included)."""
+    graph = {}
+    for folder in folders:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = module_of(path)
+            graph[name] = {m for _, m in imported_names(path) if is_project_module(m)} - {name}
+    return graph
+
+
+def first_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` (its modules, the first repeated at the end), or []."""
+    try:
+        tuple(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        return list(reversed(exc.args[1]))  # graphlib lists it against the import direction
+    return []
+
+
+def test_no_import_cycles() -> None:
+    """No module imports itself back through others, not even for a type (a split removes it)."""
+    cycle = first_cycle(import_graph("rl_arena_app", "jobs"))
+    assert not cycle, " -> ".join(cycle)
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    """The graph has the real edges (``from package import module`` included) and a cycle in it
+    is found (a test of the test)."""
+    graph = import_graph("rl_arena_app", "jobs")
+    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.arena.referee"]
+    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.services.seed"]
+    assert first_cycle(graph) == []
+    graph["rl_arena_app.arena.envs"].add("rl_arena_app.arena.referee")
+    cycle = first_cycle(graph)
+    assert cycle[0] == cycle[-1]
+    assert {"rl_arena_app.arena.envs", "rl_arena_app.arena.referee"} <= set(cycle)
 
 
 def violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
@@ -132,41 +187,65 @@ def test_jobs_do_not_touch_the_database_directly() -> None:
     assert not violations("jobs", ("rl_arena_app.db",))
 
 
-# logs: the request id every front end tags its records with (stdlib logging, nothing more)
-FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings", "rl_arena_app.logs")
-AUTH = "rl_arena_app.auth"  # the login routes: the dashboard shows their providers and reasons
+# What every front end may import besides services: settings; errors, the types it reports;
+# logs, the request id every front end tags its records with (stdlib logging, nothing more); and
+# core.text, `printable`, the one cleaner the project's rules name for text a page or a terminal
+# shows (pure: it imports nothing of the project).
+FRONT_END_MAY_IMPORT = ("rl_arena_app.services", "rl_arena_app.settings", "rl_arena_app.errors",
+                        "rl_arena_app.logs", "rl_arena_app.core.text")
+# The CLI alone picks a sandbox runner and starts processes: these are what it may call in jobs/.
+CLI_MAY_START = (
+    "jobs.sandbox.factory",  # the runner `play` hands to services; the Docker engine of `sweep`
+    "jobs.images.base",  # `images build-base` builds the agent base image
+    "jobs.supervisor",  # `up` runs the platform's processes
+    "jobs.worker",  # `worker`
+    "jobs.scheduler",  # `scheduler`
+    "jobs.web",  # `web` builds and serves the dashboard
+)
+# Each front end (a folder or a file) and what it may import besides FRONT_END_MAY_IMPORT.
+FRONT_ENDS = {
+    "rl_arena_app/ui": ("rl_arena_app.ui",
+                        "rl_arena_app.auth"),  # the dashboard shows the login's providers, reasons
+    "rl_arena_app/api": ("rl_arena_app.api",),
+    "rl_arena_app/auth": ("rl_arena_app.auth",),
+    "rl_arena_app/cli.py": ("rl_arena_app.cli", "rl_arena_app.commands", *CLI_MAY_START),
+    "rl_arena_app/commands": ("rl_arena_app.commands", *CLI_MAY_START),
+}
 
 
-def front_end_leaks(folder: str) -> list[str]:
-    """Imports of project modules by ``folder`` that are not services, settings or itself."""
-    own = folder.replace("/", ".")
+def front_end_leaks(front_end: str) -> list[str]:
+    """Imports of project modules by a front end that are neither allowed to every front end
+    nor to this one."""
+    allowed = (*FRONT_END_MAY_IMPORT, *FRONT_ENDS[front_end])
+    target = ROOT / front_end
     found = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
+    for path in [target] if target.is_file() else sorted(target.rglob("*.py")):
         for line, name in imported_names(path):
-            project = offending([name], ("rl_arena_app", "jobs"))
-            allowed = offending([name], (*FRONT_END_MAY_IMPORT, own,
-                                         *((AUTH,) if own == "rl_arena_app.ui" else ())))
-            if project and not allowed:
+            if offending([name], ("rl_arena_app", "jobs")) and not offending([name], allowed):
                 found.append(f"{path.relative_to(ROOT)}:{line} {name}")
     return found
 
 
-@pytest.mark.parametrize("folder", ["rl_arena_app/ui", "rl_arena_app/api", "rl_arena_app/auth"])
-def test_web_front_ends_use_services_and_settings_only(folder: str) -> None:
-    """The dashboard, the API and the login routes never reach db/, jobs/, arena/ or core/."""
-    if not (ROOT / folder).is_dir():
-        assert folder == "rl_arena_app/api", f"{folder} is missing"
-        return
-    assert not front_end_leaks(folder)
+@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
+def test_front_ends_call_services(front_end: str) -> None:
+    """The dashboard, the API, the login routes and the CLI never reach db/, arena/ or core/
+    (but its text cleaner), nor jobs/ (but what the CLI starts)."""
+    assert (ROOT / front_end).exists(), f"{front_end} is missing"
+    assert not front_end_leaks(front_end)
 
 
-def test_the_boundary_check_sees_a_leak(tmp_path) -> None:
+@pytest.mark.parametrize("front_end", ["rl_arena_app/ui", "rl_arena_app/commands"])
+def test_the_boundary_check_sees_a_leak(front_end: str) -> None:
     """The front-end rule flags what it should (a test of the test)."""
-    leak = ROOT / "rl_arena_app" / "ui" / "_leak_probe.py"
+    leak = ROOT / front_end / "_leak_probe.py"
     leak.write_text("from rl_arena_app.db.models import User\n"
-                    "from rl_arena_app.services import x\n")
+                    "from rl_arena_app.services import x\n"
+                    "from rl_arena_app.arena import envs\n"
+                    "from jobs.sandbox.docker import DockerEngine\n")
     try:
-        assert front_end_leaks("rl_arena_app/ui") == ["rl_arena_app/ui/_leak_probe.py:1 "
-                                                      "rl_arena_app.db.models"]
+        probe = f"{front_end}/_leak_probe.py"
+        assert front_end_leaks(front_end) == [f"{probe}:1 rl_arena_app.db.models",
+                                              f"{probe}:3 rl_arena_app.arena.envs",
+                                              f"{probe}:4 jobs.sandbox.docker"]
     finally:
         leak.unlink()

@@ -28,12 +28,14 @@ def completes_line(marks, cell):
 
 
 class Agent:
-    def __init__(self):
-        self.rng = np.random.default_rng(0)
+    """Takes a winning cell, else blocks one, else the best free cell; ties broken at random."""
+
+    def __init__(self, seed=0):
+        self.reset({"seed": seed})  # the referee resets again before every game
 
     def reset(self, info):
-        """Called before the first move of every game; info["seed"] makes the game replayable."""
-        self.rng = np.random.default_rng(info["seed"])
+        """Seeds the tie-breaks from info["seed"], so that every game replays identically."""
+        self.tie_breaker = np.random.default_rng(info["seed"])
 
     def act(self, observation, info):
         mine = observation[:, :, 0].ravel()  # 9 cells, same numbering as the actions
@@ -46,5 +48,5 @@ class Agent:
         for tier in TIERS:
             free = [cell for cell in tier if cell in legal]
             if free:
-                return int(self.rng.choice(free))  # seeded, so every game replays identically
+                return int(self.tie_breaker.choice(free))
         return legal[0]
