@@ -16,10 +16,10 @@ from rl_arena_app.services.submissions.intake import quotas, submit_upload
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import change_number, load
-from rl_arena_app.ui.components.common import ago, empty_state, section, stat
-from rl_arena_app.ui.components.table import header, scrolling
+from rl_arena_app.ui.components.common import ago, empty_state, error_callout, section, stat
+from rl_arena_app.ui.components.table import header, table
+from rl_arena_app.ui.components.version_card import VersionCard, to_version_card, version_card
 from rl_arena_app.ui.live import Live, agent_topic
-from rl_arena_app.ui.pages.agent import VersionCard, to_version_card, version_card
 from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.session import Session
 from rl_arena_app.ui.uploads import UPLOAD_ID, rejection_messages
@@ -35,6 +35,7 @@ class AgentCard:
 
     agent_id: int
     href: str
+    matches_href: str
     name: str
     env_id: str
     retired: bool
@@ -72,7 +73,8 @@ class MePage:
 def _card(agent: MyAgent, kind: str) -> AgentCard:
     rating = (format.rating(agent.current_elo) if kind == "duel"
               else format.decimal(agent.current_score, 2))
-    return AgentCard(agent_id=agent.agent_id, href=routes.agent(agent.agent_id), name=agent.name,
+    return AgentCard(agent_id=agent.agent_id, href=routes.agent(agent.agent_id),
+                     matches_href=routes.matches(agent.agent_id), name=agent.name,
                      env_id=agent.env_id, retired=agent.retired, rating=rating,
                      latest=None if agent.latest is None else to_version_card(agent.latest,
                                                                                kind))
@@ -340,9 +342,7 @@ def _upload_card(page) -> rx.Component:
                       upload_id=UPLOAD_ID, on_upload_progress=MeState.set_progress))),
         rx.cond(MeState.uploading, rx.progress(value=MeState.progress, width="100%",
                                                id="upload-progress")),
-        rx.cond(MeState.upload_error != "",
-                rx.callout(MeState.upload_error, icon="triangle-alert", color_scheme="red",
-                           width="100%", id="upload-error")),
+        error_callout(MeState.upload_error, id="upload-error"),
         rx.cond(MeState.upload_message != "",
                 rx.callout(MeState.upload_message, icon="circle-check", color_scheme="green",
                            width="100%", id="upload-message")),
@@ -378,8 +378,7 @@ def _agent_card(card: AgentCard) -> rx.Component:
                   rx.cond(~card.retired, _retire_button(card)),
                   align="center", width="100%", wrap="wrap"),
         rx.cond(card.latest, version_card(card.latest.to(VersionCard))),
-        rx.link("its matches →", href=routes.MATCHES + "?agent=" + card.agent_id.to(str),
-                size="2"),
+        rx.link("its matches →", href=card.matches_href, size="2"),
         spacing="3", width="100%"), width="100%", class_name="my-agent")
 
 
@@ -387,7 +386,7 @@ def _tokens(page) -> rx.Component:
     return section(
         "API tokens",
         rx.text("For ", rx.code("rl-arena submit"), " and the REST API (",
-                rx.link("/api/v1", href="/api/v1/openapi.json", is_external=True),
+                rx.link("/api/v1", href=routes.API_DOCS, is_external=True),
                 "): send it as ", rx.code("Authorization: Bearer …"), ".", size="2",
                 color_scheme="gray"),
         rx.cond(MeState.new_token != "", rx.callout(
@@ -409,11 +408,10 @@ def _tokens(page) -> rx.Component:
                                             on_change=MeState.set_token_admin)),
             rx.button("Create token", on_click=MeState.create_token, id="create-token"),
             align="center", wrap="wrap"),
-        rx.cond(page.tokens.length() > 0, scrolling(rx.table.root(
-            rx.table.header(rx.table.row(header("Name"), header("Token"), header("Scope"),
-                                         header("Created"), header("Last used"),
-                                         header(""))),
-            rx.table.body(rx.foreach(page.tokens, lambda t: rx.table.row(
+        rx.cond(page.tokens.length() > 0, table(
+            [header("Name"), header("Token"), header("Scope"), header("Created"),
+             header("Last used"), header("")],
+            page.tokens, lambda t: rx.table.row(
                 rx.table.cell(t.name), rx.table.cell(rx.code(t.prefix)),
                 rx.table.cell(t.scope), rx.table.cell(ago(t.created)),
                 rx.table.cell(ago(t.last_used)),
@@ -421,7 +419,7 @@ def _tokens(page) -> rx.Component:
                                       rx.button("Revoke", size="1", variant="soft",
                                                 color_scheme="red",
                                                 on_click=MeState.revoke_token(t.token_id))))),
-            )), size="1", variant="surface", width="100%", id="tokens"))),
+            id="tokens")),
         id="api-tokens")
 
 
@@ -432,9 +430,7 @@ def body() -> rx.Component:
                   rx.text("logged in as ", rx.text.strong(page.email, id="me-email"),
                           color_scheme="gray", size="2"),
                   align="center", width="100%", wrap="wrap"),
-        rx.cond(MeState.action_error != "",
-                rx.callout(MeState.action_error, icon="triangle-alert", color_scheme="red",
-                           width="100%", id="action-error")),
+        error_callout(MeState.action_error, id="action-error"),
         _upload_card(page),
         section("Agents", rx.cond(
             page.agents.length() > 0,
