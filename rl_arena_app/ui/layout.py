@@ -12,7 +12,8 @@ from rl_arena_app.ui.theme import PAGE_MAX_WIDTH
 
 NAV = (("Overview", routes.OVERVIEW), ("Matches", routes.MATCHES), ("Status", routes.STATUS))
 LOGOUT_SCRIPT = ("const form = document.createElement('form'); form.method = 'post'; "
-                 "form.action = '/auth/logout'; document.body.appendChild(form); form.submit();")
+                 f"form.action = '{routes.LOGOUT}'; document.body.appendChild(form); "
+                 "form.submit();")
 
 
 def navbar() -> rx.Component:

@@ -133,11 +133,11 @@ def page(browser):
     context.close()
 
 
-def me_handler(name: str) -> str:
-    """The websocket name of a handler of the /me page's state."""
-    from rl_arena_app.ui.pages.me import MeState
+def tokens_handler(name: str) -> str:
+    """The websocket name of a handler of the /me page's API tokens."""
+    from rl_arena_app.ui.me.tokens import TokensState
 
-    return f"{MeState.get_full_name()}.{name}"
+    return f"{TokensState.get_full_name()}.{name}"
 
 # Socket.IO spoken by hand over a WebSocket, as any page can: open Reflex's /_event with a fresh
 # tab token, join its namespace, send EVENTS, and collect every frame the server sends back for

@@ -227,11 +227,11 @@ def test_the_dashboard_upload_route_refuses_an_oversize_body_before_reading_it(a
     """Reflex's `/_upload` has no limit of its own: the arena's cap answers 413 first, for a
     declared length and for a chunked body alike."""
     cap = 50 * 1024 * 1024  # RL_ARENA_MAX_UPLOAD_MB's default
-    from rl_arena_app.ui.pages.me import MeState
+    from rl_arena_app.ui.me.upload import UploadState
 
     # The real handler: Reflex answers 400 for an unknown one before it reads any body.
     headers = {"reflex-client-token": "00000000-0000-4000-8000-000000000000",
-               "reflex-event-handler": f"{MeState.get_full_name()}.upload"}
+               "reflex-event-handler": f"{UploadState.get_full_name()}.upload"}
     declared = httpx.post(f"{arena.url}/_upload", headers=headers, timeout=60,
                           files={"files": ("agent.py", b"#" * (cap + 128 * 1024))})
 

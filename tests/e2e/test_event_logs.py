@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import me_handler, socket_events
+from tests.e2e.conftest import socket_events, tokens_handler
 from tests.e2e.test_accounts import dev_login, session_cookie
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
@@ -32,7 +32,7 @@ def test_a_failed_event_of_a_logged_in_tab_leaves_no_cookie_in_the_log(arena, br
 
     sent = socket_events(page, arena.url,
                          ("rl_arena_app.no_such_state.no_such_handler", {"x": 1}),
-                         (me_handler("revoke_token"), {"token_id": 1, "not_an_argument": 2}))
+                         (tokens_handler("revoke_token"), {"token_id": 1, "not_an_argument": 2}))
 
     assert sent["joined"], sent
     log = wait_for_log(arena, UNKNOWN_HANDLER)

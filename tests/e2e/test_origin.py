@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import me_handler, socket_events
+from tests.e2e.conftest import socket_events, tokens_handler
 from tests.e2e.test_accounts import dev_login
 from tests.e2e.test_dashboard import TIMEOUT_MS, query
 
@@ -27,8 +27,8 @@ def token_names(arena, email: str) -> list[str]:
 
 def make_token_over_the_socket(page, arena) -> dict:
     """What a script of ``page`` gets when it asks the dashboard for an API token."""
-    return socket_events(page, arena.url, (me_handler("set_token_name"), {"name": "hijacked"}),
-                         (me_handler("create_token"), {}))
+    return socket_events(page, arena.url, (tokens_handler("set_token_name"), {"name": "hijacked"}),
+                         (tokens_handler("create_token"), {}))
 
 
 def test_a_page_of_another_origin_cannot_use_the_dashboard_websocket(arena, browser,

@@ -1,8 +1,8 @@
-"""Tables: sortable headers, right-aligned numbers, a pager, horizontal scroll on phones."""
+"""Tables: the shell, sortable headers, right-aligned numbers, horizontal scroll on phones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import reflex as rx
 
@@ -40,13 +40,9 @@ def scrolling(table: rx.Component) -> rx.Component:
     return rx.box(table, overflow_x="auto", width="100%")
 
 
-def pager(first: rx.Var[int], last: rx.Var[int], total: rx.Var[int], on_prev, on_next,
-          has_prev: rx.Var[bool], has_next: rx.Var[bool]) -> rx.Component:
-    """``1-50 of 10000`` with previous and next buttons."""
-    return rx.hstack(
-        rx.text(first, "-", last, " of ", total, size="2", color_scheme="gray", id="pager-text"),
-        rx.icon_button(rx.icon("chevron-left"), on_click=on_prev, disabled=~has_prev,
-                       variant="soft", size="1", id="page-prev", aria_label="previous page"),
-        rx.icon_button(rx.icon("chevron-right"), on_click=on_next, disabled=~has_next,
-                       variant="soft", size="1", id="page-next", aria_label="next page"),
-        align="center", spacing="2")
+def table(headers: Sequence[rx.Component], rows: rx.Var[list], row: Callable[..., rx.Component],
+          id: str = "", variant: str = "surface") -> rx.Component:
+    """A small table of ``rows`` (``row`` draws each), scrolling sideways on a phone."""
+    return scrolling(rx.table.root(
+        rx.table.header(rx.table.row(*headers)), rx.table.body(rx.foreach(rows, row)),
+        size="1", variant=variant, width="100%", id=id or None))

@@ -20,8 +20,9 @@ from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import change_number, load_or_none
 from rl_arena_app.ui.components.common import ago, empty_state, section
-from rl_arena_app.ui.components.table import header, pager, scrolling
-from rl_arena_app.ui.live import AUDIT, Live
+from rl_arena_app.ui.components.paging import Paging, Window, paged, window
+from rl_arena_app.ui.components.table import header, table
+from rl_arena_app.ui.live import AUDIT
 from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.session import Session
 
@@ -64,11 +65,7 @@ class AuditList:
     """A page of the audit log as shown."""
 
     lines: list[AuditLine]
-    total: int
-    first: int
-    last: int
-    has_prev: bool
-    has_next: bool
+    window: Window
 
 
 def audit_list(account: Account, actor: str, action: str, outcome: str,
@@ -83,10 +80,8 @@ def audit_list(account: Account, actor: str, action: str, outcome: str,
 
 
 def _list(page: AuditPage) -> AuditList:
-    return AuditList(lines=[_line(e) for e in page.entries], total=page.total,
-                     first=page.offset + 1 if page.entries else 0,
-                     last=page.offset + len(page.entries), has_prev=page.offset > 0,
-                     has_next=page.offset + len(page.entries) < page.total)
+    return AuditList(lines=[_line(e) for e in page.entries],
+                     window=window(page.offset, len(page.entries), page.total))
 
 
 def _line(entry: AuditView) -> AuditLine:
@@ -96,10 +91,11 @@ def _line(entry: AuditView) -> AuditLine:
                      count=entry.count, last_at=format.iso(entry.last_at))
 
 
-class AdminState(PageState):
+class AdminState(Paging, PageState):
     """The admin page; each action checks the session and the service checks the rights."""
 
     ROUTE = routes.ADMIN
+    PAGE_SIZE = AUDIT_ROWS
     env_target: str = ALL_ENVS
     email_target: str = ""
     envs: list[str] = []
@@ -108,7 +104,6 @@ class AdminState(PageState):
     actor_filter: str = ""
     action_filter: str = ANY_ACTION
     outcome_filter: str = ANY_OUTCOME
-    offset: int = 0
     _changes: int = 0
 
     @rx.event
@@ -116,8 +111,7 @@ class AdminState(PageState):
         """A browser opened the page."""
         self.result, self.failed = "", False
         self.envs = env_ids()
-        (await self.get_state(Live))._follow(AUDIT)
-        self.shown = True
+        await self._show(AUDIT)
 
     @rx.var
     async def log(self) -> AuditList | None:
@@ -128,30 +122,21 @@ class AdminState(PageState):
         account = await (await self.get_state(Session))._signed_in()  # rights revoked: nothing
         if account is None or not account.is_admin:
             return None
-        live = await self.get_state(Live)
         return await load_or_none(audit_list, account, self.actor_filter, self.action_filter,
                                   self.outcome_filter, self.offset,
-                                  version=(live._version, self._changes))
+                                  version=(await self._live_version(), self._changes))
 
     @rx.event
     def set_actor_filter(self, value: str):
-        self.actor_filter, self.offset = value, 0
+        self._refilter(actor_filter=value)
 
     @rx.event
     def set_action_filter(self, value: str):
-        self.action_filter, self.offset = value, 0
+        self._refilter(action_filter=value)
 
     @rx.event
     def set_outcome_filter(self, value: str):
-        self.outcome_filter, self.offset = value, 0
-
-    @rx.event
-    def next_page(self):
-        self.offset += AUDIT_ROWS
-
-    @rx.event
-    def previous_page(self):
-        self.offset = max(0, self.offset - AUDIT_ROWS)
+        self._refilter(outcome_filter=value)
 
     @rx.event
     def set_env_target(self, env_id: str):
@@ -237,18 +222,18 @@ def _outcome(e) -> rx.Component:
 
 
 def _audit_table(log) -> rx.Component:
-    return scrolling(rx.table.root(
-        rx.table.header(rx.table.row(header("When"), header("Who"), header("Action"),
-                                     header("Target"), header("Outcome"), header("Detail"))),
-        rx.table.body(rx.foreach(log.lines, lambda e: rx.table.row(
+    return table(
+        [header("When"), header("Who"), header("Action"), header("Target"), header("Outcome"),
+         header("Detail")],
+        log.lines, lambda e: rx.table.row(
             rx.table.cell(ago(e.at)), rx.table.cell(e.actor), rx.table.cell(rx.code(e.action)),
             rx.table.cell(e.target), rx.table.cell(_outcome(e)),
             rx.table.cell(rx.vstack(
                 rx.text(e.detail, size="1"),
                 rx.cond(e.outcome == "running", rx.progress(value=e.progress, width="160px")),
                 spacing="1")),
-            class_name="audit-row"))),
-        size="1", variant="surface", width="100%", id="audit-log"))
+            class_name="audit-row"),
+        id="audit-log")
 
 
 def _audit_filters() -> rx.Component:
@@ -268,12 +253,8 @@ def _audit_log() -> rx.Component:
     log = AdminState.log
     return rx.cond(
         log,
-        rx.cond(log.total > 0,
-                rx.vstack(_audit_table(log),
-                          pager(log.first, log.last, log.total, AdminState.previous_page,
-                                AdminState.next_page, log.has_prev, log.has_next),
-                          align="end", width="100%"),
-                empty_state("No entry matches these filters.")),
+        paged(_audit_table(log), log.window, AdminState.previous_page, AdminState.next_page,
+              empty_state("No entry matches these filters.")),
         empty_state("These filters name nothing: type plain text in the search box."))
 
 

@@ -8,50 +8,23 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from rl_arena_app.services.ids import parse_id
-from rl_arena_app.services.read_models import AgentView, MatchSummary, VersionView
+from rl_arena_app.services.read_models import AgentView, MatchSummary
 from rl_arena_app.services.submissions.agents import agent_view, rating_history
 from rl_arena_app.ui import charts, format, routes
 from rl_arena_app.ui.cache import load_or_none
 from rl_arena_app.ui.components.common import (
     ago,
+    breadcrumb,
+    detail_frame,
     empty_state,
-    not_found,
     section,
     stat,
     status_badge,
 )
-from rl_arena_app.ui.components.table import header, num, scrolling
-from rl_arena_app.ui.live import Live, agent_topic
+from rl_arena_app.ui.components.table import header, num, table
+from rl_arena_app.ui.components.version_card import VersionCard, to_version_card, version_card
+from rl_arena_app.ui.live import agent_topic
 from rl_arena_app.ui.pages.base import PageState
-
-
-@dataclass(frozen=True, slots=True)
-class StepView:
-    """One step of a version's timeline."""
-
-    status: str
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class VersionCard:
-    """A version as shown."""
-
-    version: int
-    submission_id: int
-    status: str
-    created: str
-    reason: str
-    log_tail: str
-    elo: str
-    games: int
-    record: str
-    score: str
-    bt: str
-    image: str
-    artifact: str
-    validation_href: str
-    timeline: list[StepView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +68,7 @@ class AgentHeader:
     record: str
     score: str
     has_current: bool
+    matches_href: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +80,6 @@ class AgentPage:
     opponents: list[OpponentLine]
     forfeits: list[str]
     matches: list[MatchLine]
-
-
-def to_version_card(v: VersionView, kind: str) -> VersionCard:
-    return VersionCard(
-        version=v.version, submission_id=v.submission_id, status=v.status,
-        created=format.iso(v.created_at), reason=v.reason or "", log_tail=v.log_tail or "",
-        elo=format.rating(v.elo), games=v.games, record=f"{v.wins}/{v.draws}/{v.losses}",
-        score=format.decimal(v.score_mean, 2) if kind == "solo" else "",
-        bt=format.interval(v.bt_low, v.bt_high) if v.bt_rating is not None else format.DASH,
-        image=v.image or "", artifact=v.artifact_name,
-        validation_href=routes.validation(v.submission_id) if v.has_validation_replay else "",
-        timeline=[StepView(s.status, format.iso(s.at)) for s in v.timeline])
 
 
 def _match_line(m: MatchSummary, agent_id: int) -> MatchLine:
@@ -148,7 +110,7 @@ def agent_page(view: AgentView) -> AgentPage:
             if current and current.bt_rating is not None else format.DASH),
         record=f"{current.wins}/{current.draws}/{current.losses}" if current else format.DASH,
         score=format.decimal(current.score_mean, 2) if current else format.DASH,
-        has_current=current is not None)
+        has_current=current is not None, matches_href=routes.matches(view.agent_id))
     return AgentPage(
         header=header, versions=[to_version_card(v, view.kind) for v in view.versions],
         opponents=[OpponentLine(
@@ -174,8 +136,7 @@ class AgentState(PageState):
         if agent_id is None or await load_or_none(agent_view, agent_id) is None:
             self.missing = f"There is no agent {self.agent_id!r}: agents are listed on the " \
                            "leaderboards."
-        (await self.get_state(Live))._follow(agent_topic(self.agent_id))
-        self.shown = True
+        await self._show(agent_topic(self.agent_id))
 
     @rx.event
     def set_axis(self, value: str | list[str]):
@@ -188,8 +149,7 @@ class AgentState(PageState):
         agent_id = parse_id(self.agent_id)
         if not self._here() or self.missing or agent_id is None:
             return None
-        live = await self.get_state(Live)
-        view = await load_or_none(agent_view, agent_id, version=live._version)
+        view = await load_or_none(agent_view, agent_id, version=await self._live_version())
         return None if view is None else agent_page(view)
 
     @rx.var
@@ -198,101 +158,74 @@ class AgentState(PageState):
         agent_id = parse_id(self.agent_id)
         if not self._here() or self.missing or agent_id is None:
             return charts.empty_figure("")
-        live = await self.get_state(Live)
-        history = await load_or_none(rating_history, agent_id, version=live._version)
+        history = await load_or_none(rating_history, agent_id,
+                                     version=await self._live_version())
         if history is None:
             return charts.empty_figure("")
         return charts.rating_history_figure(charts.elo_frame(history), charts.bt_frame(history),
                                             x="at" if self.by_time else "game_number")
 
 
-def version_card(v: VersionCard) -> rx.Component:
-    return rx.card(rx.vstack(
-        rx.hstack(rx.heading("v", v.version, size="4"), status_badge(v.status),
-                  rx.text("uploaded as ", rx.code(v.artifact), size="1", color_scheme="gray"),
-                  rx.spacer(), rx.text(ago(v.created), size="1", color_scheme="gray"),
-                  align="center", width="100%", wrap="wrap"),
-        rx.hstack(rx.foreach(v.timeline, lambda s: rx.hstack(
-            status_badge(s.status), rx.text(rx.moment(s.at, format="HH:mm:ss"), size="1",
-                                            color_scheme="gray"),
-            spacing="1", align="center")),
-            spacing="3", wrap="wrap", class_name="timeline"),
-        rx.cond(v.reason != "", rx.callout(v.reason, icon="triangle-alert", color_scheme="red",
-                                           size="1", width="100%")),
-        rx.hstack(stat("Elo", v.elo), stat("games", v.games), stat("W/D/L", v.record),
-                  stat("Bradley-Terry 95%", v.bt), rx.cond(v.score != "", stat("mean return",
-                                                                              v.score)),
-                  spacing="5", wrap="wrap"),
-        rx.cond(v.log_tail != "", rx.el.details(
-            rx.el.summary("log tail"),
-            rx.code_block(v.log_tail, language="log", wrap_long_lines=True, width="100%"))),
-        rx.cond(v.validation_href != "",
-                rx.link("validation replay →", href=v.validation_href, size="2")),
-        spacing="3", width="100%"), width="100%", class_name="version-card")
+def opponents_table(page) -> rx.Component:
+    return table(
+        [header("Opponent"), header("Games", True), header("W/D/L", True),
+         header("Expected score", True, "Sum of the Elo expectations before each game"),
+         header("Actual score", True)],
+        page.opponents, lambda o: rx.table.row(
+            rx.table.cell(rx.link(o.name, href=o.href)), num(o.games), num(o.record),
+            num(o.expected), num(o.actual)),
+        id="opponents")
+
+
+def matches_table(page) -> rx.Component:
+    return table(
+        [header("Match"), header("Opponent"), header("Result"), header("Elo", True),
+         header("When")],
+        page.matches, lambda m: rx.table.row(
+            rx.table.cell(rx.link("#", m.match_id, href=m.href)),
+            rx.table.cell(rx.link(m.opponent, href=m.opponent_href)),
+            rx.table.cell(rx.cond(m.status == "finished", m.result, status_badge(m.status))),
+            num(m.elo_change), rx.table.cell(ago(m.at))),
+        id="recent-matches")
 
 
 def body() -> rx.Component:
     page = AgentState.page
     h = page.header
-    return rx.cond(
-        AgentState.missing != "",
-        not_found("Agent", AgentState.missing),
-        rx.cond(page, rx.vstack(
-            rx.hstack(rx.link("Arena", href=routes.OVERVIEW, color_scheme="gray"),
-                      rx.text("/", color_scheme="gray"),
-                      rx.link(h.env_id, href=h.env_href, color_scheme="gray"), spacing="2"),
-            rx.hstack(rx.heading(h.name, size="8", id="agent-title"),
-                      rx.badge(h.current, size="2"), align="center", wrap="wrap"),
-            rx.text("by ", h.owner, color_scheme="gray"),
-            rx.hstack(
-                rx.cond(h.kind == "duel",
-                        rx.hstack(stat("Elo", h.elo, id="agent-elo"),
-                                  stat("Bradley-Terry (95%)", h.bt),
-                                  stat("W/D/L", h.record), spacing="6"),
-                        stat("mean return", h.score)),
-                spacing="6", wrap="wrap"),
-            rx.cond(h.kind == "duel", section(
-                "Rating history",
-                rx.box(rx.plotly(data=AgentState.chart, width="100%"), width="100%",
-                       id="rating-chart"),
-                aside=rx.segmented_control.root(
-                    rx.segmented_control.item("games", value="games"),
-                    rx.segmented_control.item("time", value="time"),
-                    value=rx.cond(AgentState.by_time, "time", "games"),
-                    on_change=AgentState.set_axis, size="1"))),
-            rx.cond(h.kind == "duel", section(
-                "Record against each opponent",
-                rx.cond(page.opponents.length() > 0, scrolling(rx.table.root(
-                    rx.table.header(rx.table.row(
-                        header("Opponent"), header("Games", True), header("W/D/L", True),
-                        header("Expected score", True, "Sum of the Elo expectations before "
-                               "each game"), header("Actual score", True))),
-                    rx.table.body(rx.foreach(page.opponents, lambda o: rx.table.row(
-                        rx.table.cell(rx.link(o.name, href=o.href)), num(o.games),
-                        num(o.record), num(o.expected), num(o.actual)))),
-                    size="1", variant="surface", width="100%", id="opponents")),
+    return detail_frame("Agent", AgentState.missing, rx.vstack(
+        breadcrumb(("Arena", routes.OVERVIEW), (h.env_id, h.env_href)),
+        rx.hstack(rx.heading(h.name, size="8", id="agent-title"),
+                  rx.badge(h.current, size="2"), align="center", wrap="wrap"),
+        rx.text("by ", h.owner, color_scheme="gray"),
+        rx.hstack(
+            rx.cond(h.kind == "duel",
+                    rx.hstack(stat("Elo", h.elo, id="agent-elo"),
+                              stat("Bradley-Terry (95%)", h.bt),
+                              stat("W/D/L", h.record), spacing="6"),
+                    stat("mean return", h.score)),
+            spacing="6", wrap="wrap"),
+        rx.cond(h.kind == "duel", section(
+            "Rating history",
+            rx.box(rx.plotly(data=AgentState.chart, width="100%"), width="100%",
+                   id="rating-chart"),
+            aside=rx.segmented_control.root(
+                rx.segmented_control.item("games", value="games"),
+                rx.segmented_control.item("time", value="time"),
+                value=rx.cond(AgentState.by_time, "time", "games"),
+                on_change=AgentState.set_axis, size="1"))),
+        rx.cond(h.kind == "duel", section(
+            "Record against each opponent",
+            rx.cond(page.opponents.length() > 0, opponents_table(page),
                     empty_state("No rated games yet.")),
-                rx.cond(page.forfeits.length() > 0, rx.hstack(
-                    rx.text("Forfeits:", size="2"),
-                    rx.foreach(page.forfeits, lambda f: rx.badge(f, color_scheme="red")),
-                    wrap="wrap", id="forfeits")))),
-            rx.cond(h.kind == "duel", section(
-                "Recent matches",
-                rx.cond(page.matches.length() > 0, scrolling(rx.table.root(
-                    rx.table.header(rx.table.row(
-                        header("Match"), header("Opponent"), header("Result"),
-                        header("Elo", True), header("When"))),
-                    rx.table.body(rx.foreach(page.matches, lambda m: rx.table.row(
-                        rx.table.cell(rx.link("#", m.match_id, href=m.href)),
-                        rx.table.cell(rx.link(m.opponent, href=m.opponent_href)),
-                        rx.table.cell(rx.cond(m.status == "finished", m.result,
-                                              status_badge(m.status))),
-                        num(m.elo_change), rx.table.cell(ago(m.at))))),
-                    size="1", variant="surface", width="100%", id="recent-matches")),
+            rx.cond(page.forfeits.length() > 0, rx.hstack(
+                rx.text("Forfeits:", size="2"),
+                rx.foreach(page.forfeits, lambda f: rx.badge(f, color_scheme="red")),
+                wrap="wrap", id="forfeits")))),
+        rx.cond(h.kind == "duel", section(
+            "Recent matches",
+            rx.cond(page.matches.length() > 0, matches_table(page),
                     empty_state("No matches yet: a ready version is paired at once.")),
-                aside=rx.link("all matches →", href=routes.MATCHES + "?agent="
-                              + AgentState.agent_id, size="2"))),
-            section("Versions", rx.vstack(rx.foreach(page.versions, version_card),
-                                          width="100%", spacing="3"), id="versions"),
-            spacing="4", width="100%"),
-            rx.spinner()))
+            aside=rx.link("all matches →", href=h.matches_href, size="2"))),
+        section("Versions", rx.vstack(rx.foreach(page.versions, version_card),
+                                      width="100%", spacing="3"), id="versions"),
+        spacing="4", width="100%"), loaded=page)

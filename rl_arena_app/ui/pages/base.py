@@ -11,6 +11,9 @@ from typing import ClassVar
 
 import reflex as rx
 
+from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.routes import showing
+
 
 class PageState(rx.State):
     """The base of the pages' states."""
@@ -22,7 +25,12 @@ class PageState(rx.State):
         """Whether this state's page is the one the browser shows."""
         return self.shown and showing(self.router.route_id, self.ROUTE)
 
+    async def _show(self, *topics: str) -> None:
+        """A browser opened the page: follow the arena (and ``topics``) live from now on."""
+        (await self.get_state(Live))._follow(*topics)
+        self.shown = True
 
-def showing(path: str, route: str) -> bool:
-    """Whether the router's route id (``/index``, ``/envs/[env_id]``) is ``route``'s."""
-    return path.strip("/") == (route.strip("/") or "index")
+    async def _live_version(self) -> int:
+        """The live version of what the tab follows: page data loaded at it is current."""
+        return (await self.get_state(Live))._version
+

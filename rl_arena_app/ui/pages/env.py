@@ -15,9 +15,10 @@ from rl_arena_app.services.read_models import EnvGuide, LeaderboardPage, Leaderb
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import charts, format, routes
 from rl_arena_app.ui.cache import load, load_or_none
-from rl_arena_app.ui.components.common import empty_state, not_found, section
-from rl_arena_app.ui.components.table import header, num, pager, scrolling, sortable_header
-from rl_arena_app.ui.live import Live, env_topic
+from rl_arena_app.ui.components.common import breadcrumb, detail_frame, empty_state, section
+from rl_arena_app.ui.components.paging import Paging, Window, paged, window
+from rl_arena_app.ui.components.table import header, num, sortable_header, table
+from rl_arena_app.ui.live import env_topic
 from rl_arena_app.ui.pages.base import PageState
 
 PAGE_SIZE = 50
@@ -52,11 +53,7 @@ class BoardView:
 
     kind: str
     rows: list[RowView]
-    total: int
-    first: int
-    last: int
-    has_prev: bool
-    has_next: bool
+    window: Window
     provisional_games: int
     interval_s: str  # the matchmaking interval, for the empty state
 
@@ -76,20 +73,19 @@ def row_view(row: LeaderboardRow) -> RowView:
 def board_view(page: LeaderboardPage, interval_s: float) -> BoardView:
     """What the leaderboard part shows of a page."""
     return BoardView(
-        kind=page.kind, rows=[row_view(r) for r in page.rows], total=page.total,
-        first=page.offset + 1 if page.rows else 0, last=page.offset + len(page.rows),
-        has_prev=page.offset > 0, has_next=page.offset + len(page.rows) < page.total,
+        kind=page.kind, rows=[row_view(r) for r in page.rows],
+        window=window(page.offset, len(page.rows), page.total),
         provisional_games=page.provisional_games, interval_s=f"{interval_s:g}")
 
 
-class EnvState(PageState):
+class EnvState(Paging, PageState):
     """Sort, search and page of one environment's leaderboard; its data follows the env live."""
 
     ROUTE = routes.ENV
+    PAGE_SIZE = PAGE_SIZE
     sort: str = "rank"
     descending: bool = False
     search: str = ""
-    offset: int = 0
     missing: str = ""  # why there is no such environment
 
     @rx.event
@@ -101,40 +97,30 @@ class EnvState(PageState):
             self.missing = ""
         except BadInput as exc:
             self.missing = str(exc)
-        (await self.get_state(Live))._follow(env_topic(self.env_id))
-        self.shown = True
+        await self._show(env_topic(self.env_id))
 
     @rx.event
     def sort_by(self, key: str):
         """Sort by a column; the same column again reverses the order."""
         if key == self.sort:
-            self.descending = not self.descending
+            self._refilter(descending=not self.descending)
         else:
-            self.sort, self.descending = key, key in ("elo", "bt", "games", "wins", "losses")
-        self.offset = 0
+            self._refilter(sort=key, descending=key in ("elo", "bt", "games", "wins", "losses"))
 
     @rx.event
     def set_search(self, text: str):
         """Show the agents whose name or owner contains ``text``."""
-        self.search, self.offset = text[:100], 0
-
-    @rx.event
-    def next_page(self):
-        self.offset += PAGE_SIZE
-
-    @rx.event
-    def previous_page(self):
-        self.offset = max(0, self.offset - PAGE_SIZE)
+        self._refilter(search=text[:100])
 
     @rx.var
     async def board(self) -> BoardView | None:
         """The page of the leaderboard to show."""
         if not self._here() or self.missing:
             return None
-        live = await self.get_state(Live)
         page = await load_or_none(leaderboard_page, self.env_id, sort=self.sort,
                                   descending=self.descending, search=self.search,
-                                  offset=self.offset, limit=PAGE_SIZE, version=live._version)
+                                  offset=self.offset, limit=PAGE_SIZE,
+                                  version=await self._live_version())
         return None if page is None else board_view(page, get_settings().matchmaking_interval_s)
 
     @rx.var
@@ -142,9 +128,8 @@ class EnvState(PageState):
         """Bradley-Terry estimates with their intervals, top 30."""
         if not self._here() or self.missing:
             return charts.empty_figure("")
-        live = await self.get_state(Live)
         page = await load_or_none(leaderboard_page, self.env_id, limit=CHART_TOP,
-                                  version=live._version)
+                                  version=await self._live_version())
         if page is None:
             return charts.empty_figure("")
         return charts.bt_intervals_figure(charts.bt_frame_of_rows(page.rows))
@@ -154,8 +139,8 @@ class EnvState(PageState):
         """Pairwise win rates and games played between the top 15."""
         if not self._here() or self.missing:
             return []
-        live = await self.get_state(Live)
-        h2h = await load_or_none(head_to_head, self.env_id, HEATMAP_TOP, version=live._version)
+        h2h = await load_or_none(head_to_head, self.env_id, HEATMAP_TOP,
+                                 version=await self._live_version())
         if h2h is None:
             return []
         rates, games = charts.head_to_head_frames(h2h)
@@ -172,16 +157,13 @@ class EnvState(PageState):
 SORT = (EnvState.sort, EnvState.descending, EnvState.sort_by)
 
 
-def _leaderboard(headers: list[rx.Component], rows: rx.Component) -> rx.Component:
+def _leaderboard(headers: list[rx.Component], rows, row) -> rx.Component:
     """The board's table: rank, agent, owner and version first, then the env kind's columns."""
-    return rx.table.root(
-        rx.table.header(rx.table.row(
-            sortable_header("#", "rank", *SORT, numeric=True),
-            sortable_header("Agent", "name", *SORT),
-            sortable_header("Owner", "owner", *SORT),
-            sortable_header("v", "version", *SORT, numeric=True),
-            *headers)),
-        rx.table.body(rows), variant="surface", size="1", width="100%", id="leaderboard")
+    return table([sortable_header("#", "rank", *SORT, numeric=True),
+                  sortable_header("Agent", "name", *SORT),
+                  sortable_header("Owner", "owner", *SORT),
+                  sortable_header("v", "version", *SORT, numeric=True),
+                  *headers], rows, row, id="leaderboard")
 
 
 def duel_table(board) -> rx.Component:
@@ -196,7 +178,7 @@ def duel_table(board) -> rx.Component:
                                 "interval lies wholly above this one's"),
         sortable_header("Games", "games", *SORT, numeric=True),
         header("W/D/L", numeric=True)],
-        rx.foreach(board.rows, lambda r: rx.table.row(
+        board.rows, lambda r: rx.table.row(
             num(r.rank),
             rx.table.cell(rx.hstack(
                 rx.link(r.name, href=r.href, weight="medium"),
@@ -207,7 +189,7 @@ def duel_table(board) -> rx.Component:
             rx.table.cell(r.owner),
             num(r.version), num(r.elo), num(r.bt), num(r.interval), num(r.rank_ub),
             num(r.games), num(r.record),
-            class_name="leaderboard-row")))
+            class_name="leaderboard-row"))
 
 
 def solo_table(board) -> rx.Component:
@@ -216,10 +198,10 @@ def solo_table(board) -> rx.Component:
         header("95% interval", numeric=True,
                tooltip="Student's t interval of the mean over the scored episodes"),
         header("Episodes", numeric=True)],
-        rx.foreach(board.rows, lambda r: rx.table.row(
+        board.rows, lambda r: rx.table.row(
             num(r.rank), rx.table.cell(rx.link(r.name, href=r.href, weight="medium")),
             rx.table.cell(r.owner), num(r.version), num(r.mean), num(r.mean_interval),
-            num(r.episodes), class_name="leaderboard-row")))
+            num(r.episodes), class_name="leaderboard-row"))
 
 
 def leaderboard_section() -> rx.Component:
@@ -232,22 +214,17 @@ def leaderboard_section() -> rx.Component:
         rx.cond(
             board,
             rx.vstack(
-                rx.cond(board.total > 0,
-                        rx.vstack(scrolling(rx.cond(board.kind == "duel", duel_table(board),
-                                                    solo_table(board))),
-                                  pager(board.first, board.last, board.total,
-                                        EnvState.previous_page, EnvState.next_page,
-                                        board.has_prev, board.has_next),
-                                  width="100%", align="end"),
-                        rx.cond(EnvState.search != "",
-                                empty_state("No agent or owner matches that search."),
-                                empty_state(rx.cond(
-                                    board.kind == "duel",
-                                    "No games yet: the scheduler pairs ready agents every "
-                                    + board.interval_s + " s, and a new submission plays at "
-                                    "once.",
-                                    "No scored submissions yet: a submission is scored on the "
-                                    "environment's fixed seeds as soon as it is built.")))),
+                paged(rx.cond(board.kind == "duel", duel_table(board), solo_table(board)),
+                      board.window, EnvState.previous_page, EnvState.next_page,
+                      rx.cond(EnvState.search != "",
+                              empty_state("No agent or owner matches that search."),
+                              empty_state(rx.cond(
+                                  board.kind == "duel",
+                                  "No games yet: the scheduler pairs ready agents every "
+                                  + board.interval_s + " s, and a new submission plays at "
+                                  "once.",
+                                  "No scored submissions yet: a submission is scored on the "
+                                  "environment's fixed seeds as soon as it is built.")))),
                 width="100%"),
             rx.spinner()),
         id="leaderboard-section", aside=search)
@@ -267,13 +244,11 @@ def charts_section() -> rx.Component:
 
 
 def entries_table(rows, first: str) -> rx.Component:
-    return scrolling(rx.table.root(
-        rx.table.header(rx.table.row(header(first), header("name"), header("values"),
-                                     header("meaning"))),
-        rx.table.body(rx.foreach(rows, lambda e: rx.table.row(
-            rx.table.cell(rx.code(e.key)), rx.table.cell(e.name), rx.table.cell(e["values"]),
-            rx.table.cell(rx.markdown(e.meaning))))),
-        size="1", variant="ghost", width="100%"))
+    return table([header(first), header("name"), header("values"), header("meaning")],
+                 rows, lambda e: rx.table.row(
+                     rx.table.cell(rx.code(e.key)), rx.table.cell(e.name),
+                     rx.table.cell(e["values"]), rx.table.cell(rx.markdown(e.meaning))),
+                 variant="ghost")
 
 
 def guide_section() -> rx.Component:
@@ -308,14 +283,10 @@ def guide_section() -> rx.Component:
 
 
 def body() -> rx.Component:
-    return rx.cond(
-        EnvState.missing != "",
-        not_found("Environment", EnvState.missing),
-        rx.vstack(
-            rx.hstack(rx.link("Arena", href=routes.OVERVIEW, color_scheme="gray"),
-                      rx.text("/", color_scheme="gray"), spacing="2"),
-            rx.heading(EnvState.env_id, size="8", id="env-title"),
-            leaderboard_section(),
-            charts_section(),
-            guide_section(),
-            spacing="4", width="100%"))
+    return detail_frame("Environment", EnvState.missing, rx.vstack(
+        breadcrumb(("Arena", routes.OVERVIEW), open_end=True),
+        rx.heading(EnvState.env_id, size="8", id="env-title"),
+        leaderboard_section(),
+        charts_section(),
+        guide_section(),
+        spacing="4", width="100%"))

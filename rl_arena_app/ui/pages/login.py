@@ -9,7 +9,7 @@ import reflex as rx
 from rl_arena_app.auth.login import PROVIDER_NAMES, read_login_error, safe_next
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import routes
-from rl_arena_app.ui.components.common import native_form
+from rl_arena_app.ui.components.common import error_callout, native_form
 from rl_arena_app.ui.pages.base import PageState
 from rl_arena_app.ui.session import Session
 
@@ -53,7 +53,7 @@ def _provider_button(provider: rx.Var[str]) -> rx.Component:
                   rx.match(provider, *PROVIDER_NAMES.items(), provider), size="3",
                   width="100%", variant="surface"),
         # A real page load (not the client router): the backend answers with a redirect.
-        href="/auth/login/" + provider + "?next=" + LoginState.next_query,
+        href=routes.provider_login(provider, LoginState.next_query),
         reload_document=True, id="login-" + provider, width="100%")
 
 
@@ -71,7 +71,7 @@ def _development_login() -> rx.Component:
                 rx.el.input(type="hidden", name="next", value=LoginState.next_path),
                 rx.button("Log in", type="submit", id="dev-login"),
                 width="100%"),
-            action="/auth/login/dev", width="100%"),
+            action=routes.DEV_LOGIN, width="100%"),
         spacing="2", width="100%")
 
 
@@ -80,9 +80,7 @@ def body() -> rx.Component:
         rx.heading("Log in to RL Arena", size="6"),
         rx.text("Logging in lets you upload agents, follow them and create API tokens. "
                 "Everything else is readable without an account.", color_scheme="gray"),
-        rx.cond(LoginState.error != "",
-                rx.callout(LoginState.error, icon="triangle-alert", color_scheme="red",
-                           width="100%", id="login-error")),
+        error_callout(LoginState.error, id="login-error"),
         rx.cond(Session.expired,
                 rx.callout("Your session ended (logged out, expired or revoked): log in again.",
                            icon="info", width="100%")),

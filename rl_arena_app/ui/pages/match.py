@@ -11,12 +11,20 @@ from rl_arena_app.services.matches.views import match_detail
 from rl_arena_app.services.read_models import GameView, MatchDetail
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load_or_none
-from rl_arena_app.ui.components.common import ago, not_found, section, stat, status_badge
-from rl_arena_app.ui.components.table import header, num, scrolling
-from rl_arena_app.ui.live import Live, match_topic
+from rl_arena_app.ui.components.common import (
+    breadcrumb,
+    detail_frame,
+    error_callout,
+    section,
+    stat,
+    status_badge,
+    time_stat,
+)
+from rl_arena_app.ui.components.replay import ReplayState, viewer
+from rl_arena_app.ui.components.sides import SideView, side_card, side_view
+from rl_arena_app.ui.components.table import header, num, table
+from rl_arena_app.ui.live import match_topic
 from rl_arena_app.ui.pages.base import PageState
-from rl_arena_app.ui.pages.matches import SideView, side_view
-from rl_arena_app.ui.pages.replay import ReplayState, viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,65 +118,51 @@ class MatchState(PageState):
             self.missing = f"There is no match {self.match_id!r}: see the list of matches."
         replay = await self.get_state(ReplayState)
         replay.show("" if self.missing else f"match:{self.match_id}")
-        (await self.get_state(Live))._follow(match_topic(self.match_id))
-        self.shown = True
+        await self._show(match_topic(self.match_id))
 
     @rx.var
     async def page(self) -> MatchPageView | None:
         match_id = parse_id(self.match_id)
         if not self._here() or self.missing or match_id is None:
             return None
-        live = await self.get_state(Live)
-        detail = await load_or_none(match_detail, match_id, version=live._version)
+        detail = await load_or_none(match_detail, match_id, version=await self._live_version())
         return None if detail is None else match_view(detail)
 
 
 def players(h) -> rx.Component:
-    def player(side, label: str) -> rx.Component:
-        return rx.card(rx.vstack(
-            rx.text(label, size="1", color_scheme="gray"),
-            rx.link(side.name, href=side.href, size="5", weight="bold"),
-            rx.hstack(stat("points", side.points), stat("Elo", side.elo), spacing="5"),
-            spacing="1"), flex="1")
-
-    return rx.flex(player(h.a, "player a"), player(h.b, "player b"), spacing="4",
+    return rx.flex(side_card(h.a, "player a"), side_card(h.b, "player b"), spacing="4",
                    direction=rx.breakpoints(initial="column", sm="row"), width="100%")
+
+
+def games_table(page) -> rx.Component:
+    return table(
+        [header("Game"), header("First"), header("Outcome"), header("Forfeit"),
+         header("Moves", True), header("Time", True), header("Elo a", True),
+         header("Elo b", True)],
+        page.games, lambda g: rx.table.row(
+            num(g.number), rx.table.cell(g.first), rx.table.cell(g.outcome),
+            rx.table.cell(rx.cond(g.forfeit != "", rx.tooltip(
+                rx.badge(g.forfeit, color_scheme="red"), content=g.detail))),
+            num(g.steps), num(g.duration), num(g.elo_a), num(g.elo_b),
+            class_name="game-row"),
+        id="games")
 
 
 def body() -> rx.Component:
     page = MatchState.page
     h = page.header
-    return rx.cond(
-        MatchState.missing != "",
-        not_found("Match", MatchState.missing),
-        rx.cond(page, rx.vstack(
-            rx.hstack(rx.link("Matches", href=routes.MATCHES, color_scheme="gray"),
-                      rx.text("/", color_scheme="gray"),
-                      rx.link(h.env_id, href=h.env_href, color_scheme="gray"), spacing="2"),
-            rx.hstack(rx.heading("Match #", h.match_id, size="8", id="match-title"),
-                      status_badge(h.status), align="center"),
-            players(h),
-            rx.cond(h.error != "", rx.callout(h.error, icon="triangle-alert",
-                                              color_scheme="red", width="100%")),
-            rx.grid(stat("seed", h.seed), stat("environment version", h.env_version),
-                    stat("attempts", h.attempts), stat("worker", h.worker),
-                    rx.vstack(rx.text("finished", size="1", color_scheme="gray"),
-                              ago(h.finished), spacing="0"),
-                    columns=rx.breakpoints(initial="2", md="5"), spacing="4", width="100%"),
-            rx.text("images: ", rx.code(h.image_a), " · ", rx.code(h.image_b), size="1",
-                    color_scheme="gray", id="images"),
-            section("Games", scrolling(rx.table.root(
-                rx.table.header(rx.table.row(
-                    header("Game"), header("First"), header("Outcome"), header("Forfeit"),
-                    header("Moves", True), header("Time", True), header("Elo a", True),
-                    header("Elo b", True))),
-                rx.table.body(rx.foreach(page.games, lambda g: rx.table.row(
-                    num(g.number), rx.table.cell(g.first), rx.table.cell(g.outcome),
-                    rx.table.cell(rx.cond(g.forfeit != "", rx.tooltip(
-                        rx.badge(g.forfeit, color_scheme="red"), content=g.detail))),
-                    num(g.steps), num(g.duration), num(g.elo_a), num(g.elo_b),
-                    class_name="game-row"))),
-                size="1", variant="surface", width="100%", id="games"))),
-            section("Replay", viewer()),
-            spacing="4", width="100%"),
-            rx.spinner()))
+    return detail_frame("Match", MatchState.missing, rx.vstack(
+        breadcrumb(("Matches", routes.MATCHES), (h.env_id, h.env_href)),
+        rx.hstack(rx.heading("Match #", h.match_id, size="8", id="match-title"),
+                  status_badge(h.status), align="center"),
+        players(h),
+        error_callout(h.error),
+        rx.grid(stat("seed", h.seed), stat("environment version", h.env_version),
+                stat("attempts", h.attempts), stat("worker", h.worker),
+                time_stat("finished", h.finished),
+                columns=rx.breakpoints(initial="2", md="5"), spacing="4", width="100%"),
+        rx.text("images: ", rx.code(h.image_a), " · ", rx.code(h.image_b), size="1",
+                color_scheme="gray", id="images"),
+        section("Games", games_table(page)),
+        section("Replay", viewer()),
+        spacing="4", width="100%"), loaded=page)

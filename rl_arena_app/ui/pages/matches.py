@@ -8,27 +8,18 @@ import reflex as rx
 
 from rl_arena_app.services.catalog import env_ids
 from rl_arena_app.services.matches.views import match_page
-from rl_arena_app.services.read_models import MatchPage, MatchSummary, Side
+from rl_arena_app.services.read_models import MatchPage, MatchSummary
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load, load_or_none
 from rl_arena_app.ui.components.common import ago, empty_state, section, status_badge
-from rl_arena_app.ui.components.table import header, num, pager, scrolling
-from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.components.paging import Paging, Window, paged, window
+from rl_arena_app.ui.components.sides import SideView, side_cell, side_view
+from rl_arena_app.ui.components.table import header, num, table
 from rl_arena_app.ui.pages.base import PageState
 
 PAGE_SIZE = 25
 ANY = "any"
 STATUSES = (ANY, "queued", "running", "finished", "failed")
-
-
-@dataclass(frozen=True, slots=True)
-class SideView:
-    """A player of a match as listed."""
-
-    name: str
-    href: str
-    points: str
-    elo: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +29,7 @@ class MatchRow:
     match_id: int
     href: str
     env_id: str
+    env_href: str
     status: str
     a: SideView
     b: SideView
@@ -51,44 +43,31 @@ class MatchList:
     """A page of the list."""
 
     rows: list[MatchRow]
-    total: int
-    first: int
-    last: int
-    has_prev: bool
-    has_next: bool
-
-
-def side_view(side: Side) -> SideView:
-    """A player with its points and Elo change."""
-    return SideView(name=f"{side.agent.name} v{side.agent.version}",
-                    href=routes.agent(side.agent.agent_id), points=format.points(side.points),
-                    elo=format.change(side.elo_before, side.elo_after))
+    window: Window
 
 
 def match_row(m: MatchSummary) -> MatchRow:
     """A match as listed."""
     return MatchRow(match_id=m.match_id, href=routes.match(m.match_id), env_id=m.env_id,
-                    status=m.status, a=side_view(m.a), b=side_view(m.b), forfeits=m.forfeits,
+                    env_href=routes.env(m.env_id), status=m.status, a=side_view(m.a),
+                    b=side_view(m.b), forfeits=m.forfeits,
                     at=format.iso(m.finished_at or m.created_at), error=m.error or "")
 
 
 def match_list(page: MatchPage) -> MatchList:
     """A page of matches as listed."""
-    return MatchList(rows=[match_row(m) for m in page.matches], total=page.total,
-                     first=page.offset + 1 if page.matches else 0,
-                     last=page.offset + len(page.matches), has_prev=page.offset > 0,
-                     has_next=page.offset + len(page.matches) < page.total)
+    return MatchList(rows=[match_row(m) for m in page.matches],
+                     window=window(page.offset, len(page.matches), page.total))
 
 
-class MatchesState(PageState):
+class MatchesState(Paging, PageState):
     """Filters and page of the match list; it follows the arena live."""
 
     ROUTE = routes.MATCHES
+    PAGE_SIZE = PAGE_SIZE
     env_filter: str = ANY
     agent_filter: str = ""
     status_filter: str = ANY
-    offset: int = 0
-    problem: str = ""
 
     @rx.event
     async def open(self):
@@ -98,28 +77,19 @@ class MatchesState(PageState):
         self.agent_filter = query.get("agent", "")
         self.status_filter = query.get("status", ANY)
         self.offset = 0
-        (await self.get_state(Live))._follow()
-        self.shown = True
+        await self._show()
 
     @rx.event
     def set_env(self, value: str):
-        self.env_filter, self.offset = value, 0
+        self._refilter(env_filter=value)
 
     @rx.event
     def set_status(self, value: str):
-        self.status_filter, self.offset = value, 0
+        self._refilter(status_filter=value)
 
     @rx.event
     def clear_agent(self):
-        self.agent_filter, self.offset = "", 0
-
-    @rx.event
-    def next_page(self):
-        self.offset += PAGE_SIZE
-
-    @rx.event
-    def previous_page(self):
-        self.offset = max(0, self.offset - PAGE_SIZE)
+        self._refilter(agent_filter="")
 
     @rx.var
     async def envs(self) -> list[str]:
@@ -131,34 +101,28 @@ class MatchesState(PageState):
         """The page of matches, or None while a filter names nothing."""
         if not self._here() or not (self.agent_filter.isdigit() or not self.agent_filter):
             return None
-        live = await self.get_state(Live)
         page = await load_or_none(match_page, env_id=None if self.env_filter == ANY
                                   else self.env_filter,
                                   agent_id=int(self.agent_filter) if self.agent_filter else None,
                                   status=None if self.status_filter == ANY else self.status_filter,
-                                  offset=self.offset, limit=PAGE_SIZE, version=live._version)
+                                  offset=self.offset, limit=PAGE_SIZE,
+                                  version=await self._live_version())
         return None if page is None else match_list(page)
 
 
-def side_cell(side) -> rx.Component:
-    return rx.table.cell(rx.hstack(rx.link(side.name, href=side.href), rx.text(
-        side.elo, size="1", color_scheme="gray"), spacing="2", align="center"))
-
-
 def matches_table(listing) -> rx.Component:
-    return scrolling(rx.table.root(
-        rx.table.header(rx.table.row(
-            header("Match"), header("Environment"), header("Player a"), header("Player b"),
-            header("Score", True), header("Status"), header("Forfeits", True), header("When"))),
-        rx.table.body(rx.foreach(listing.rows, lambda m: rx.table.row(
+    return table(
+        [header("Match"), header("Environment"), header("Player a"), header("Player b"),
+         header("Score", True), header("Status"), header("Forfeits", True), header("When")],
+        listing.rows, lambda m: rx.table.row(
             rx.table.cell(rx.link("#", m.match_id, href=m.href)),
-            rx.table.cell(rx.link(m.env_id, href="/envs/" + m.env_id, color_scheme="gray")),
+            rx.table.cell(rx.link(m.env_id, href=m.env_href, color_scheme="gray")),
             side_cell(m.a), side_cell(m.b),
             num(rx.cond(m.status == "finished", m.a.points + "-" + m.b.points, "")),
             rx.table.cell(rx.tooltip(status_badge(m.status), content=rx.cond(
                 m.error != "", m.error, m.status))),
-            num(m.forfeits), rx.table.cell(ago(m.at)), class_name="match-row"))),
-        size="1", variant="surface", width="100%", id="matches"))
+            num(m.forfeits), rx.table.cell(ago(m.at)), class_name="match-row"),
+        id="matches")
 
 
 def filters() -> rx.Component:
@@ -180,14 +144,10 @@ def body() -> rx.Component:
         rx.heading("Matches", size="8"),
         section("Recent matches", rx.cond(
             listing,
-            rx.cond(listing.total > 0,
-                    rx.vstack(matches_table(listing),
-                              pager(listing.first, listing.last, listing.total,
-                                    MatchesState.previous_page, MatchesState.next_page,
-                                    listing.has_prev, listing.has_next),
-                              align="end", width="100%"),
-                    empty_state("No match matches these filters yet: the scheduler makes "
-                                "matches between ready agents every few seconds.")),
+            paged(matches_table(listing), listing.window, MatchesState.previous_page,
+                  MatchesState.next_page,
+                  empty_state("No match matches these filters yet: the scheduler makes "
+                              "matches between ready agents every few seconds.")),
             empty_state("These filters name nothing: pick an environment and status from the "
                         "lists.")), aside=filters()),
         spacing="4", width="100%")

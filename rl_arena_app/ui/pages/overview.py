@@ -10,7 +10,7 @@ from rl_arena_app.services.catalog import env_cards
 from rl_arena_app.services.read_models import EnvCard
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load
-from rl_arena_app.ui.components.common import ago, empty_state, section, stat
+from rl_arena_app.ui.components.common import ago, empty_state, section, stat, time_stat
 from rl_arena_app.ui.live import Live
 from rl_arena_app.ui.pages.base import PageState
 
@@ -59,16 +59,14 @@ class OverviewState(PageState):
     @rx.event
     async def open(self):
         """The page is in a browser: load its data."""
-        (await self.get_state(Live))._follow()
-        self.shown = True
+        await self._show()
 
     @rx.var
     async def cards(self) -> list[CardView]:
         """Every environment's card."""
         if not self._here():
             return []
-        live = await self.get_state(Live)
-        return [card_view(c) for c in await load(env_cards, version=live._version)]
+        return [card_view(c) for c in await load(env_cards, version=await self._live_version())]
 
 
 def env_card(card: CardView) -> rx.Component:
@@ -102,9 +100,7 @@ def health_strip() -> rx.Component:
             stat("workers alive", h.workers_alive, id="health-workers"),
             stat("matches queued", h.queued, id="health-queued"),
             stat("matches running", h.running, id="health-running"),
-            rx.vstack(rx.text("last scheduler tick", size="1", color_scheme="gray"),
-                      rx.text(ago(h.last_tick_at), size="4", weight="bold"),
-                      spacing="0"),
+            time_stat("last scheduler tick", h.last_tick_at, size="4", weight="bold"),
             rx.link("status →", href=routes.STATUS, size="2"),
             wrap="wrap", spacing="6", align="center"),
         width="100%", id="health")

@@ -10,8 +10,8 @@ from rl_arena_app.services.read_models import StatusView
 from rl_arena_app.services.status import status_view
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load
-from rl_arena_app.ui.components.common import ago, empty_state, section, stat
-from rl_arena_app.ui.components.table import header, num, scrolling
+from rl_arena_app.ui.components.common import ago, empty_state, section, stat, time_stat
+from rl_arena_app.ui.components.table import header, num, table
 from rl_arena_app.ui.live import Live
 from rl_arena_app.ui.pages.base import PageState
 
@@ -45,6 +45,7 @@ class QueueLine:
 @dataclass(frozen=True, slots=True)
 class EnvLine:
     env_id: str
+    href: str
     matchmaking: str
     tick: int
     last_tick: str
@@ -77,8 +78,9 @@ def status_page(view: StatusView) -> StatusPage:
         matches=[Count(k, v) for k, v in view.matches.items()],
         submissions=[Count(k, v) for k, v in view.submissions.items()],
         games=view.games, rating_events=view.rating_events,
-        envs=[EnvLine(e.env_id, e.matchmaking, e.tick, format.iso(e.last_tick_at),
-                      format.iso(e.bt_refreshed_at)) for e in view.envs],
+        envs=[EnvLine(e.env_id, routes.env(e.env_id), e.matchmaking, e.tick,
+                      format.iso(e.last_tick_at), format.iso(e.bt_refreshed_at))
+              for e in view.envs],
         checked=format.iso(view.checked_at))
 
 
@@ -89,8 +91,7 @@ class StatusState(PageState):
 
     @rx.event
     async def open(self):
-        (await self.get_state(Live))._follow()
-        self.shown = True
+        await self._show()
 
     @rx.var
     async def page(self) -> StatusPage | None:
@@ -105,6 +106,39 @@ def counts(items) -> rx.Component:
                    wrap="wrap")
 
 
+def workers_table(page) -> rx.Component:
+    return table(
+        [header("Name"), header("PID", True), header("Host"), header("State"),
+         header("Current job")],
+        page.workers, lambda w: rx.table.row(
+            rx.table.cell(w.name), num(w.pid), rx.table.cell(w.host),
+            rx.table.cell(rx.badge(w.state, color_scheme=rx.match(
+                w.state, ("busy", "blue"), ("idle", "green"), ("dead", "red"), "gray"))),
+            rx.table.cell(rx.code(w.job)), class_name="worker-row"),
+        id="workers")
+
+
+def queues_table(page) -> rx.Component:
+    return table(
+        [header("Queue"), header("Queued", True), header("Started", True),
+         header("Scheduled", True), header("Failed", True)],
+        page.queues, lambda q: rx.table.row(
+            rx.table.cell(q.name), num(q.queued), num(q.started), num(q.scheduled),
+            num(q.failed)),
+        id="queues")
+
+
+def envs_table(page) -> rx.Component:
+    return table(
+        [header("Environment"), header("Matchmaking"), header("Tick", True),
+         header("Last tick"), header("Bradley-Terry refreshed")],
+        page.envs, lambda e: rx.table.row(
+            rx.table.cell(rx.link(e.env_id, href=e.href)),
+            rx.table.cell(e.matchmaking), num(e.tick), rx.table.cell(ago(e.last_tick)),
+            rx.table.cell(ago(e.bt_refreshed))),
+        id="env-health")
+
+
 def body() -> rx.Component:
     page = StatusState.page
     return rx.vstack(
@@ -112,41 +146,15 @@ def body() -> rx.Component:
         rx.cond(page, rx.vstack(
             rx.flex(stat("Redis", page.redis), stat("scheduler (lock holder)", page.scheduler),
                     stat("games", page.games), stat("rating events", page.rating_events),
-                    rx.vstack(rx.text("checked", size="1", color_scheme="gray"),
-                              ago(page.checked), spacing="0"),
+                    time_stat("checked", page.checked),
                     spacing="6", wrap="wrap", id="status-summary"),
-            section("Workers", rx.cond(page.workers.length() > 0, scrolling(rx.table.root(
-                rx.table.header(rx.table.row(header("Name"), header("PID", True),
-                                             header("Host"), header("State"),
-                                             header("Current job"))),
-                rx.table.body(rx.foreach(page.workers, lambda w: rx.table.row(
-                    rx.table.cell(w.name), num(w.pid), rx.table.cell(w.host),
-                    rx.table.cell(rx.badge(w.state, color_scheme=rx.match(
-                        w.state, ("busy", "blue"), ("idle", "green"), ("dead", "red"),
-                        "gray"))),
-                    rx.table.cell(rx.code(w.job)), class_name="worker-row"))),
-                size="1", variant="surface", width="100%", id="workers")),
+            section("Workers", rx.cond(
+                page.workers.length() > 0, workers_table(page),
                 empty_state("No worker is registered: `rl-arena up` starts them, or run "
                             "`rl-arena worker`."))),
-            section("Queues", scrolling(rx.table.root(
-                rx.table.header(rx.table.row(header("Queue"), header("Queued", True),
-                                             header("Started", True),
-                                             header("Scheduled", True),
-                                             header("Failed", True))),
-                rx.table.body(rx.foreach(page.queues, lambda q: rx.table.row(
-                    rx.table.cell(q.name), num(q.queued), num(q.started), num(q.scheduled),
-                    num(q.failed)))),
-                size="1", variant="surface", width="100%", id="queues"))),
+            section("Queues", queues_table(page)),
             section("Matches", counts(page.matches), id="match-counts"),
             section("Submissions", counts(page.submissions), id="submission-counts"),
-            section("Environments", scrolling(rx.table.root(
-                rx.table.header(rx.table.row(header("Environment"), header("Matchmaking"),
-                                             header("Tick", True), header("Last tick"),
-                                             header("Bradley-Terry refreshed"))),
-                rx.table.body(rx.foreach(page.envs, lambda e: rx.table.row(
-                    rx.table.cell(rx.link(e.env_id, href="/envs/" + e.env_id)),
-                    rx.table.cell(e.matchmaking), num(e.tick), rx.table.cell(ago(e.last_tick)),
-                    rx.table.cell(ago(e.bt_refreshed))))),
-                size="1", variant="surface", width="100%", id="env-health"))),
+            section("Environments", envs_table(page)),
             spacing="4", width="100%"), rx.spinner()),
         spacing="4", width="100%")

@@ -8,10 +8,9 @@ from rl_arena_app.services.ids import parse_id
 from rl_arena_app.services.matches.views import validation_replay
 from rl_arena_app.ui import routes
 from rl_arena_app.ui.cache import load_or_none
-from rl_arena_app.ui.components.common import not_found, section
-from rl_arena_app.ui.live import Live
+from rl_arena_app.ui.components.common import detail_frame, section
+from rl_arena_app.ui.components.replay import ReplayState, viewer
 from rl_arena_app.ui.pages.base import PageState
-from rl_arena_app.ui.pages.replay import ReplayState, viewer
 
 
 class ValidationState(PageState):
@@ -36,19 +35,15 @@ class ValidationState(PageState):
             self.title = f"Validation of {replay.agents[0]} in {replay.env_id}"
         viewer_state = await self.get_state(ReplayState)
         viewer_state.show("" if self.missing else f"validation:{self.submission_id}")
-        (await self.get_state(Live))._follow()
-        self.shown = True
+        await self._show()
 
 
 def body() -> rx.Component:
-    return rx.cond(
-        ValidationState.missing != "",
-        not_found("Validation replay", ValidationState.missing),
-        rx.vstack(
-            rx.link("← Arena", href=routes.OVERVIEW, color_scheme="gray"),
-            rx.heading(ValidationState.title, size="7", id="validation-title"),
-            rx.text("Every new version plays these games (against builtin:random) or "
-                    "episodes (on the environment's fixed seeds) before it is ranked.",
-                    color_scheme="gray"),
-            section("Replay", viewer()),
-            spacing="4", width="100%"))
+    return detail_frame("Validation replay", ValidationState.missing, rx.vstack(
+        rx.link("← Arena", href=routes.OVERVIEW, color_scheme="gray"),
+        rx.heading(ValidationState.title, size="7", id="validation-title"),
+        rx.text("Every new version plays these games (against builtin:random) or "
+                "episodes (on the environment's fixed seeds) before it is ranked.",
+                color_scheme="gray"),
+        section("Replay", viewer()),
+        spacing="4", width="100%"))

@@ -21,7 +21,6 @@ from rl_arena_app.ui.cache import load
 from rl_arena_app.ui.components import board
 from rl_arena_app.ui.components.common import empty_state
 from rl_arena_app.ui.live import Live
-from rl_arena_app.ui.pages.base import showing
 
 SPEEDS = ("0.5", "1", "2", "4", "8")  # steps per second
 OBSERVATION_NAMES = {
@@ -135,8 +134,8 @@ class ReplayState(rx.State):
     async def _replay(self) -> ReplayView | None:
         """The source's replay (shared between tabs; a match's moves when it finishes)."""
         path = self.router.route_id
-        if not self.source or not (showing(path, routes.MATCH)
-                                   or showing(path, routes.VALIDATION)):
+        if not self.source or not (routes.showing(path, routes.MATCH)
+                                   or routes.showing(path, routes.VALIDATION)):
             return None
         live = await self.get_state(Live)
         return await load(load_replay, self.source, version=live._version)
@@ -167,8 +166,7 @@ class ReplayState(rx.State):
     async def download_url(self) -> str:
         """Where the replay file downloads from (matches only)."""
         kind, _, key = self.source.partition(":")
-        return f"/api/v1/matches/{key}/replay" if kind == "match" and await self._replay() \
-            else ""
+        return routes.replay_file(key) if kind == "match" and await self._replay() else ""
 
     @rx.var
     async def choices(self) -> list[GameChoice]:
