@@ -230,8 +230,8 @@ def test_token_creation_is_limited_per_account_on_the_dashboard(platform, monkey
     alice, bob = person("alice@example.org"), person("bob@example.org")
     cookie = sessions.start_session(alice.account.user_id)
 
-    made = [run("MeState.create_token", cookie, token_name=f"t{k}") for k in range(3)]
-    bobs = run("MeState.create_token", sessions.start_session(bob.account.user_id))
+    made = [run("TokensState.create_token", cookie, token_name=f"t{k}") for k in range(3)]
+    bobs = run("TokensState.create_token", sessions.start_session(bob.account.user_id))
     by_operator = tokens.create_token(alice.account, "submit", "from the shell")
 
     assert [m.new_token != "" for m in made] == [True, True, False]
@@ -254,7 +254,7 @@ def test_uploads_are_limited_per_account_through_the_api_and_the_dashboard(api, 
 
     accepted = [upload(http, alice, name).status_code for name in ("a", "b")]
     refused = upload(http, alice, "c")
-    on_the_dashboard = run("MeState.upload", sessions.start_session(alice.account.user_id),
+    on_the_dashboard = run("UploadState.upload", sessions.start_session(alice.account.user_id),
                            [rx.UploadFile(file=io.BytesIO(AGENT), path=Path("agent.py"))],
                            env_id="tictactoe", agent_choice="a")
     bobs = upload(http, bob, "a")

@@ -30,18 +30,18 @@ EXPECTED = {
     "Session.refresh": PUBLIC,
     "LoginState.open": PUBLIC,
     "MeState.open": PUBLIC,  # redirects to the login page without a session
-    "MeState.set_env": PUBLIC,
-    "MeState.set_agent_choice": PUBLIC,
-    "MeState.set_new_name": PUBLIC,
-    "MeState.set_progress": PUBLIC,
-    "MeState.upload_rejected": PUBLIC,
-    "MeState.set_token_name": PUBLIC,
-    "MeState.set_token_admin": PUBLIC,
-    "MeState.forget_token": PUBLIC,
-    "MeState.upload": SUBMITTER,
+    "UploadState.set_env": PUBLIC,
+    "UploadState.set_agent_choice": PUBLIC,
+    "UploadState.set_new_name": PUBLIC,
+    "UploadState.set_progress": PUBLIC,
+    "UploadState.upload_rejected": PUBLIC,
+    "TokensState.set_token_name": PUBLIC,
+    "TokensState.set_token_admin": PUBLIC,
+    "TokensState.forget_token": PUBLIC,
+    "UploadState.upload": SUBMITTER,
     "MeState.retire": SUBMITTER,
-    "MeState.create_token": SUBMITTER,
-    "MeState.revoke_token": SUBMITTER,
+    "TokensState.create_token": SUBMITTER,
+    "TokensState.revoke_token": SUBMITTER,
     "AdminState.open": PUBLIC,
     "AdminState.set_env_target": PUBLIC,
     "AdminState.set_email_target": PUBLIC,
@@ -150,7 +150,7 @@ def test_retire_needs_the_owner_or_an_admin(people, role, allowed):
 @pytest.mark.parametrize("role,allowed", [("anonymous", False), ("owner", True),
                                           ("other", False), ("admin", False)])
 def test_a_token_is_revoked_by_its_owner_only(people, role, allowed):
-    run("MeState.revoke_token", people[role], people["token_id"])
+    run("TokensState.revoke_token", people[role], people["token_id"])
     assert (tokens.token_account(people["token"]) is None) is allowed
 
 
@@ -158,10 +158,10 @@ def test_a_token_is_revoked_by_its_owner_only(people, role, allowed):
 def test_uploads_and_tokens_need_a_login_and_go_to_the_caller(people, role):
     before_tokens, before_subs = count(ApiToken), count(Submission)
     upload = rx.UploadFile(file=io.BytesIO(AGENT), path=Path("agent.py"))
-    uploaded = run("MeState.upload", people[role], [upload], env_id="tictactoe",
+    uploaded = run("UploadState.upload", people[role], [upload], env_id="tictactoe",
                    agent_choice="bot")
-    made = run("MeState.create_token", people[role], token_name="mine")
-    admin_scope = run("MeState.create_token", people[role], token_admin=True)
+    made = run("TokensState.create_token", people[role], token_name="mine")
+    admin_scope = run("TokensState.create_token", people[role], token_admin=True)
 
     if role == "anonymous":
         assert (count(ApiToken), count(Submission)) == (before_tokens, before_subs)
