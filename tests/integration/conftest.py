@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from rl_arena_app.api.app import create_api
 from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import Person, person, serving
+from tests.support.api import Person, person, serving
 
 
 @pytest.fixture

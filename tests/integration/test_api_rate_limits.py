@@ -25,8 +25,8 @@ from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.services.accounts import sessions, tokens
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import AGENT, API, person, serving
 from tests.integration.test_handler_authorization import run
+from tests.support.api import AGENT, API, person, serving
 
 
 def limited(monkeypatch, **limits: str) -> None:

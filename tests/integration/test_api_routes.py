@@ -19,7 +19,7 @@ from rl_arena_app.services import catalog, events
 from rl_arena_app.services.admin import audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import (
+from tests.support.api import (
     AGENT,
     API,
     agent_of,

@@ -24,11 +24,11 @@ from rl_arena_app.db.session import engine_for, session_scope
 from rl_arena_app.errors import BadInput, NotAllowed
 from rl_arena_app.services.accounts import logins
 from rl_arena_app.services.admin import actions, audit
-from tests.integration.api_support import API
 from tests.integration.test_handler_authorization import people, run  # noqa: F401 (fixture)
 from tests.integration.test_login import authorize, start
 from tests.integration.test_login import person as provider_person
 from tests.integration.test_migrations import empty_database  # noqa: F401 (fixture)
+from tests.support.api import API
 
 THREADS = 10
 PER_THREAD = 50

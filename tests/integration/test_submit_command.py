@@ -27,7 +27,7 @@ from rl_arena_app.services.accounts import logins
 from rl_arena_app.services.admin import audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import AGENT, serving
+from tests.support.api import AGENT, serving
 
 SYNTAX_ERROR = b"def act(observation, info:\n    return 0\n"
 
