@@ -1,4 +1,6 @@
-"""Fixtures of the API tests: the API served for real, a client of it, and three people."""
+"""Fixtures of the integration tests: the API served for real, a client of it, three people,
+the login provider and client, the owner/other/admin cookies of the handler tests, an empty
+database of each backend, and the platform on the process sandbox."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from fastapi.testclient import TestClient
 
 from rl_arena_app.api.app import create_api
 from rl_arena_app.auth.login import create_login_app
+from rl_arena_app.db.session import engine_for
 from rl_arena_app.settings import get_settings
 from tests.support.api import Person, person, serving
+from tests.support.database import postgres_scratch_url
 
 
 @pytest.fixture
@@ -68,3 +72,22 @@ def login_client(platform, issuer, monkeypatch) -> Iterator[TestClient]:
     get_settings.cache_clear()
     with TestClient(create_login_app(), base_url=LOGIN_WEB) as test_client:
         yield test_client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path) -> Iterator[str]:
+    """The URL of an empty database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrations.db'}"
+        yield url
+        engine_for(url).dispose()
+    else:
+        yield from postgres_scratch_url()
+
+
+@pytest.fixture
+def process_sandbox(platform, monkeypatch):
+    """The platform with agents in local processes."""
+    monkeypatch.setenv("RL_ARENA_SANDBOX", "process")
+    get_settings.cache_clear()
+    return get_settings()

@@ -19,15 +19,9 @@ from rl_arena_app.services import catalog, events
 from rl_arena_app.services.admin import audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.support.api import (
-    AGENT,
-    API,
-    agent_of,
-    make_ready,
-    person,
-    played_match,
-    serving,
-)
+from tests.support.agents import AGENT
+from tests.support.api import API, person, serving
+from tests.support.factory import agent_of, make_ready, played_match
 
 
 def upload(http: httpx.Client, who, name: str = "bot", env: str = "tictactoe",

@@ -27,7 +27,6 @@ from rl_arena_app.services.admin import actions, audit
 from tests.integration.test_handler_authorization import people, run  # noqa: F401 (fixture)
 from tests.integration.test_login import authorize, start
 from tests.integration.test_login import person as provider_person
-from tests.integration.test_migrations import empty_database  # noqa: F401 (fixture)
 from tests.support.api import API
 
 THREADS = 10
@@ -304,7 +303,7 @@ def test_the_admin_page_says_the_action_is_already_running(people):  # noqa: F81
 
 
 def test_the_migration_keeps_the_oldest_of_running_duplicates_and_stops_the_others(
-        empty_database):  # noqa: F811
+        empty_database):
     from sqlalchemy import insert
 
     upgrade(empty_database, "0005")

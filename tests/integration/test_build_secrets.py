@@ -23,8 +23,8 @@ from rl_arena_app.errors import BadAgent
 from rl_arena_app.services.storage import stored_file
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.settings import get_settings
-from tests.conftest import TEST_DATABASE_URL
 from tests.support.api import API, person
+from tests.support.database import TEST_DATABASE_URL
 
 FIRST_LEGAL = ("def act(observation, info):\n"
                "    return int(info['action_mask'].nonzero()[0][0])\n")

@@ -25,7 +25,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
-from tests.conftest import builtin, bundle_from_source
+from tests.support.agents import builtin, bundle_from_source
 
 pytestmark = pytest.mark.docker
 

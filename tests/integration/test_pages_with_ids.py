@@ -9,7 +9,8 @@ from reflex.state import State
 
 from rl_arena_app.ui import routes
 from tests.integration.test_handler_authorization import app_handlers
-from tests.support.api import agent_of, person, played_match
+from tests.support.api import person
+from tests.support.factory import agent_of, played_match
 
 PAGES = {  # handler, route, its parameter, what the page says when there is nothing
     "agent": ("AgentState.open", routes.AGENT, "agent_id", "There is no agent"),

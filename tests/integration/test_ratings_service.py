@@ -15,7 +15,8 @@ from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
 from rl_arena_app.services.matches import play
 from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
-from tests.integration.test_matches import duel_games, fetch, make_match, make_submission
+from tests.support.factory import duel_games, make_match, make_submission
+from tests.support.rows import fetch
 
 
 def snapshot() -> tuple[list, list]:

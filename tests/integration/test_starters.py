@@ -15,7 +15,7 @@ from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.env_docs import RESET_KEYS, doc_of, starter_source
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
-from tests.conftest import builtin, bundle_from_source
+from tests.support.agents import builtin, bundle_from_source
 
 ALL_ENVS = [s.id for s in envs.list_envs()]
 DUELS = [s.id for s in envs.list_envs() if s.kind == "duel"]
