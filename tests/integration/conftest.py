@@ -13,9 +13,13 @@ from fastapi.testclient import TestClient
 from rl_arena_app.api.app import create_api
 from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.db.session import engine_for
+from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
+from tests.support.agents import ARGMAX_AGENT
 from tests.support.api import Person, person, serving
 from tests.support.database import postgres_scratch_url
+from tests.support.login import LOGIN_WEB
 
 
 @pytest.fixture
@@ -48,9 +52,6 @@ def bob(platform) -> Person:
 def root(platform) -> Person:
     """An admin with an admin token."""
     return person("root@example.org", admin=True, scope="admin")
-
-
-LOGIN_WEB = "http://arena.test:3000"  # the public URL of the arena the /auth tests talk to
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +92,21 @@ def process_sandbox(platform, monkeypatch):
     monkeypatch.setenv("RL_ARENA_SANDBOX", "process")
     get_settings.cache_clear()
     return get_settings()
+
+
+@pytest.fixture
+def people(platform):
+    """Cookies of: nobody, the owner, another submitter, an admin; and the owner's things."""
+    owner = logins.login("oidc", "o", "owner@example.org", True)
+    other = logins.login("oidc", "x", "other@example.org", True)
+    boss = logins.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
+    agent = intake.submit_upload(owner, env_id="tictactoe", name="bot", filename="agent.py",
+                                 data=ARGMAX_AGENT, enqueue=False)
+    token = tokens.create_token(owner, "submit", "owned")
+    return {
+        "anonymous": None, "owner": sessions.start_session(owner.user_id),
+        "other": sessions.start_session(other.user_id),
+        "admin": sessions.start_session(boss.user_id),
+        "agent_id": agent.agent_id, "token_id": tokens.list_tokens(owner)[0].token_id,
+        "token": token, "accounts": {"owner": owner, "other": other, "admin": boss},
+    }

@@ -9,6 +9,8 @@ from rl_arena_app.arena.bundle import AgentBundle, load_bundle
 HOSTILE_DIR = Path(__file__).parents[1] / "agents" / "hostile"
 # The first legal move, as an upload's bytes (no import needed).
 AGENT = b"def act(observation, info):\n    return int(info['action_mask'].nonzero()[0][0])\n"
+# The first legal move again, in other bytes (an upload that differs from AGENT).
+ARGMAX_AGENT = b"def act(observation, info):\n    return int(info['action_mask'].argmax())\n"
 # The first legal move, with numpy, as an agent.py's text.
 FIRST_LEGAL = """\
 import numpy as np
