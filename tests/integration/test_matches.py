@@ -30,6 +30,7 @@ from rl_arena_app.db.models import (
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.services import events
+from rl_arena_app.services.admin import env_switches
 from rl_arena_app.services.matches import play
 from rl_arena_app.services.matches.queue import job_id
 from rl_arena_app.services.ratings import leaderboard
@@ -261,11 +262,9 @@ def test_tick_respects_pause_solo_and_unready(platform):
     make_submission("alice@example.org", "a")
     make_submission("bob@example.org", "b")
     make_submission("carol@example.org", "c", status=SubmissionStatus.BUILDING)
-    with session_scope() as session:
-        session.add(EnvState(env_id="tictactoe", matchmaking_paused=True))
+    env_switches.pause_matchmaking("tictactoe")
     assert play.matchmaking_tick("tictactoe") == []
-    with session_scope() as session:
-        session.get(EnvState, "tictactoe").matchmaking_paused = False
+    env_switches.resume_matchmaking("tictactoe")
     assert len(play.matchmaking_tick("tictactoe")) == 1
     assert play.matchmaking_tick("CartPole-v1") == []
 

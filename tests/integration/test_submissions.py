@@ -40,6 +40,19 @@ def builds_queue() -> Queue:
     return get_queue("builds")
 
 
+def random_submission() -> Submission:
+    """A submission of builtin:random, not queued for a build."""
+    return intake.submit("builtin:random", env_id="tictactoe", name="rnd", owner_email=OWNER,
+                         enqueue=False)
+
+
+def built_random() -> Submission:
+    """A submission of builtin:random, built and validated as the worker does."""
+    submission = random_submission()
+    builds.build_and_validate(submission.id, configured_runner())
+    return submission
+
+
 def statuses(submission_id: int) -> list[str]:
     """Published statuses of a submission, oldest first."""
     return [e["status"] for e in reversed(events.recent(200))
@@ -84,9 +97,7 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
 
 @pytest.mark.docker
 def test_building_twice_does_nothing_the_second_time(docker_platform):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
-    builds.build_and_validate(submission.id, configured_runner())
+    submission = built_random()
     first = fetch(Submission, submission.id)
     assert first.status == SubmissionStatus.READY
 
@@ -99,9 +110,7 @@ def test_building_twice_does_nothing_the_second_time(docker_platform):
 
 @pytest.mark.docker
 def test_a_rebuilt_image_is_recorded_without_announcing_the_version_again(docker_platform):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
-    builds.build_and_validate(submission.id, configured_runner())
+    submission = built_random()
     with session_scope() as session:  # as if the base image moved on since it was built
         session.get(Submission, submission.id).image = "rl-arena/agent:stale"
     announced = len(events.recent(1000))
@@ -171,8 +180,7 @@ def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
 
 
 def test_bad_requirements_at_build_fail_the_submission(platform, monkeypatch):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
+    submission = random_submission()
 
     builds.build_and_validate(submission.id, FailingRunner(
         BadAgent("requirements.txt cannot be installed as binary wheels: no such-pkg")))
@@ -183,8 +191,7 @@ def test_bad_requirements_at_build_fail_the_submission(platform, monkeypatch):
 
 
 def test_infrastructure_error_leaves_the_submission_queued_for_a_retry(platform, monkeypatch):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
+    submission = random_submission()
 
     monkeypatch.setenv("DOCKER_HOST", UNREACHABLE_DOCKER)
     with pytest.raises(InfrastructureError, match="Docker engine not reachable"):
