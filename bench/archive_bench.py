@@ -1,8 +1,8 @@
 """Hostile archives: peak memory and time of refusing each, this tree against another.
 
-Every case (tests/hostile_archives.py) runs in a fresh process under an address-space cap: its
-tracemalloc peak, its RSS growth (ru_maxrss after minus before the read), its time and how it
-ended. Give ``--old PATH`` (e.g. ``git archive main | tar -x -C /tmp/old``) to run the same
+Every case (tests/support/hostile_archives.py) runs in a fresh process under an address-space
+cap: its tracemalloc peak, its RSS growth (ru_maxrss after minus before the read), its time and
+how it ended. Give ``--old PATH`` (e.g. ``git archive main | tar -x -C /tmp/old``) to run the same
 cases against that tree too; the old code may need a smaller ``--old-size`` to finish at all.
 
 Prints one JSON object. Usage:
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.hostile_archives import HOSTILE  # noqa: E402
+from tests.support.hostile_archives import HOSTILE  # noqa: E402
 
 CAP_BYTES = 8 << 30  # address space of one case: enough for the old code to show its appetite
 TIMEOUT_S = 300

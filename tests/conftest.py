@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Docker engine, helpers to play runs and to check nothing is left."""
+"""Shared fixtures: a real Docker engine, a player of runs in it that checks nothing is left,
+and the platform (database, Redis, settings). Shared helpers are in tests/support/."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.bundle import AgentBundle, load_bundle
+from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
+from tests.support.database import TEST_DATABASE_URL
 
-AGENTS_DIR = Path(__file__).parent / "agents"
 IN_CI = bool(os.environ.get("CI"))
 
 
@@ -50,16 +51,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.outcome = "failed"
     report.longrepr = (f"skipped in CI ({reason}): CI must run every test; mark it "
                        "@pytest.mark.may_skip_in_ci(reason=...) if it truly cannot run there")
-
-
-def bundle_from_source(source: str, ref: str = "test-agent") -> AgentBundle:
-    """An agent bundle made of a single agent.py."""
-    return AgentBundle(ref=ref, files={"agent.py": source.encode()})
-
-
-def builtin(name: str, env_id: str) -> AgentBundle:
-    """A built-in agent's bundle."""
-    return load_bundle(f"builtin:{name}", env_id=env_id)
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +97,6 @@ def docker_play(docker_engine) -> Iterator:
 
 # ------------------------------------------------------------------ platform: DB, Redis, settings
 
-# CI points this at PostgreSQL; locally the tests use a fresh SQLite file per test.
-TEST_DATABASE_URL = os.environ.get("RL_ARENA_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")

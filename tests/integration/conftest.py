@@ -1,4 +1,6 @@
-"""Fixtures of the API tests: the API served for real, a client of it, and three people."""
+"""Fixtures of the integration tests: the API served for real, a client of it, three people,
+the login provider and client, the owner/other/admin cookies of the handler tests, an empty
+database of each backend, and the platform on the process sandbox."""
 
 from __future__ import annotations
 
@@ -10,8 +12,14 @@ from fastapi.testclient import TestClient
 
 from rl_arena_app.api.app import create_api
 from rl_arena_app.auth.login import create_login_app
+from rl_arena_app.db.session import engine_for
+from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import Person, person, serving
+from tests.support.agents import ARGMAX_AGENT
+from tests.support.api import Person, person, serving
+from tests.support.database import postgres_scratch_url
+from tests.support.login import LOGIN_WEB
 
 
 @pytest.fixture
@@ -46,9 +54,6 @@ def root(platform) -> Person:
     return person("root@example.org", admin=True, scope="admin")
 
 
-LOGIN_WEB = "http://arena.test:3000"  # the public URL of the arena the /auth tests talk to
-
-
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[str]:
     """A real OpenID Connect provider on localhost (oidc-provider-mock, in a thread)."""
@@ -68,3 +73,40 @@ def login_client(platform, issuer, monkeypatch) -> Iterator[TestClient]:
     get_settings.cache_clear()
     with TestClient(create_login_app(), base_url=LOGIN_WEB) as test_client:
         yield test_client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path) -> Iterator[str]:
+    """The URL of an empty database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrations.db'}"
+        yield url
+        engine_for(url).dispose()
+    else:
+        yield from postgres_scratch_url()
+
+
+@pytest.fixture
+def process_sandbox(platform, monkeypatch):
+    """The platform with agents in local processes."""
+    monkeypatch.setenv("RL_ARENA_SANDBOX", "process")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def people(platform):
+    """Cookies of: nobody, the owner, another submitter, an admin; and the owner's things."""
+    owner = logins.login("oidc", "o", "owner@example.org", True)
+    other = logins.login("oidc", "x", "other@example.org", True)
+    boss = logins.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
+    agent = intake.submit_upload(owner, env_id="tictactoe", name="bot", filename="agent.py",
+                                 data=ARGMAX_AGENT, enqueue=False)
+    token = tokens.create_token(owner, "submit", "owned")
+    return {
+        "anonymous": None, "owner": sessions.start_session(owner.user_id),
+        "other": sessions.start_session(other.user_id),
+        "admin": sessions.start_session(boss.user_id),
+        "agent_id": agent.agent_id, "token_id": tokens.list_tokens(owner)[0].token_id,
+        "token": token, "accounts": {"owner": owner, "other": other, "admin": boss},
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -36,8 +35,8 @@ from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.services.submissions.agents import agent_view, my_agents, retire_agent
 from rl_arena_app.settings import get_settings
-
-AGENT = b"def act(observation, info):\n    return int(info['action_mask'].nonzero()[0][0])\n"
+from tests.support.agents import AGENT
+from tests.support.threads import in_parallel
 
 
 def alice():
@@ -100,21 +99,8 @@ def test_an_admin_named_by_the_settings_cannot_be_removed_by_an_action(platform,
 
 
 def test_parallel_first_logins_of_one_person_make_one_account(platform):
-    barrier, seen, errors = threading.Barrier(6), [], []
-
-    def first_login(k: int) -> None:
-        barrier.wait()
-        try:
-            seen.append(logins.login("github" if k % 2 else "oidc", f"s{k % 2}",
-                                       "race@example.org", True).user_id)
-        except BaseException as exc:  # asserted on below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=first_login, args=(k,)) for k in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    seen, errors = in_parallel(6, lambda k: logins.login(
+        "github" if k % 2 else "oidc", f"s{k % 2}", "race@example.org", True).user_id)
 
     assert errors == [] and len(set(seen)) == 1
 
@@ -200,20 +186,7 @@ def test_the_daily_limit_says_when_it_resets_and_the_race_cannot_pass_it(platfor
     monkeypatch.setenv("RL_ARENA_DAILY_SUBMISSIONS", "3")
     get_settings.cache_clear()
     account = alice()
-    barrier, errors = threading.Barrier(6), []
-
-    def submit(k: int) -> None:
-        barrier.wait()
-        try:
-            upload(account, data=AGENT + f"# {k}\n".encode())
-        except BaseException as exc:  # asserted on below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=submit, args=(k,)) for k in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _, errors = in_parallel(6, lambda k: upload(account, data=AGENT + f"# {k}\n".encode()))
 
     assert len(errors) == 3 and all(isinstance(e, LimitExceeded) for e in errors)
     assert "after 00:00 UTC" in str(errors[0]) and http_status(errors[0]) == 429

@@ -18,7 +18,9 @@ from starlette.routing import BaseRoute
 
 from rl_arena_app.api.app import create_api
 from rl_arena_app.services.admin import actions, audit
-from tests.integration.api_support import AGENT, API, agent_of, make_ready, person, played_match
+from tests.support.agents import AGENT
+from tests.support.api import API, person
+from tests.support.factory import agent_of, make_ready, played_match
 
 ROLES = ("anonymous", "owner", "other", "admin", "admin_submit_token")
 DONE = "done"  # an admin action that is carried out: 202 when a worker runs it, else 200

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from rl_arena_app.api.app import create_api
-from tests.integration.api_support import API
+from tests.support.api import API
 
 CHROMIUM = "/usr/bin/chromium"
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

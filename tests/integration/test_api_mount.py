@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from rl_arena_app.api.app import create_api
-from tests.integration.api_support import API, serving
+from tests.support.api import API, serving
 
 
 def dashboard_stand_in() -> Starlette:

@@ -25,8 +25,9 @@ from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.services.accounts import sessions, tokens
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import AGENT, API, person, serving
-from tests.integration.test_handler_authorization import run
+from tests.support.agents import AGENT
+from tests.support.api import API, person, serving
+from tests.support.handlers import run
 
 
 def limited(monkeypatch, **limits: str) -> None:

@@ -11,23 +11,16 @@ from http import HTTPStatus
 
 import httpx
 import pytest
-from sqlmodel import func, select
 
 from rl_arena_app.db.models import Agent, Submission
-from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import catalog, events
 from rl_arena_app.services.admin import audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import (
-    AGENT,
-    API,
-    agent_of,
-    make_ready,
-    person,
-    played_match,
-    serving,
-)
+from tests.support.agents import AGENT
+from tests.support.api import API, person, serving
+from tests.support.factory import agent_of, make_ready, played_match
+from tests.support.rows import count
 
 
 def upload(http: httpx.Client, who, name: str = "bot", env: str = "tictactoe",
@@ -50,11 +43,6 @@ def refused(response: httpx.Response, status: int, *words: str) -> str:
     for word in words:
         assert word in body["detail"], body["detail"]
     return body["detail"]
-
-
-def count(model) -> int:
-    with session_scope() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
 
 
 # ----------------------------------------------------------------------------------- reads

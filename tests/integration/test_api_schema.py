@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rl_arena_app.api.app import create_api
-from tests.integration.api_support import agent_of, make_ready, played_match
+from tests.support.factory import agent_of, make_ready, played_match
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]

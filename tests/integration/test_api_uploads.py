@@ -24,7 +24,9 @@ from rl_arena_app.api.app import create_api
 from rl_arena_app.db.models import Agent, Submission
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import AGENT, API, serving, tgz_bytes, zip_bytes
+from tests.support.agents import AGENT
+from tests.support.api import API, serving
+from tests.support.files import tgz_bytes, zip_bytes
 
 UPLOAD_MB = 2  # over the 1 MiB a server keeps in memory: bigger uploads spool to disk
 BOUNDARY = "rl-arena-test-boundary"

@@ -8,8 +8,6 @@ logins against a real OpenID Connect provider on localhost.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -24,11 +22,10 @@ from rl_arena_app.db.session import engine_for, session_scope
 from rl_arena_app.errors import BadInput, NotAllowed
 from rl_arena_app.services.accounts import logins
 from rl_arena_app.services.admin import actions, audit
-from tests.integration.api_support import API
-from tests.integration.test_handler_authorization import people, run  # noqa: F401 (fixture)
-from tests.integration.test_login import authorize, start
-from tests.integration.test_login import person as provider_person
-from tests.integration.test_migrations import empty_database  # noqa: F401 (fixture)
+from tests.support.api import API
+from tests.support.handlers import run
+from tests.support.login import authorize, provider_person, start
+from tests.support.threads import in_parallel
 
 THREADS = 10
 PER_THREAD = 50
@@ -36,25 +33,6 @@ PER_THREAD = 50
 
 def mallory():
     return logins.login("oidc", "sub-mallory", "mallory@example.org", True, "Mallory")
-
-
-def in_parallel(call: Callable[[], object], threads: int = THREADS) -> tuple[list, list]:
-    """Run ``call`` in ``threads`` threads released together; what they returned and raised."""
-    barrier, results, errors = threading.Barrier(threads), [], []
-
-    def work() -> None:
-        barrier.wait()
-        try:
-            results.append(call())
-        except BaseException as exc:  # asserted on by the callers
-            errors.append(exc)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-    return results, errors
 
 
 def rows(**where) -> list[AuditEntry]:
@@ -76,7 +54,7 @@ def test_a_burst_of_parallel_refusals_is_one_row_that_counts_every_one(platform)
             with pytest.raises(NotAllowed):
                 actions.perform(account, "grant-admin", account.email)
 
-    _, errors = in_parallel(flood)
+    _, errors = in_parallel(THREADS, lambda _k: flood())
 
     assert errors == []
     refused = rows(actor=account.email, outcome="refused")
@@ -170,7 +148,7 @@ def test_rows_stored_raw_before_the_fix_are_read_cleaned(platform):
         ("grant-admin ", "ab", "line break<b>")
 
 
-def test_the_admin_page_handler_stores_a_websocket_action_name_cleaned(people):  # noqa: F811
+def test_the_admin_page_handler_stores_a_websocket_action_name_cleaned(people):
     state = run("AdminState.perform", people["other"], HOSTILE)
 
     assert state.result.startswith("Refused") and first_control_character(state.result) is None
@@ -257,7 +235,7 @@ def test_the_service_pages_count_the_whole_filtered_log(platform):
 
 def test_parallel_starts_of_one_long_action_run_it_once(platform):
     started, errors = in_parallel(
-        lambda: actions.perform(audit.CLI, "rebuild-ratings", "tictactoe"))
+        THREADS, lambda _k: actions.perform(audit.CLI, "rebuild-ratings", "tictactoe"))
 
     assert len(started) == 1, f"started {len(started)} times"
     running = started[0]
@@ -281,8 +259,7 @@ def test_parallel_starts_of_one_long_action_run_it_once(platform):
 def test_a_double_clicked_long_action_over_the_api_answers_409_naming_the_running_one(api_url,
                                                                                       root):
     url = f"{api_url}{API}/admin/envs/tictactoe/rebuild-ratings"
-    answers, errors = in_parallel(lambda: httpx.post(url, headers=root.auth, timeout=30),
-                                  threads=4)
+    answers, errors = in_parallel(4, lambda _k: httpx.post(url, headers=root.auth, timeout=30))
 
     assert errors == []
     statuses = sorted(a.status_code for a in answers)
@@ -293,7 +270,7 @@ def test_a_double_clicked_long_action_over_the_api_answers_409_naming_the_runnin
     assert len(rows(action="rebuild-ratings")) == 1
 
 
-def test_the_admin_page_says_the_action_is_already_running(people):  # noqa: F811
+def test_the_admin_page_says_the_action_is_already_running(people):
     first = run("AdminState.perform", people["admin"], "rebuild-images")
     second = run("AdminState.perform", people["admin"], "rebuild-images")
 
@@ -304,7 +281,7 @@ def test_the_admin_page_says_the_action_is_already_running(people):  # noqa: F81
 
 
 def test_the_migration_keeps_the_oldest_of_running_duplicates_and_stops_the_others(
-        empty_database):  # noqa: F811
+        empty_database):
     from sqlalchemy import insert
 
     upgrade(empty_database, "0005")

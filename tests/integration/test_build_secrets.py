@@ -8,9 +8,7 @@ build_and_validate with a real runner: pip on the host, then Docker or the proce
 from __future__ import annotations
 
 import gzip
-import io
 import os
-import zipfile
 from urllib.parse import quote
 
 import httpx
@@ -23,8 +21,9 @@ from rl_arena_app.errors import BadAgent
 from rl_arena_app.services.storage import stored_file
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.settings import get_settings
-from tests.conftest import TEST_DATABASE_URL
-from tests.integration.api_support import API, person
+from tests.support.api import API, person
+from tests.support.database import TEST_DATABASE_URL
+from tests.support.files import zip_bytes
 
 FIRST_LEGAL = ("def act(observation, info):\n"
                "    return int(info['action_mask'].nonzero()[0][0])\n")
@@ -76,14 +75,6 @@ def canaries(platform, monkeypatch) -> list[str]:
     return [*SECRETS.values(), DB_CANARY]
 
 
-def zip_of(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 def build(submission_id: int, sandbox: str) -> Submission:
     """Build and validate as a worker does, with the real runner of ``sandbox``."""
     done = builds.build_and_validate(submission_id, runner_for(sandbox, get_settings()))
@@ -115,7 +106,7 @@ def test_the_red_team_line_is_refused_at_submit_without_a_value(canaries) -> Non
     alice = person("alice@example.org")
     for line in ("six===${RL_ARENA_SECRET_KEY}", "six==1.0; python_version > "
                  "'${RL_ARENA_OIDC_CLIENT_SECRET}'", "six===${RL_ARENA_DATABASE_URL}"):
-        upload = zip_of({"agent.py": FIRST_LEGAL, "requirements.txt": f"{line}\n"})
+        upload = zip_bytes({"agent.py": FIRST_LEGAL, "requirements.txt": f"{line}\n"})
         with pytest.raises(BadAgent) as caught:
             intake.submit_upload(alice.account, env_id="tictactoe", name="redteam",
                                  filename="agent.zip", data=upload, enqueue=False)
@@ -141,7 +132,7 @@ def test_a_stored_red_team_requirement_fails_its_build_without_a_value(canaries,
 
 def test_requirements_pip_cannot_satisfy_fail_with_a_summary(canaries, api_url) -> None:
     alice = person("alice@example.org")
-    upload = zip_of({"agent.py": FIRST_LEGAL, "requirements.txt": "six==99\n"})
+    upload = zip_bytes({"agent.py": FIRST_LEGAL, "requirements.txt": "six==99\n"})
     made = intake.submit_upload(alice.account, env_id="tictactoe", name="nosuch",
                                 filename="agent.zip", data=upload, enqueue=False)
 

@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -25,21 +24,15 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
-from tests.conftest import builtin, bundle_from_source
+from tests.support.agents import builtin, bundle_from_source, hostile
 
 pytestmark = pytest.mark.docker
 
-HOSTILE_DIR = Path(__file__).parents[1] / "agents" / "hostile"
 ENV = "tictactoe"
 # Where timing is the point: a 1 s budget per move (0.5 s limit + 0.5 s bank).
 TIGHT = Limits(move_timeout_s=0.5, time_bank_s=0.5, startup_timeout_s=10)
 # Elsewhere: generous, so a loaded machine cannot turn an expected outcome into a timeout.
 RELAXED = Limits(move_timeout_s=5, time_bank_s=10, startup_timeout_s=30)
-
-
-def hostile(name: str) -> AgentBundle:
-    """The hostile agent tests/agents/hostile/NAME.py."""
-    return bundle_from_source((HOSTILE_DIR / f"{name}.py").read_text(), ref=name)
 
 
 def random_agent() -> AgentBundle:
@@ -156,27 +149,19 @@ def test_output_flood_is_harmless(docker_play):
 # --- isolation -------------------------------------------------------------------------------
 
 
+# Each probe checks its fence from inside and plays on when it holds. process_killer: in its
+# own pid namespace the agent sees only its init and itself: kill(-1) reaches no one, the init
+# ignores SIGKILL from inside its namespace, and the opponent lives in another container. So
+# nobody dies and both games are played out.
 @pytest.mark.slow
-def test_network_is_unreachable(docker_play):
-    assert_no_forfeit(duel(docker_play, hostile("network_probe")))
-
-
-@pytest.mark.slow
-def test_only_tmp_is_writable_and_capped(docker_play):
-    assert_no_forfeit(duel(docker_play, hostile("write_probe")))
-
-
-@pytest.mark.slow
-def test_privilege_escalation_fails(docker_play):
-    assert_no_forfeit(duel(docker_play, hostile("privilege")))
-
-
-@pytest.mark.slow
-def test_killing_every_process_spares_the_opponent(docker_play):
-    # In its own pid namespace the agent sees only its init and itself: kill(-1) reaches no
-    # one, the init ignores SIGKILL from inside its namespace, and the opponent lives in another
-    # container. So nobody dies and both games are played out.
-    assert_no_forfeit(duel(docker_play, hostile("process_killer")))
+@pytest.mark.parametrize("probe", [
+    pytest.param("network_probe", id="network_is_unreachable"),
+    pytest.param("write_probe", id="only_tmp_is_writable_and_capped"),
+    pytest.param("privilege", id="privilege_escalation_fails"),
+    pytest.param("process_killer", id="killing_every_process_spares_the_opponent"),
+])
+def test_isolation_holds(docker_play, probe):
+    assert_no_forfeit(duel(docker_play, hostile(probe)))
 
 
 @pytest.fixture

@@ -11,14 +11,14 @@ import time
 import pytest
 
 from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, DockerEngine
-from tests.conftest import builtin, bundle_from_source
+from tests.support.agents import builtin, bundle_from_source
 
 pytestmark = pytest.mark.docker
 
 LAUNCH_AND_HANG = """
 import sys, time
 from jobs.sandbox.factory import sandbox_factories
-from tests.conftest import builtin
+from tests.support.agents import builtin
 [factory], _ = sandbox_factories("docker", [builtin("random", "tictactoe")])
 sandbox = factory()
 sandbox.launch()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from rq import Queue
-from sqlmodel import func, select
 
 from jobs.scheduler import ArenaScheduler
 from jobs.tasks import configured_runner
@@ -17,7 +16,12 @@ from rl_arena_app.arena import envs
 from rl_arena_app.db.models import Game, Match, MatchStatus, RatingEvent, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
-from tests.integration.test_scheduler import connection, ready_submissions, spawn, stop
+from tests.support.containers import orphans
+from tests.support.factory import ready_submissions
+from tests.support.processes import spawn, stop
+from tests.support.redis import connection
+from tests.support.rows import count
+from tests.support.waiting import wait_for
 
 ENV = "tictactoe"
 # Legal but slow: a match lasts a few seconds, long enough to kill its worker in the middle.
@@ -33,23 +37,9 @@ def act(observation, info):
 """
 
 
-def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.1):
-    """Poll ``predicate`` until it returns a truthy value."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(poll_s)
-    return value
-
-
 def match(match_id: int) -> Match:
     with session_scope() as session:
         return session.get(Match, match_id)
-
-
-def count(model, *where) -> int:
-    with session_scope() as session:
-        return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def built(path: Path, name: str, owner: str) -> int:
@@ -64,22 +54,6 @@ def built(path: Path, name: str, owner: str) -> int:
     row = subs.describe(submission.id)
     assert row["status"] == SubmissionStatus.READY, row
     return submission.id
-
-
-def orphans(engine) -> list[str]:
-    """Agent containers whose owning process (on this host) is dead."""
-    import socket
-
-    from jobs.lifetime import pid_alive
-    from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL
-
-    found = []
-    # The plain listing: no per-container inspect that races with concurrent removals.
-    for container in engine.client.api.containers(all=True, filters={"label": MANAGED_LABEL}):
-        host, _, pid = (container.get("Labels") or {}).get(OWNER_LABEL, ":").partition(":")
-        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
-            found.append(container["Names"][0])
-    return found
 
 
 @pytest.mark.docker

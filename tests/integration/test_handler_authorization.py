@@ -7,21 +7,21 @@ tree whose router headers carry the tab's Cookie header.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 
 import pytest
 import reflex as rx
-from reflex.state import State
-from sqlmodel import func, select
+from sqlmodel import select
 
 from rl_arena_app.db.models import ApiToken, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.accounts import tokens
 from rl_arena_app.services.admin import actions, audit
-from rl_arena_app.services.submissions import intake
 from rl_arena_app.services.submissions.agents import agent_view
+from tests.support.agents import ARGMAX_AGENT
+from tests.support.handlers import app_handlers, run
+from tests.support.rows import count
 
 PUBLIC = "anyone: page loads, form fields, the login check"
 SUBMITTER = "a logged-in account, on its own things"
@@ -76,67 +76,12 @@ EXPECTED = {
     "ReplayState.set_step": PUBLIC,
     "ReplayState.show": PUBLIC,
 }
-AGENT = b"def act(observation, info):\n    return int(info['action_mask'].argmax())\n"
-
-
-def app_handlers() -> dict[str, object]:
-    """Every event handler of the app's states (Reflex's own internal states left out)."""
-    import rl_arena_app.rl_arena_app  # noqa: F401  (registers every page's state)
-
-    found, pending = {}, list(State.get_substates())
-    while pending:
-        state = pending.pop()
-        pending.extend(state.get_substates())
-        if not state.__module__.startswith("rl_arena_app."):
-            continue
-        for name, handler in state.event_handlers.items():
-            if name != "setvar":  # Reflex's generic setter: only calls the set_* rows below
-                found[f"{state.__name__}.{name}"] = handler
-    return found
 
 
 def test_every_handler_has_a_row_and_every_row_a_handler():
     handlers = app_handlers()
     assert sorted(set(handlers) - set(EXPECTED)) == [], "handlers without an authorization row"
     assert sorted(set(EXPECTED) - set(handlers)) == [], "rows without a handler"
-
-
-def run(handler_name: str, cookie: str | None, *args, **fields):
-    """Call a handler as a tab with this session cookie would; its state afterwards."""
-    handler = app_handlers()[handler_name]
-    state_class = handler.state
-    root = State(_reflex_internal_init=True)
-    root._update_router_vars({"headers": {"cookie": f"{sessions.COOKIE}={cookie}"
-                                          if cookie else ""},
-                              "token": "tab-under-test", "pathname": "/"}, {})
-    state = root.get_substate(state_class.get_full_name().split(".")[1:])
-    for key, value in fields.items():
-        setattr(state, key, value)
-    asyncio.run(handler.fn(state, *args))
-    return state
-
-
-@pytest.fixture
-def people(platform):
-    """Cookies of: nobody, the owner, another submitter, an admin; and the owner's things."""
-    owner = logins.login("oidc", "o", "owner@example.org", True)
-    other = logins.login("oidc", "x", "other@example.org", True)
-    boss = logins.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
-    agent = intake.submit_upload(owner, env_id="tictactoe", name="bot", filename="agent.py",
-                                 data=AGENT, enqueue=False)
-    token = tokens.create_token(owner, "submit", "owned")
-    return {
-        "anonymous": None, "owner": sessions.start_session(owner.user_id),
-        "other": sessions.start_session(other.user_id),
-        "admin": sessions.start_session(boss.user_id),
-        "agent_id": agent.agent_id, "token_id": tokens.list_tokens(owner)[0].token_id,
-        "token": token, "accounts": {"owner": owner, "other": other, "admin": boss},
-    }
-
-
-def count(model) -> int:
-    with session_scope() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
 
 
 @pytest.mark.parametrize("role,allowed", [("anonymous", False), ("owner", True),
@@ -157,7 +102,7 @@ def test_a_token_is_revoked_by_its_owner_only(people, role, allowed):
 @pytest.mark.parametrize("role", ["anonymous", "owner", "other", "admin"])
 def test_uploads_and_tokens_need_a_login_and_go_to_the_caller(people, role):
     before_tokens, before_subs = count(ApiToken), count(Submission)
-    upload = rx.UploadFile(file=io.BytesIO(AGENT), path=Path("agent.py"))
+    upload = rx.UploadFile(file=io.BytesIO(ARGMAX_AGENT), path=Path("agent.py"))
     uploaded = run("UploadState.upload", people[role], [upload], env_id="tictactoe",
                    agent_choice="bot")
     made = run("TokensState.create_token", people[role], token_name="mine")

@@ -29,7 +29,7 @@ def test_an_id_past_the_database_is_not_found(platform, lookup, value):
 
 
 def test_retiring_an_id_past_the_database_is_not_found(platform):
-    from tests.integration.api_support import person
+    from tests.support.api import person
 
     with pytest.raises(NotFound):
         agents.retire_agent(person("alice@example.org").account, 10**20)

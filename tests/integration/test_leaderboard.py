@@ -12,7 +12,7 @@ from rl_arena_app.db.models import SubmissionStatus
 from rl_arena_app.services.matches import play
 from rl_arena_app.services.ratings.leaderboard import leaderboard
 from rl_arena_app.settings import get_settings
-from tests.integration.test_matches import duel_games, make_match, make_submission
+from tests.support.factory import duel_games, make_match, make_submission
 
 KEYS = {"rank", "name", "owner", "submission", "version", "rating", "games", "bt_rating",
         "bt_low", "bt_high", "rank_ub", "provisional"}

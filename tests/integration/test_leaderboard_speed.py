@@ -10,72 +10,23 @@ import logging
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, insert
 from sqlalchemy.exc import OperationalError
 
-from rl_arena_app.db.models import Agent, Submission, User, utcnow
-from rl_arena_app.db.session import get_engine
 from rl_arena_app.services import events
 from rl_arena_app.services.ratings.leaderboard import leaderboard_page, warm
 from rl_arena_app.settings import get_settings
+from tests.support.factory import add_agents
+from tests.support.queries import Outage, snapshot_queries
 
 ENV = "connect_four"
 READERS = 6
 FLIGHT_S = 2.0  # how long the first snapshot query is held: every reader arrives meanwhile
 
 
-class Outage(Exception):
-    """The database failing a query (raised from the engine's own execution hook)."""
 
-
-@contextmanager
-def snapshot_queries(hold_s: float = 0.0, fail: bool = False) -> Iterator[list[str]]:
-    """The SELECTs the engine sends meanwhile; the first is held ``hold_s`` (then fails with
-    ``fail``), as a slow or failing database would."""
-    sent: list[str] = []
-    lock = threading.Lock()
-
-    def before(_conn, _cursor, statement, *_rest) -> None:
-        if not statement.lstrip().upper().startswith("SELECT"):
-            return
-        with lock:
-            sent.append(statement)
-            first = len(sent) == 1
-        if first:
-            time.sleep(hold_s)
-            if fail:
-                raise Outage("database unavailable")
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
-def add_agents(count: int, env_id: str = ENV) -> None:
-    """``count`` agents with one ready, rated version each, inserted in bulk."""
-    now = utcnow()
-    with get_engine().begin() as connection:
-        connection.execute(insert(User), [
-            {"id": k, "email": f"owner{k}@example.org", "name": f"owner{k}", "is_admin": False,
-             "is_house": False, "created_at": now} for k in range(1, count + 1)])
-        connection.execute(insert(Agent), [
-            {"id": k, "owner_id": k, "env_id": env_id, "name": f"agent-{k:05d}",
-             "created_at": now} for k in range(1, count + 1)])
-        connection.execute(insert(Submission), [
-            {"id": k, "agent_id": k, "env_id": env_id, "version": 1, "artifact_sha256": "0" * 64,
-             "artifact_name": "agent.py", "status": "ready", "initial_rating": 1500.0,
-             "rating": 1500.0 + (k * 37) % 400, "games": 2 * (k % 5), "wins": k % 5,
-             "draws": 0, "losses": k % 5, "waited_ticks": 0, "created_at": now,
-             "updated_at": now}
-            for k in range(1, count + 1)])
 
 
 def at_once(call, arguments: list) -> list:
@@ -94,7 +45,7 @@ def at_once(call, arguments: list) -> list:
 
 
 def test_readers_missing_the_same_version_share_one_snapshot_read(platform):
-    add_agents(120)
+    add_agents(120, ENV)
     limits = [50, 30, 15, 50, 1, 200][:READERS]
     events.invalidate([ENV])
 
@@ -108,7 +59,7 @@ def test_readers_missing_the_same_version_share_one_snapshot_read(platform):
 
 
 def test_a_failed_read_fails_its_waiters_and_is_not_kept(platform):
-    add_agents(20)
+    add_agents(20, ENV)
     events.invalidate([ENV])
 
     with snapshot_queries(hold_s=FLIGHT_S, fail=True) as sent:
@@ -123,7 +74,7 @@ def test_a_failed_read_fails_its_waiters_and_is_not_kept(platform):
 
 def test_a_cached_snapshot_leaves_the_garbage_collector_nothing_per_row(platform):
     rows = 400
-    add_agents(rows)
+    add_agents(rows, ENV)
     leaderboard_page("tictactoe")  # the same statement, compiled and cached, for another env
     gc.collect()
     tracked = len(gc.get_objects())
@@ -135,7 +86,7 @@ def test_a_cached_snapshot_leaves_the_garbage_collector_nothing_per_row(platform
 
 
 def test_only_the_current_snapshot_of_an_env_is_kept(platform):
-    add_agents(400)
+    add_agents(400, ENV)
     leaderboard_page("tictactoe")  # the statement compiled and cached
     tracemalloc.start()
     try:
@@ -153,7 +104,7 @@ def test_only_the_current_snapshot_of_an_env_is_kept(platform):
 
 
 def test_a_late_read_of_an_older_version_leaves_the_newer_snapshot_cached(platform):
-    add_agents(30)
+    add_agents(30, ENV)
     events.invalidate([ENV])
     with snapshot_queries(hold_s=FLIGHT_S) as sent, ThreadPoolExecutor(1) as pool:
         late = pool.submit(leaderboard_page, ENV)  # its read of this version is held
@@ -175,7 +126,7 @@ def test_data_versions_are_ordered_within_an_epoch_only():
 
 
 def test_warming_reads_once_and_the_pages_then_read_nothing(platform):
-    add_agents(30)
+    add_agents(30, ENV)
     events.invalidate([ENV])
     with snapshot_queries() as sent:
         warm([ENV, "no-such-env"])

@@ -14,8 +14,10 @@ from rl_arena_app.services import events
 from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from rl_arena_app.ui import charts
 from rl_arena_app.ui.live import ARENA, BOARD, _apply, agent_topic, env_topic
-from tests.integration.test_leaderboard_speed import ENV, add_agents, snapshot_queries
+from tests.support.factory import add_agents
+from tests.support.queries import snapshot_queries
 
+ENV = "connect_four"
 BT_REFRESHED = {"kind": "bt_refreshed", "env": ENV}  # moves the board, makes no feed line
 
 
@@ -47,7 +49,7 @@ def applied(app: SimpleNamespace, *tabs: tuple[str, set[str]]) -> list[str]:
 
 
 def test_a_moved_board_is_read_once_before_the_tabs_showing_it(platform, app, board):
-    add_agents(30)
+    add_agents(30, ENV)
     assert applied(app, ("agent-tab", {agent_topic(1)})) == [], "no tab shows the board"
     assert applied(app, ("audit-tab", {"audit"})) == []
 

@@ -29,7 +29,7 @@ from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.accounts import sessions
 from rl_arena_app.services.admin import audit
 from rl_arena_app.settings import get_settings
-from tests.integration.conftest import LOGIN_WEB
+from tests.support.login import LOGIN_WEB, authorize, provider_person, start
 
 WEB = LOGIN_WEB
 
@@ -40,30 +40,6 @@ WEB = LOGIN_WEB
 def client(login_client: TestClient) -> TestClient:
     """The /auth routes (the API's `client` of conftest is another thing here)."""
     return login_client
-
-
-def person(issuer: str, sub: str, email: str, verified: bool = True) -> None:
-    """Give the provider's user ``sub`` an email (verified or not) and a name."""
-    response = httpx.put(f"{issuer}/users/{sub}", json={
-        "email": email, "email_verified": verified, "name": sub.title()})
-    assert response.status_code == 204
-
-
-def start(client: TestClient, next_path: str = "/envs/tictactoe") -> str:
-    """Begin a login; the provider's authorize URL."""
-    response = client.get("/auth/login/oidc", params={"next": next_path},
-                          follow_redirects=False)
-    assert response.status_code == 302, response.text
-    return response.headers["location"]
-
-
-def authorize(authorize_url: str, sub: str) -> str:
-    """The person logs in at the provider; the callback path it sends the browser to."""
-    response = httpx.post(authorize_url, data={"sub": sub}, follow_redirects=False)
-    assert response.status_code == 302
-    location = urlsplit(response.headers["location"])
-    assert f"{location.scheme}://{location.netloc}" == WEB
-    return f"{location.path}?{location.query}"
 
 
 def shown_error(response: httpx.Response) -> str:
@@ -80,7 +56,7 @@ def flow_data(client: TestClient) -> dict:
 
 
 def test_a_login_sets_an_httponly_session_cookie_and_returns_where_it_started(client, issuer):
-    person(issuer, "carol", "Carol@Example.org")
+    provider_person(issuer, "carol", "Carol@Example.org")
     callback = authorize(start(client), "carol")
 
     response = client.get(callback, follow_redirects=False)
@@ -110,7 +86,7 @@ def test_every_flow_sends_state_nonce_and_a_pkce_challenge_of_its_verifier(clien
 
 
 def test_an_unverified_email_is_refused_and_makes_no_account(client, issuer):
-    person(issuer, "mallory", "admin@example.org", verified=False)
+    provider_person(issuer, "mallory", "admin@example.org", verified=False)
     response = client.get(authorize(start(client), "mallory"), follow_redirects=False)
 
     assert response.status_code == 303
@@ -122,7 +98,7 @@ def test_an_unverified_email_is_refused_and_makes_no_account(client, issuer):
 
 
 def test_a_callback_the_browser_did_not_start_is_refused(client, issuer, platform):
-    person(issuer, "dave", "dave@example.org")
+    provider_person(issuer, "dave", "dave@example.org")
     callback = authorize(start(client), "dave")
     with TestClient(create_login_app(), base_url=WEB) as stranger:  # no flow cookie
         response = stranger.get(callback, follow_redirects=False)
@@ -172,7 +148,7 @@ def test_an_unreachable_provider_ends_on_the_login_page(platform, monkeypatch):
 
 def logged_in(client: TestClient, issuer: str, sub: str = "erin") -> str:
     """Log ``sub`` in through the provider; the session cookie's value."""
-    person(issuer, sub, f"{sub}@example.org")
+    provider_person(issuer, sub, f"{sub}@example.org")
     client.get(authorize(start(client), sub), follow_redirects=False)
     return client.cookies[sessions.COOKIE]
 
@@ -258,7 +234,7 @@ def test_the_development_login_never_makes_an_admin_unless_asked(client, issuer,
 
     # The provider's login makes the admin; the development login then refuses that account.
     client.cookies.clear()
-    person(issuer, "boss", "boss@example.org")
+    provider_person(issuer, "boss", "boss@example.org")
     client.get(authorize(start(client), "boss"), follow_redirects=False)
     assert sessions.session_account(client.cookies[sessions.COOKIE]).is_admin
     client.cookies.clear()
@@ -283,11 +259,11 @@ def test_the_development_login_never_makes_an_admin_unless_asked(client, issuer,
 ])
 def test_a_verified_look_alike_of_an_email_does_not_join_its_account(client, issuer, owner,
                                                                       twin, character):
-    person(issuer, "owner", owner)
+    provider_person(issuer, "owner", owner)
     client.get(authorize(start(client), "owner"), follow_redirects=False)
     client.cookies.clear()
 
-    person(issuer, "twin", twin)
+    provider_person(issuer, "twin", twin)
     response = client.get(authorize(start(client), "twin"), follow_redirects=False)
 
     assert character in shown_error(response)
@@ -315,7 +291,8 @@ def test_the_development_login_works_outside_production_only(client, issuer, mon
                                   follow_redirects=False)
         assert refused.status_code == 404 and sessions.COOKIE not in production.cookies
 
-        person(issuer, "frank", "frank@example.org")  # a provider's login: cookies are Secure
+        # a provider's login: cookies are Secure
+        provider_person(issuer, "frank", "frank@example.org")
         response = production.get(authorize(start(production), "frank"), follow_redirects=False)
         cookie = response.headers["set-cookie"]
         assert cookie.startswith(f"{sessions.COOKIE}=") and "Secure" in cookie

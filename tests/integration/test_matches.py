@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 from rq import SimpleWorker
 from rq.job import Job
-from sqlmodel import func, select
+from sqlmodel import select
 
 from jobs.tasks import configured_runner
-from rl_arena_app.arena.outcomes import Reason
-from rl_arena_app.arena.referee import Forfeit, GameRecord
 from rl_arena_app.arena.replay import read_replay
 from rl_arena_app.broker import get_queue, get_redis
 from rl_arena_app.db.models import (
@@ -27,90 +25,18 @@ from rl_arena_app.db.models import (
     RatingEvent,
     Submission,
     SubmissionStatus,
-    User,
     utcnow,
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.services import events
+from rl_arena_app.services.admin import env_switches
 from rl_arena_app.services.matches import play
 from rl_arena_app.services.matches.queue import job_id
 from rl_arena_app.services.ratings import leaderboard
-from rl_arena_app.services.storage import store_bundle
 from rl_arena_app.settings import get_settings
-from tests.conftest import builtin
-
-# ----------------------------------------------------------------------------- row helpers
-
-
-def make_submission(owner: str, name: str, env_id: str = "tictactoe", *, rating: float = 1500.0,
-                    house: bool = False, version: int = 1, agent_ref: str = "random",
-                    status: str = SubmissionStatus.READY, **fields: Any) -> int:
-    """A ready submission (its builtin agent stored as the artifact); returns its id."""
-    digest = store_bundle(get_settings().artifacts_dir, builtin(agent_ref, env_id))
-    with session_scope() as session:
-        user = session.exec(select(User).where(User.email == owner)).first()
-        if user is None:
-            user = User(email=owner, name=owner.split("@")[0], is_house=house)
-            session.add(user)
-            session.flush()
-        agent = session.exec(select(Agent).where(Agent.owner_id == user.id,
-                                                 Agent.env_id == env_id,
-                                                 Agent.name == name)).first()
-        if agent is None:
-            agent = Agent(owner_id=user.id, env_id=env_id, name=name)
-            session.add(agent)
-            session.flush()
-        sub = Submission(agent_id=agent.id, env_id=env_id, version=version,
-                         artifact_sha256=digest, artifact_name="agent.py", status=status,
-                         initial_rating=rating, rating=rating, **fields)
-        session.add(sub)
-        session.flush()
-        return sub.id
-
-
-def make_match(a: int, b: int, env_id: str = "tictactoe", *, status: str = MatchStatus.RUNNING,
-               attempts: int = 1, seed: int = 7, **fields: Any) -> int:
-    """A match row (running by default, as a worker would have claimed it)."""
-    with session_scope() as session:
-        match = Match(env_id=env_id, seed=seed, player_a_id=a, player_b_id=b, status=status,
-                      attempts=attempts, **fields)
-        session.add(match)
-        session.flush()
-        return match.id
-
-
-def duel_games(*winners: int | None, forfeits: dict[int, int] | None = None) -> list[GameRecord]:
-    """The referee's records of a duel: winners per game (agent index, None for a draw) and
-    forfeits (game → agent); seats alternate, agent 0 moving first in game 0."""
-    forfeits = forfeits or {}
-    games = []
-    for k, winner in enumerate(winners):
-        seats = [k % 2, 1 - k % 2]
-        record = GameRecord(k, seed=k, seat_agents=seats, agent_seeds=[0, 0],
-                            steps=[{}] * 5, duration_s=0.01)
-        if k in forfeits:
-            record.forfeit = Forfeit(forfeits[k], Reason.ILLEGAL_ACTION, "bad move")
-        else:
-            record.returns = [0.0, 0.0] if winner is None else [
-                1.0 if agent == winner else -1.0 for agent in seats]
-        games.append(record)
-    return games
-
-
-def fetch(model, key) -> Any:
-    with session_scope() as session:
-        return session.get(model, key)
-
-
-def count(model, *where) -> int:
-    with session_scope() as session:
-        return session.exec(select(func.count()).select_from(model).where(*where)).one()
-
-
-def all_matches() -> list[Match]:
-    with session_scope() as session:
-        return list(session.exec(select(Match).order_by(Match.id)).all())
+from tests.support.factory import duel_games, make_match, make_submission
+from tests.support.rows import all_rows, count, fetch
 
 
 def set_env(monkeypatch, **values: Any) -> None:
@@ -223,12 +149,6 @@ def test_record_result_applies_once_concurrently(platform):
 # ------------------------------------------------------------------------------ play_match
 
 
-@pytest.fixture
-def process_sandbox(platform, monkeypatch):
-    set_env(monkeypatch, sandbox="process")
-    return get_settings()
-
-
 def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
@@ -278,7 +198,7 @@ def test_rq_worker_plays_what_the_tick_enqueued(process_sandbox):
     assert len(made) == 2
     worker = SimpleWorker([get_queue("matches")], connection=get_redis())
     worker.work(burst=True)
-    assert {m.status for m in all_matches()} == {MatchStatus.FINISHED}
+    assert {m.status for m in all_rows(Match)} == {MatchStatus.FINISHED}
     assert sum(fetch(Submission, s).games for s in subs) == 8
 
 
@@ -311,7 +231,7 @@ def test_tick_pairs_enqueues_and_counts_waiting(platform):
             for k in range(5)]
     made = play.matchmaking_tick("tictactoe", seed=3)
     assert len(made) == 2
-    rows = all_matches()
+    rows = all_rows(Match)
     paired = [s for m in rows for s in (m.player_a_id, m.player_b_id)]
     assert len(set(paired)) == 4 and all(m.status == MatchStatus.QUEUED for m in rows)
     queued = get_queue("matches").job_ids
@@ -329,24 +249,22 @@ def test_tick_is_deterministic_given_the_seed(platform):
     for k in range(6):
         make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 7 * k)
     first = play.matchmaking_tick("tictactoe", seed=11)
-    pairs = [(m.player_a_id, m.player_b_id, m.seed) for m in all_matches()]
+    pairs = [(m.player_a_id, m.player_b_id, m.seed) for m in all_rows(Match)]
     with session_scope() as session:
         for m in session.exec(select(Match)).all():
             session.delete(m)
     assert len(first) == 3
     play.matchmaking_tick("tictactoe", seed=11)
-    assert [(m.player_a_id, m.player_b_id, m.seed) for m in all_matches()] == pairs
+    assert [(m.player_a_id, m.player_b_id, m.seed) for m in all_rows(Match)] == pairs
 
 
 def test_tick_respects_pause_solo_and_unready(platform):
     make_submission("alice@example.org", "a")
     make_submission("bob@example.org", "b")
     make_submission("carol@example.org", "c", status=SubmissionStatus.BUILDING)
-    with session_scope() as session:
-        session.add(EnvState(env_id="tictactoe", matchmaking_paused=True))
+    env_switches.pause_matchmaking("tictactoe")
     assert play.matchmaking_tick("tictactoe") == []
-    with session_scope() as session:
-        session.get(EnvState, "tictactoe").matchmaking_paused = False
+    env_switches.resume_matchmaking("tictactoe")
     assert len(play.matchmaking_tick("tictactoe")) == 1
     assert play.matchmaking_tick("CartPole-v1") == []
 
@@ -385,7 +303,7 @@ def test_tick_avoids_recent_opponents(platform):
         with session_scope() as session:  # finish every match
             for m in session.exec(select(Match)).all():
                 m.status = MatchStatus.FINISHED
-    pairs = [frozenset((m.player_a_id, m.player_b_id)) for m in all_matches()]
+    pairs = [frozenset((m.player_a_id, m.player_b_id)) for m in all_rows(Match)]
     assert set(pairs[:2]) == {frozenset((a, b)), frozenset((c, d))}
     assert len(pairs) == 4 and not set(pairs[2:]) & set(pairs[:2])
 

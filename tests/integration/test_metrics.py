@@ -18,7 +18,8 @@ from rl_arena_app.api.request_id import RequestId
 from rl_arena_app.logs import current_context
 from rl_arena_app.services.matches import play
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import agent_of, make_ready, person, serving
+from tests.support.api import person, serving
+from tests.support.factory import agent_of, make_ready
 
 
 def use(monkeypatch, **values: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -15,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from rl_arena_app.db.migrate import upgrade
+from tests.support import processes
 
 POSTGRES = os.environ.get("RL_ARENA_TEST_DATABASE_URL", "")
 COMMANDS = [
@@ -51,9 +51,9 @@ def fresh_database(request, tmp_path) -> Iterator[str]:
 
 
 def rl_arena(url: str, data_dir: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RL_ARENA_DATA_DIR": data_dir, "RL_ARENA_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "rl_arena_app.cli", *args], env=env, text=True,
-                          capture_output=True, timeout=120, check=False)
+    """`rl-arena ARGS` as its own process, on the database at ``url``."""
+    return processes.rl_arena(*args, timeout=120,
+                              env={"RL_ARENA_DATA_DIR": data_dir, "RL_ARENA_DATABASE_URL": url})
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))

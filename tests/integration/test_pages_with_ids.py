@@ -8,8 +8,9 @@ import asyncio
 from reflex.state import State
 
 from rl_arena_app.ui import routes
-from tests.integration.api_support import agent_of, person, played_match
-from tests.integration.test_handler_authorization import app_handlers
+from tests.support.api import person
+from tests.support.factory import agent_of, played_match
+from tests.support.handlers import app_handlers
 
 PAGES = {  # handler, route, its parameter, what the page says when there is nothing
     "agent": ("AgentState.open", routes.AGENT, "agent_id", "There is no agent"),

@@ -18,6 +18,7 @@ from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
 from rl_arena_app.errors import BadInput
 from rl_arena_app.settings import Settings
+from tests.support.sandboxes import KeptSandboxes
 
 AS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not AS_ROOT, reason="own uid and no network only as root")
@@ -35,11 +36,8 @@ class Agent(_Random):
 """
 
 
-class Duel:
+class Duel(KeptSandboxes):
     """Plays tictactoe between two agent sources and keeps every sandbox it made."""
-
-    def __init__(self) -> None:
-        self.sandboxes: list[ProcessSandbox] = []
 
     def __call__(self, source_a: str, source_b: str = RANDOM) -> RunResult:
         """Two games, each agent moving first once."""
@@ -47,14 +45,6 @@ class Duel:
                    for ref, source in (("a", source_a), ("b", source_b))]
         return play(envs.spec("tictactoe"), [self._factory(b) for b in bundles], ["a", "b"],
                     sandbox="process", seed=0, limits=LIMITS, games=2)
-
-    def _factory(self, bundle: AgentBundle):
-        def make() -> ProcessSandbox:
-            sandbox = ProcessSandbox(bundle)
-            self.sandboxes.append(sandbox)
-            return sandbox
-
-        return make
 
     def uids(self) -> set[int]:
         """The uids the agents ran as."""
@@ -66,15 +56,21 @@ def duel() -> Iterator[Duel]:
     """A duel runner; afterwards no agent process and no private folder may be left."""
     runner = Duel()
     yield runner
-    for sandbox in runner.sandboxes:
-        assert sandbox.directory is not None and not sandbox.directory.exists()
-        if sandbox.uid is not None:
-            assert processes_of(sandbox.uid) == [], f"processes of uid {sandbox.uid} left"
+    runner.assert_cleaned_up()
 
 
 def forfeits(result: RunResult) -> list[dict | None]:
     """Each game's forfeit as JSON (None when the game was played out)."""
     return [g.forfeit.to_json() if g.forfeit else None for g in result.games]
+
+
+def assert_first_agent_forfeits(result: RunResult, reason: str, *phrases: str) -> None:
+    """Agent 0 forfeited every game for ``reason``, with every phrase in the detail."""
+    for forfeit in forfeits(result):
+        assert forfeit is not None and forfeit["agent"] == 0
+        assert forfeit["reason"] == reason
+        for phrase in phrases:
+            assert phrase in forfeit["detail"], f"{phrase!r} not in {forfeit['detail']!r}"
 
 
 def test_normal_duel_completes(duel: Duel) -> None:
@@ -107,41 +103,28 @@ def test_agents_run_under_distinct_uids(duel: Duel) -> None:
 def test_crash_at_import_forfeits_every_game(duel: Duel) -> None:
     """An agent that raises while loading forfeits each game with its traceback."""
     result = duel("raise ValueError('boom at import')\n")
-    for forfeit in forfeits(result):
-        assert forfeit is not None and forfeit["agent"] == 0
-        assert forfeit["reason"] == "crash"
-        assert "Traceback" in forfeit["detail"]
-        assert "ValueError: boom at import" in forfeit["detail"]
+    assert_first_agent_forfeits(result, "crash", "Traceback", "ValueError: boom at import")
 
 
 def test_exit_in_act_is_a_crash_with_output(duel: Duel) -> None:
     """A process that exits by itself: crash, with its exit code and its last output."""
     result = duel("import os\n\ndef act(observation, info):\n"
                   "    os.write(2, b'dying words\\n')\n    os._exit(3)\n")
-    for forfeit in forfeits(result):
-        assert forfeit is not None and forfeit["agent"] == 0
-        assert forfeit["reason"] == "crash"
-        assert "exited with code 3" in forfeit["detail"]
-        assert "dying words" in forfeit["detail"]
+    assert_first_agent_forfeits(result, "crash", "exited with code 3", "dying words")
 
 
 @pytest.mark.slow
 def test_busy_loop_times_out(duel: Duel) -> None:
     """An agent that never answers loses on time; its process is killed."""
     result = duel("def act(observation, info):\n    while True:\n        pass\n")
-    for forfeit in forfeits(result):
-        assert forfeit is not None and forfeit["agent"] == 0
-        assert forfeit["reason"] == "timeout"
+    assert_first_agent_forfeits(result, "timeout")
 
 
 def test_memory_hog_hits_the_memory_limit(duel: Duel) -> None:
     """Allocating 2 GB fails under the address-space limit: resource_limit."""
     result = duel("def act(observation, info):\n"
                   "    hog = bytearray(2 * 1024 ** 3)\n    return len(hog)\n")
-    for forfeit in forfeits(result):
-        assert forfeit is not None and forfeit["agent"] == 0
-        assert forfeit["reason"] == "resource_limit"
-        assert "MemoryError" in forfeit["detail"]
+    assert_first_agent_forfeits(result, "resource_limit", "MemoryError")
 
 
 @pytest.mark.slow
@@ -149,10 +132,7 @@ def test_fork_bomb_is_contained_and_killed(duel: Duel) -> None:
     """A fork bomb runs into the process limit (resource_limit); every fork is killed after."""
     result = duel("import os\n\ndef act(observation, info):\n"
                   "    while True:\n        os.fork()\n")
-    for forfeit in forfeits(result):
-        assert forfeit is not None and forfeit["agent"] == 0
-        assert forfeit["reason"] == "resource_limit"
-        assert "BlockingIOError" in forfeit["detail"]
+    assert_first_agent_forfeits(result, "resource_limit", "BlockingIOError")
     for uid in duel.uids():  # the fixture checks again, for every sandbox
         assert processes_of(uid) == []
 

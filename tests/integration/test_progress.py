@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from jobs.images.base import run_reporting
 from rl_arena_app.cli import main
 from rl_arena_app.services.ratings import refresh
-from tests.integration.test_ratings_service import play_history, snapshot
+from tests.support.ratings import play_history, snapshot
 
 PLAY = [sys.executable, "-m", "rl_arena_app.cli", "play", "connect_four", "builtin:lookahead",
         "builtin:random", "--sandbox", "inprocess", "--games", "12", "--json"]

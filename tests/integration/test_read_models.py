@@ -15,7 +15,8 @@ from rl_arena_app.services.matches import play
 from rl_arena_app.services.matches.views import match_detail, match_page
 from rl_arena_app.services.ratings.leaderboard import head_to_head, leaderboard, leaderboard_page
 from rl_arena_app.services.submissions.agents import agent_view, rating_history
-from tests.integration.test_matches import duel_games, fetch, make_match, make_submission
+from tests.support.factory import duel_games, make_match, make_submission
+from tests.support.rows import fetch
 
 ENV = "tictactoe"
 

@@ -5,49 +5,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import redis
 from click.testing import CliRunner
 from rq import Queue, Worker
 from sqlmodel import func, select
 
 from jobs.scheduler import LOCK_KEY, TICKS_KEY, ArenaScheduler, holder
 from rl_arena_app.cli import main
-from rl_arena_app.db.models import Agent, Match, Submission, SubmissionStatus, User
+from rl_arena_app.db.models import Match, Submission
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
+from tests.support.factory import ready_submissions
+from tests.support.processes import spawn, stop
+from tests.support.redis import connection
 
 ENV = "tictactoe"
-
-
-def connection() -> redis.Redis:
-    """A private connection, as another process would have."""
-    return redis.Redis.from_url(get_settings().redis_url)
-
-
-def ready_submissions(env_id: str, count: int) -> list[int]:
-    """``count`` ready submissions of distinct owners (no build needed to be paired)."""
-    ids = []
-    with session_scope() as session:
-        for n in range(count):
-            user = User(email=f"owner{n}@example.org")
-            session.add(user)
-            session.flush()
-            agent = Agent(owner_id=user.id, env_id=env_id, name=f"agent{n}")
-            session.add(agent)
-            session.flush()
-            submission = Submission(agent_id=agent.id, env_id=env_id, artifact_sha256="0" * 64,
-                                    artifact_name="agent.py", image="unused:latest",
-                                    status=SubmissionStatus.READY)
-            session.add(submission)
-            session.flush()
-            ids.append(submission.id)
-    return ids
 
 
 def match_count(env_id: str) -> int:
@@ -168,19 +142,6 @@ def boom() -> None:
 def mark(key: str) -> None:
     """A job that succeeds and leaves a trace."""
     connection().set(key, "done")
-
-
-def spawn(*args: str, log: Path) -> subprocess.Popen:
-    """``rl-arena ARGS`` in its own session, output to ``log``."""
-    return subprocess.Popen([sys.executable, "-m", "rl_arena_app.cli", *args],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-    process.wait(30)
 
 
 @pytest.mark.slow

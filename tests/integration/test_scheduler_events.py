@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlmodel import func, select
@@ -15,18 +15,11 @@ from rl_arena_app.db.models import EnvState, Game, Match, MatchStatus, Submissio
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
 from rl_arena_app.settings import get_settings
-from tests.integration.test_scheduler import connection, ready_submissions
+from tests.support.factory import ready_submissions
+from tests.support.redis import connection
+from tests.support.waiting import seconds_until, wait_for
 
 ENV = "tictactoe"
-
-
-def wait_for(condition: Callable[[], object], timeout_s: float, what: str) -> float:
-    """Poll until ``condition()`` is true; the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout_s, f"{what} did not happen in {timeout_s} s"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def matches_in(env_id: str) -> int:
@@ -65,7 +58,7 @@ def test_a_submission_that_becomes_ready_is_matched_at_once(slow_timers):
 
     events.publish("submission_status", submission_id=1, status="ready", env_id=ENV)
 
-    took = wait_for(lambda: matches_in(ENV) == 1, 5, "a match for the new submission")
+    took = seconds_until(lambda: matches_in(ENV) == 1, 5, "a match for the new submission")
     assert took < 2
     assert slow_timers.ticks == 1, "no periodic tick ran: the event made the match"
 
@@ -110,7 +103,7 @@ def test_a_new_submission_with_every_opponent_busy_is_matched_when_a_match_ends(
         session.get(Match, busy_id).status = MatchStatus.FINISHED
     events.publish("match_finished", match_id=busy_id, env=ENV, player_a=a, player_b=b)
 
-    took = wait_for(lambda: matches_in(ENV) == 2, 5, "the newcomer's first match")
+    took = seconds_until(lambda: matches_in(ENV) == 2, 5, "the newcomer's first match")
     assert took < 2 and slow_timers.ticks == 1, "the match's end, not a periodic tick, paired it"
     with session_scope() as session:
         newest = session.exec(select(Match).order_by(Match.id.desc())).first()

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from jobs.sandbox.process import ProcessSandbox, processes_of
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.env_docs import RESET_KEYS, doc_of, starter_source
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
-from tests.conftest import builtin, bundle_from_source
+from tests.support.agents import builtin, bundle_from_source
+from tests.support.sandboxes import KeptSandboxes
 
 ALL_ENVS = [s.id for s in envs.list_envs()]
 DUELS = [s.id for s in envs.list_envs() if s.kind == "duel"]
@@ -41,23 +41,13 @@ def starter(env_id: str) -> AgentBundle:
     return bundle_from_source(starter_source(envs.spec(env_id)), ref=f"starter:{env_id}")
 
 
-class Runner:
+class Runner(KeptSandboxes):
     """Plays runs in process sandboxes on the env's own seed and limits; keeps every sandbox."""
-
-    def __init__(self) -> None:
-        self.sandboxes: list[ProcessSandbox] = []
 
     def __call__(self, env_id: str, bundles: list[AgentBundle], **counts: int) -> RunResult:
         spec = envs.spec(env_id)
         return play(spec, [self._factory(b) for b in bundles], [b.ref for b in bundles],
                     sandbox="process", seed=spec.seed, limits=Limits.for_env(spec), **counts)
-
-    def _factory(self, bundle: AgentBundle):
-        def make() -> ProcessSandbox:
-            self.sandboxes.append(ProcessSandbox(bundle))
-            return self.sandboxes[-1]
-
-        return make
 
 
 @pytest.fixture
@@ -65,10 +55,7 @@ def run() -> Iterator[Runner]:
     """A run player; afterwards no agent process and no sandbox folder may be left."""
     runner = Runner()
     yield runner
-    for sandbox in runner.sandboxes:
-        assert sandbox.directory is not None and not sandbox.directory.exists()
-        if sandbox.uid is not None:
-            assert processes_of(sandbox.uid) == []
+    runner.assert_cleaned_up()
 
 
 def mean_return(result: RunResult) -> float:

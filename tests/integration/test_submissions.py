@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from rq import Queue
-from sqlmodel import func, select
 
 from jobs.sandbox.factory import runner_for
 from jobs.tasks import configured_runner
@@ -25,15 +22,10 @@ from rl_arena_app.services.seed import seed_house_agents
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings
+from tests.support.agents import FIRST_LEGAL, HOSTILE_DIR
+from tests.support.files import write, zip_file
+from tests.support.rows import count, fetch
 
-HOSTILE = Path(__file__).parents[1] / "agents" / "hostile"
-FIRST_LEGAL = """\
-import numpy as np
-
-
-def act(observation, info):
-    return int(np.flatnonzero(info["action_mask"])[0])
-"""
 BALANCE = """\
 def act(observation, info):
     return 0 if observation[2] + 0.5 * observation[3] < 0 else 1
@@ -42,34 +34,23 @@ OWNER = "alice@example.org"
 UNREACHABLE_DOCKER = "unix:///nonexistent/docker.sock"  # a real client error, nothing patched
 
 
-def write(path: Path, text: str) -> str:
-    path.write_text(text)
-    return str(path)
-
-
-def zip_of(path: Path, files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    path.write_bytes(buffer.getvalue())
-    return str(path)
-
-
-def fetch(submission_id: int) -> Submission:
-    with session_scope() as session:
-        return session.get(Submission, submission_id)
-
-
-def count(model) -> int:
-    with session_scope() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
-
-
 def builds_queue() -> Queue:
     from rl_arena_app.broker import get_queue
 
     return get_queue("builds")
+
+
+def random_submission() -> Submission:
+    """A submission of builtin:random, not queued for a build."""
+    return intake.submit("builtin:random", env_id="tictactoe", name="rnd", owner_email=OWNER,
+                         enqueue=False)
+
+
+def built_random() -> Submission:
+    """A submission of builtin:random, built and validated as the worker does."""
+    submission = random_submission()
+    builds.build_and_validate(submission.id, configured_runner())
+    return submission
 
 
 def statuses(submission_id: int) -> list[str]:
@@ -105,7 +86,7 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
 
     builds.build_and_validate(submission.id, configured_runner())
 
-    done = fetch(submission.id)
+    done = fetch(Submission, submission.id)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
     assert done.image and done.image.startswith("rl-arena/agent:")
     assert done.reason is None and done.games == 0
@@ -116,31 +97,27 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
 
 @pytest.mark.docker
 def test_building_twice_does_nothing_the_second_time(docker_platform):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
-    builds.build_and_validate(submission.id, configured_runner())
-    first = fetch(submission.id)
+    submission = built_random()
+    first = fetch(Submission, submission.id)
     assert first.status == SubmissionStatus.READY
 
     builds.build_and_validate(submission.id, configured_runner())
 
-    again = fetch(submission.id)
+    again = fetch(Submission, submission.id)
     assert again.updated_at == first.updated_at and again.image == first.image
     assert statuses(submission.id) == ["queued", "building", "validating", "ready"]
 
 
 @pytest.mark.docker
 def test_a_rebuilt_image_is_recorded_without_announcing_the_version_again(docker_platform):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
-    builds.build_and_validate(submission.id, configured_runner())
+    submission = built_random()
     with session_scope() as session:  # as if the base image moved on since it was built
         session.get(Submission, submission.id).image = "rl-arena/agent:stale"
     announced = len(events.recent(1000))
 
     assert builds.rebuild_image(submission.id, configured_runner())
 
-    image = fetch(submission.id).image
+    image = fetch(Submission, submission.id).image
     assert image.startswith("rl-arena/agent:") and image != "rl-arena/agent:stale"
     assert len(events.recent(1000)) == announced, "a rebuilt image announced as newly ready"
     assert statuses(submission.id) == ["queued", "building", "validating", "ready"]
@@ -156,14 +133,14 @@ def test_an_rq_worker_runs_the_enqueued_build(docker_platform):
 
     assert SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
-    assert fetch(submission.id).status == SubmissionStatus.READY
+    assert fetch(Submission, submission.id).status == SubmissionStatus.READY
     assert queue.count == 0 and queue.finished_job_registry.count == 1
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize(("source", "reason", "in_log"), [
     ("def act(observation, info:\n    return 0\n", "crash", "SyntaxError"),
-    ((HOSTILE / "illegal_square.py").read_text(), "illegal_action", ""),
+    ((HOSTILE_DIR / "illegal_square.py").read_text(), "illegal_action", ""),
 ], ids=["syntax-error", "illegal-moves"])
 def test_broken_duel_agent_fails_with_reason_and_log_tail(docker_platform, tmp_path, source,
                                                           reason, in_log):
@@ -172,7 +149,7 @@ def test_broken_duel_agent_fails_with_reason_and_log_tail(docker_platform, tmp_p
 
     builds.build_and_validate(submission.id, configured_runner())
 
-    done = fetch(submission.id)
+    done = fetch(Submission, submission.id)
     assert done.status == SubmissionStatus.FAILED
     assert done.reason.startswith(f"validation game 1: {reason} — "), done.reason
     assert done.log_tail and in_log in done.log_tail
@@ -191,7 +168,7 @@ def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
 
     builds.build_and_validate(submission.id, configured_runner())
 
-    done = fetch(submission.id)
+    done = fetch(Submission, submission.id)
     assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
     assert done.score_mean is not None and done.score_mean > 30
     assert done.score_std is not None and done.score_std >= 0
@@ -203,26 +180,24 @@ def test_solo_agent_is_scored_over_the_envs_episodes(docker_platform, tmp_path):
 
 
 def test_bad_requirements_at_build_fail_the_submission(platform, monkeypatch):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
+    submission = random_submission()
 
     builds.build_and_validate(submission.id, FailingRunner(
         BadAgent("requirements.txt cannot be installed as binary wheels: no such-pkg")))
 
-    done = fetch(submission.id)
+    done = fetch(Submission, submission.id)
     assert done.status == SubmissionStatus.FAILED
     assert "cannot be installed as binary wheels" in done.reason
 
 
 def test_infrastructure_error_leaves_the_submission_queued_for_a_retry(platform, monkeypatch):
-    submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
-                             owner_email=OWNER, enqueue=False)
+    submission = random_submission()
 
     monkeypatch.setenv("DOCKER_HOST", UNREACHABLE_DOCKER)
     with pytest.raises(InfrastructureError, match="Docker engine not reachable"):
         builds.build_and_validate(submission.id, runner_for("docker"))
 
-    assert fetch(submission.id).status == SubmissionStatus.QUEUED
+    assert fetch(Submission, submission.id).status == SubmissionStatus.QUEUED
     assert intake.requeue_unfinished() == [submission.id]
     assert intake.requeue_unfinished() == []  # its job is queued now
     assert builds_queue().count == 1
@@ -245,7 +220,7 @@ def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
     get_settings.cache_clear()
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
-    done = fetch(submission.id)
+    done = fetch(Submission, submission.id)
     assert done.status == SubmissionStatus.FAILED
     assert "not your agent's fault" in done.reason and "Docker engine" in done.reason
     assert intake.requeue_unfinished() == []
@@ -257,8 +232,8 @@ def test_inprocess_sandbox_validates_builtin_submissions(platform, monkeypatch):
     submission = intake.submit("builtin:minimax", env_id="tictactoe", name="minimax",
                              owner_email=OWNER, enqueue=False)
     builds.build_and_validate(submission.id, configured_runner())
-    assert fetch(submission.id).status == SubmissionStatus.READY
-    assert on_leaderboard("tictactoe", submission.id) == fetch(submission.id).rating
+    assert fetch(Submission, submission.id).status == SubmissionStatus.READY
+    assert on_leaderboard("tictactoe", submission.id) == fetch(Submission, submission.id).rating
 
 
 @dataclass(frozen=True)
@@ -284,13 +259,13 @@ def on_leaderboard(env_id: str, submission_id: int) -> float | None:
 
 
 def _traversal_zip(tmp_path: Path) -> str:
-    return zip_of(tmp_path / "evil.zip", {"agent.py": FIRST_LEGAL, "../escape.py": "x = 1\n"})
+    return zip_file(tmp_path / "evil.zip", {"agent.py": FIRST_LEGAL, "../escape.py": "x = 1\n"})
 
 
 REFUSED = [
     ("unknown-env", lambda p: ("chess", write(p / "agent.py", FIRST_LEGAL), "ok", OWNER),
      "unknown environment 'chess'"),
-    ("no-agent-py", lambda p: ("tictactoe", zip_of(p / "a.zip", {"main.py": FIRST_LEGAL}),
+    ("no-agent-py", lambda p: ("tictactoe", zip_file(p / "a.zip", {"main.py": FIRST_LEGAL}),
                                "ok", OWNER), "has no agent.py"),
     ("path-traversal", lambda p: ("tictactoe", _traversal_zip(p), "ok", OWNER),
      "'..' component"),
@@ -298,7 +273,7 @@ REFUSED = [
                             "ok", OWNER), "larger than 1.0 MiB"),
     ("missing-file", lambda p: ("tictactoe", str(p / "nope.py"), "ok", OWNER),
      "does not exist"),
-    ("bad-requirements", lambda p: ("tictactoe", zip_of(p / "r.zip", {
+    ("bad-requirements", lambda p: ("tictactoe", zip_file(p / "r.zip", {
         "agent.py": FIRST_LEGAL, "requirements.txt": "git+https://example.org/x.git\n"}),
         "ok", OWNER), "URL or local path"),
     ("bad-name", lambda p: ("tictactoe", write(p / "agent.py", FIRST_LEGAL), "my agent!", OWNER),

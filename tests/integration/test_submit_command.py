@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,32 +26,11 @@ from rl_arena_app.services.accounts import logins
 from rl_arena_app.services.admin import audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
-from tests.integration.api_support import AGENT, serving
+from tests.support.agents import AGENT
+from tests.support.api import serving
+from tests.support.processes import rl_arena, spawn, stop
 
 SYNTAX_ERROR = b"def act(observation, info:\n    return 0\n"
-
-
-def rl_arena(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run `rl-arena ARGS` as its own process (the test's settings in its environment)."""
-    return subprocess.run([sys.executable, "-m", "rl_arena_app.cli", *args], text=True,
-                          capture_output=True, timeout=timeout, check=False)
-
-
-def spawn(*args: str, log: Path) -> subprocess.Popen:
-    """`rl-arena ARGS` in the background, in its own session, output to ``log``."""
-    return subprocess.Popen([sys.executable, "-m", "rl_arena_app.cli", *args],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 @pytest.fixture(name="arena")

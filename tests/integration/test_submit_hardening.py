@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-import io
 import random
 import threading
-import zipfile
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -24,54 +21,12 @@ from rl_arena_app.services.seed import seed_house_agents
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings
+from tests.support.agents import FIRST_LEGAL
+from tests.support.files import write, zip_file
+from tests.support.rows import all_rows
+from tests.support.threads import in_parallel
 
-FIRST_LEGAL = """\
-import numpy as np
-
-
-def act(observation, info):
-    return int(np.flatnonzero(info["action_mask"])[0])
-"""
 OWNER = "alice@example.org"
-
-
-def write(path: Path, text: str) -> str:
-    path.write_text(text)
-    return str(path)
-
-
-def zip_of(path: Path, files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    path.write_bytes(buffer.getvalue())
-    return str(path)
-
-
-def rows() -> list[Submission]:
-    with session_scope() as session:
-        return list(session.exec(select(Submission).order_by(Submission.id)).all())
-
-
-def run_together(count: int, target) -> list[BaseException]:
-    """Run ``target(k)`` in ``count`` threads released at once; return what they raised."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def body(k: int) -> None:
-        barrier.wait()
-        try:
-            target(k)
-        except BaseException as exc:  # collected and asserted on by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(k,)) for k in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return errors
 
 
 # ------------------------------------------------------------------------------------ races
@@ -99,11 +54,11 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
     monkeypatch.setattr(intake, "store_bundle", store_side_by_side)
     monkeypatch.setattr(intake, "_create", create_then_fail_second)
 
-    errors = run_together(2, lambda k: intake.submit(path, env_id="tictactoe", name=f"twin{k}",
+    _, errors = in_parallel(2, lambda k: intake.submit(path, env_id="tictactoe", name=f"twin{k}",
                                                    owner_email=OWNER, enqueue=False))
 
     assert [type(e) for e in errors] == [RuntimeError]
-    [winner] = rows()
+    [winner] = all_rows(Submission)
     assert storage.artifact_path(platform.artifacts_dir, winner.artifact_sha256).is_file()
     assert builds.submission_bundle(winner).files["agent.py"] == FIRST_LEGAL.encode()
 
@@ -111,24 +66,24 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
 def test_twenty_concurrent_submits_of_one_name_all_get_distinct_versions(platform, tmp_path):
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
 
-    errors = run_together(20, lambda k: intake.submit(path, env_id="tictactoe", name="crowd",
+    _, errors = in_parallel(20, lambda k: intake.submit(path, env_id="tictactoe", name="crowd",
                                                     owner_email=OWNER, enqueue=False))
 
     assert errors == []
-    assert sorted(s.version for s in rows()) == list(range(1, 21))
-    assert len({s.agent_id for s in rows()}) == 1
+    assert sorted(s.version for s in all_rows(Submission)) == list(range(1, 21))
+    assert len({s.agent_id for s in all_rows(Submission)}) == 1
 
 
 def test_first_submits_of_a_new_owner_in_parallel_make_one_user(platform, tmp_path):
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
 
-    errors = run_together(8, lambda k: intake.submit(path, env_id="tictactoe", name=f"bot{k}",
+    _, errors = in_parallel(8, lambda k: intake.submit(path, env_id="tictactoe", name=f"bot{k}",
                                                    owner_email="new@example.org", enqueue=False))
 
     assert errors == []
     with session_scope() as session:
         assert [u.email for u in session.exec(select(User)).all()] == ["new@example.org"]
-    assert len(rows()) == 8
+    assert len(all_rows(Submission)) == 8
 
 
 # ---------------------------------------------------------------------------- one limit
@@ -167,26 +122,26 @@ def test_an_upload_over_the_configured_limit_is_refused_at_submit(platform, tmp_
     with pytest.raises(BadAgent, match=r"larger than 2\.0 MiB"):
         intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL + "#" * (3 << 20)),
                     env_id="tictactoe", name="big", owner_email=OWNER, enqueue=False)
-    assert rows() == []
+    assert all_rows(Submission) == []
 
 
 # ------------------------------------------------------------------- the submitter's faults
 
 
 def test_a_file_name_no_file_system_stores_is_refused_at_submit(platform, tmp_path):
-    archive = zip_of(tmp_path / "long.zip", {"agent.py": FIRST_LEGAL, "x" * 300 + ".npy": "0"})
+    archive = zip_file(tmp_path / "long.zip", {"agent.py": FIRST_LEGAL, "x" * 300 + ".npy": "0"})
     with pytest.raises(BadAgent, match="longer than 255 bytes"):
         intake.submit(archive, env_id="tictactoe", name="long", owner_email=OWNER, enqueue=False)
-    assert rows() == []
+    assert all_rows(Submission) == []
 
 
 def test_a_requirement_pip_would_read_as_an_option_is_refused_at_submit(platform, tmp_path):
-    archive = zip_of(tmp_path / "req.zip", {
+    archive = zip_file(tmp_path / "req.zip", {
         "agent.py": FIRST_LEGAL,
         "requirements.txt": 'numpy; python_version > " -r /etc/passwd"\n'})
     with pytest.raises(BadAgent, match="pip reads as an option"):
         intake.submit(archive, env_id="tictactoe", name="req", owner_email=OWNER, enqueue=False)
-    assert rows() == []
+    assert all_rows(Submission) == []
 
 
 def test_the_build_checks_requirements_again_before_pip(tmp_path):
@@ -225,14 +180,14 @@ def test_owner_text_is_refused_before_anything_is_stored(platform, tmp_path, own
     path = write(tmp_path / "agent.py", FIRST_LEGAL)
     with pytest.raises(BadInput, match=why):
         intake.submit(path, env_id="tictactoe", name="x", owner_email=owner, enqueue=False)
-    assert rows() == []
+    assert all_rows(Submission) == []
 
 
 def test_an_upload_file_name_with_control_characters_is_refused(platform, tmp_path):
     path = write(tmp_path / "agent\x1b[31m.py", FIRST_LEGAL)
     with pytest.raises(BadAgent, match="control character"):
         intake.submit(path, env_id="tictactoe", name="x", owner_email=OWNER, enqueue=False)
-    assert rows() == []
+    assert all_rows(Submission) == []
 
 
 def test_only_the_seed_makes_house_agents(platform):

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from jobs.tasks import configured_runner
@@ -38,7 +35,8 @@ from rl_arena_app.services.matches import play, views
 from rl_arena_app.services.storage import store_bundle
 from rl_arena_app.services.submissions import agents, builds
 from rl_arena_app.settings import get_settings
-from tests.conftest import builtin, bundle_from_source
+from tests.support import processes
+from tests.support.agents import builtin, bundle_from_source
 
 HOSTILE = Path(__file__).parents[1] / "agents" / "hostile" / "terminal_escapes.py"
 # What a terminal or a browser would obey, and what is left of a sequence when only ESC goes.
@@ -52,10 +50,8 @@ DIRTY_READABLE = ("crash", "red", "title", "link", "txt.exe", "end")
 
 
 def rl_arena(*args: str) -> subprocess.CompletedProcess:
-    """`rl-arena ARGS` as its own process (the test's settings in its environment)."""
-    return subprocess.run([sys.executable, "-m", "rl_arena_app.cli", *args], text=True,
-                          capture_output=True, timeout=240, check=False,
-                          env={**os.environ, "COLUMNS": "400"})
+    """`rl-arena ARGS` as its own process, on a terminal wide enough for whole lines."""
+    return processes.rl_arena(*args, env={"COLUMNS": "400"})
 
 
 def assert_clean(text: str | None, readable: tuple[str, ...] = ()) -> None:
@@ -72,14 +68,6 @@ def assert_printed_clean(done: subprocess.CompletedProcess, readable: tuple[str,
     assert done.returncode == 0, done.stderr
     assert_clean(done.stdout, readable)
     assert_clean(done.stderr)
-
-
-@pytest.fixture
-def process_sandbox(platform, monkeypatch):
-    """The platform with agents in local processes."""
-    monkeypatch.setenv("RL_ARENA_SANDBOX", "process")
-    get_settings.cache_clear()
-    return get_settings()
 
 
 # ------------------------------------------------------------------------ played for real

@@ -47,7 +47,7 @@ def alive(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.timeout(BUDGET_S + 120)
 def test_up_runs_the_arena_and_ctrl_c_stops_everything(docker_engine, tmp_path):
-    from tests.integration.test_faults import orphans
+    from tests.support.containers import orphans
 
     data_dir = tmp_path / "arena"
     env = arena_env(data_dir)

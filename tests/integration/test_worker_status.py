@@ -13,8 +13,8 @@ from rq import Queue
 from jobs.redis_server import EmbeddedRedis
 from rl_arena_app.services.status import platform_status
 from rl_arena_app.settings import get_settings
-from tests.integration.test_faults import wait_for
-from tests.integration.test_scheduler import spawn, stop
+from tests.support.processes import spawn, stop
+from tests.support.waiting import wait_for
 
 NAME = "steady-1"
 # The documented bound (jobs/worker.py): a heartbeat every 5 s, reconnection attempts at most

@@ -20,7 +20,7 @@ import pytest
 
 from rl_arena_app.arena.bundle import BundleLimits, bundle_from_bytes
 from rl_arena_app.errors import BadAgent
-from tests.hostile_archives import AGENT, HOSTILE
+from tests.support.hostile_archives import AGENT, HOSTILE
 
 UPLOAD = 50 * 1024 * 1024
 LIMITS = BundleLimits(max_upload_bytes=UPLOAD, max_total_bytes=64 << 20)  # the defaults of submit

@@ -373,20 +373,16 @@ def test_unknown_file_type_is_refused(tmp_path: Path) -> None:
     refused(src, "unsupported file type")
 
 
-def test_symlink_inside_directory_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("link", "target"), [
+    pytest.param("secrets.py", "/etc/passwd", id="symlink_inside_directory"),
+    pytest.param("etc", "/etc", id="symlinked_folder_inside_directory"),
+])
+def test_a_symlink_inside_a_directory_is_refused(tmp_path: Path, link: str, target: str) -> None:
     root = tmp_path / "d"
     root.mkdir()
     (root / "agent.py").write_bytes(AGENT)
-    (root / "secrets.py").symlink_to("/etc/passwd")
-    refused(root, "contains a symlink 'secrets.py'")
-
-
-def test_symlinked_folder_inside_directory_is_refused(tmp_path: Path) -> None:
-    root = tmp_path / "d"
-    root.mkdir()
-    (root / "agent.py").write_bytes(AGENT)
-    (root / "etc").symlink_to("/etc")
-    refused(root, "contains a symlink 'etc'")
+    (root / link).symlink_to(target)
+    refused(root, f"contains a symlink '{link}'")
 
 
 def test_unreadable_file_is_refused(tmp_path: Path) -> None:

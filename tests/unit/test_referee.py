@@ -12,7 +12,7 @@ from rl_arena_app.arena.outcomes import AgentFault, Reason
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.replay import without_timing
 from rl_arena_app.arena.run import play
-from tests.conftest import builtin
+from tests.support.agents import builtin
 
 LIMITS = Limits(move_timeout_s=0.1, time_bank_s=0.15, startup_timeout_s=1.0)
 
