@@ -126,7 +126,7 @@ class DockerEngine:
         self.socket_root = self.settings.sandbox_dir
         self.socket_root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_root, 0o711)
-        self.sweep_orphans()
+        self.swept = self.sweep_orphans()  # the orphans this start removed
 
     @staticmethod
     def drain() -> None:

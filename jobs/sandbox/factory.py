@@ -109,4 +109,4 @@ def sweep_orphans(settings: Settings | None = None) -> list[str]:
     the names of the containers removed."""
     from jobs.sandbox.docker import DockerEngine
 
-    return DockerEngine(settings).sweep_orphans()
+    return DockerEngine(settings).swept  # an engine's start sweeps: a second sweep finds none

@@ -28,19 +28,34 @@ time.sleep(600)
 """
 
 
-def test_containers_of_a_killed_run_are_swept_on_the_next_start(docker_engine):
+def orphaned_container() -> str:
+    """The owner label of a sandbox container whose process was killed: an orphan."""
     child = subprocess.Popen([sys.executable, "-c", LAUNCH_AND_HANG], stdout=subprocess.PIPE,
                              text=True, cwd=os.getcwd())
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        owner = f"{os.uname().nodename}:{child.pid}"
-        assert len(docker_engine.managed_containers(owner=owner)) == 1
+        return f"{os.uname().nodename}:{child.pid}"
     finally:
         child.send_signal(signal.SIGKILL)  # no finally blocks run: the container is orphaned
         child.wait()
+
+
+def test_containers_of_a_killed_run_are_swept_on_the_next_start(docker_engine):
+    owner = orphaned_container()
     assert len(docker_engine.managed_containers(owner=owner)) == 1
     DockerEngine()  # a new start sweeps what dead processes left behind
     assert docker_engine.managed_containers(owner=owner) == []
+
+
+def test_rl_arena_sweep_removes_orphans_and_says_how_many(docker_engine):
+    owner = orphaned_container()
+    assert len(docker_engine.managed_containers(owner=owner)) == 1
+    done = subprocess.run([sys.executable, "-m", "rl_arena_app.cli", "sweep"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert docker_engine.managed_containers(owner=owner) == []
+    removed = int(done.stdout.split()[1])  # "removed N orphaned container(s)"
+    assert removed >= 1, done.stdout  # other runs' orphans may be swept too, never fewer
 
 
 def test_every_container_is_locked_down(docker_engine):
