@@ -60,10 +60,10 @@ def register(main: click.Group, ratings: click.Group) -> None:
     def leaderboard_command(env_id: str, limit: int, as_json: bool) -> None:
         """Show ENV's leaderboard (latest ready version of each agent)."""
         from rl_arena_app.arena import envs
-        from rl_arena_app.services.ratings.leaderboard import leaderboard
+        from rl_arena_app.services.ratings.json_rows import json_rows
 
         kind = envs.spec(env_id).kind
-        rows = leaderboard(env_id, limit=limit)
+        rows = json_rows(env_id, limit=limit)
         if as_json:
             click.echo(json.dumps(rows))
         else:

@@ -21,7 +21,8 @@ from sqlalchemy.exc import OperationalError
 from rl_arena_app.db.models import Agent, Submission, User, utcnow
 from rl_arena_app.db.session import get_engine
 from rl_arena_app.services import events
-from rl_arena_app.services.ratings.leaderboard import leaderboard_page, warm
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
+from rl_arena_app.services.ratings.snapshots import warm
 from rl_arena_app.settings import get_settings
 
 ENV = "connect_four"

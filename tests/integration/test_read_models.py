@@ -13,7 +13,9 @@ from rl_arena_app.services.catalog import env_card, env_cards, open_env_kinds
 from rl_arena_app.services.feed import feed_item, recent_feed
 from rl_arena_app.services.matches import play
 from rl_arena_app.services.matches.views import match_detail, match_page
-from rl_arena_app.services.ratings.leaderboard import head_to_head, leaderboard, leaderboard_page
+from rl_arena_app.services.ratings.head_to_head import head_to_head
+from rl_arena_app.services.ratings.json_rows import json_rows
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from rl_arena_app.services.submissions.agents import agent_view, rating_history
 from tests.integration.test_matches import duel_games, fetch, make_match, make_submission
 
@@ -80,7 +82,7 @@ def test_cached_pages_move_with_the_envs_data_version(platform):
 
     moved = leaderboard_page(ENV)
     assert moved.rows[0].name == "delta", "the match's event moved the version"
-    assert [r["submission"] for r in leaderboard(ENV)] == [r.submission_id for r in moved.rows]
+    assert [r["submission"] for r in json_rows(ENV)] == [r.submission_id for r in moved.rows]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

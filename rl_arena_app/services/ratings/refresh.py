@@ -26,7 +26,7 @@ from rl_arena_app.db.models import (
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
-from rl_arena_app.services.ratings.leaderboard import current_versions
+from rl_arena_app.services.ratings.snapshots import current_versions
 from rl_arena_app.settings import Settings, get_settings
 
 
