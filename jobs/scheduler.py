@@ -123,7 +123,7 @@ class ArenaScheduler:
         admin actions."""
         from rl_arena_app.services.admin.actions import requeue_running
         from rl_arena_app.services.matches.play import requeue_pending
-        from rl_arena_app.services.submissions.intake import requeue_unfinished
+        from rl_arena_app.services.submissions.builds import requeue_unfinished
 
         builds = requeue_unfinished()
         requeued = requeue_pending()

@@ -73,7 +73,7 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
             identity.last_login_at = utcnow()
             session.add(identity)
         else:
-            user = ensure_user(session, email, name=name)
+            user = ensure_user(email, name=name, session=session)
             session.add(Identity(user_id=user.id, provider=provider, subject=subject,
                                  email=email))
         settings = get_settings()

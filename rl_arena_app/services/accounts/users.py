@@ -97,7 +97,7 @@ def check_owner(email: str) -> str:
     return normalize_email(email)
 
 
-def ensure_user(session: Session, email: str, *, name: str = "") -> User:
+def ensure_user(email: str, *, name: str = "", session: Session) -> User:
     """The person with this email, created on first use (emails are checked and normalized)."""
     email = check_owner(email)
     user = session.exec(select(User).where(User.email == email)).first()
@@ -108,7 +108,7 @@ def ensure_user(session: Session, email: str, *, name: str = "") -> User:
     return user
 
 
-def ensure_house(session: Session) -> User:
+def ensure_house(*, session: Session) -> User:
     """The house user, created on first use; only the platform itself calls this."""
     email = house_email()
     user = session.exec(select(User).where(User.email == email)).first()

@@ -253,8 +253,11 @@ def _rebuild_leaderboard(target: str) -> str:
 
 def _requeue_failed(_: str) -> str:
     from rl_arena_app.services.matches.queue import requeue_pending
-    from rl_arena_app.services.submissions.builds import platform_failures, retry_build
-    from rl_arena_app.services.submissions.intake import enqueue_build
+    from rl_arena_app.services.submissions.builds import (
+        enqueue_build,
+        platform_failures,
+        retry_build,
+    )
 
     retired = (select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
                .where(Agent.retired_at.is_not(None)))
