@@ -20,7 +20,7 @@ from sqlmodel import select
 from rl_arena_app.arena.referee import GameRecord
 from rl_arena_app.db.models import Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.accounts import logins, tokens
+from rl_arena_app.services.accounts import logins, tokens, users
 from rl_arena_app.services.matches.play import record_result
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.services.storage import store_replay
@@ -71,7 +71,7 @@ def person(email: str, *, admin: bool = False, scope: str = "submit") -> Person:
     """A logged-in person with a fresh token of ``scope``."""
     account = logins.login("oidc", f"sub-{email}", email, True, email.split("@")[0])
     if admin:
-        account = logins.set_admin(email, True)
+        account = users.set_admin(email, True)
     return Person(account, tokens.create_token(account, scope, "tests"))
 
 

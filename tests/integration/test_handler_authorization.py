@@ -18,7 +18,7 @@ from sqlmodel import func, select
 
 from rl_arena_app.db.models import ApiToken, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.accounts import logins, sessions, tokens, users
 from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.services.submissions.agents import agent_view
@@ -121,7 +121,7 @@ def people(platform):
     """Cookies of: nobody, the owner, another submitter, an admin; and the owner's things."""
     owner = logins.login("oidc", "o", "owner@example.org", True)
     other = logins.login("oidc", "x", "other@example.org", True)
-    boss = logins.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
+    boss = users.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
     agent = intake.submit_upload(owner, env_id="tictactoe", name="bot", filename="agent.py",
                                  data=AGENT, enqueue=False)
     token = tokens.create_token(owner, "submit", "owned")

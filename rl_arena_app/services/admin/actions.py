@@ -23,7 +23,7 @@ from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, Submis
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, InfrastructureError, NotAllowed, NotFound, NotSignedIn
 from rl_arena_app.services import events
-from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.accounts import sessions, tokens, users
 from rl_arena_app.services.admin import audit, env_switches
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 
@@ -87,7 +87,7 @@ def check_target(action: Action, target: str) -> str:
             raise BadInput(f"{action.name} applies to the whole arena: give no target")
         return ""
     if action.target == "account":
-        return logins.account_by_email(target).email
+        return users.account_by_email(target).email
     if not target and action.target == "env-or-all":
         return ""
     if not target:
@@ -277,7 +277,7 @@ def _requeue_failed(_: str) -> str:
 
 
 def _revoke_sessions(email: str) -> str:
-    user_id = logins.account_by_email(email).user_id
+    user_id = users.account_by_email(email).user_id
     ended = sessions.revoke_user_sessions(user_id)
     revoked = tokens.revoke_user_tokens(user_id)
     return f"ended {ended} sessions and revoked {revoked} API tokens of {email}"
@@ -285,7 +285,7 @@ def _revoke_sessions(email: str) -> str:
 
 def _set_admin(admin_rights: bool) -> Callable[[str], str]:
     def apply(email: str) -> str:
-        logins.set_admin(email, admin_rights)
+        users.set_admin(email, admin_rights)
         return f"{email} is {'now' if admin_rights else 'no longer'} an admin"
     return apply
 
