@@ -32,7 +32,7 @@ ANONYMOUS = "anonymous"  # rows written before refused logins named who tried
 UNKNOWN_ACTION = "unknown-action"
 RUNNING, REFUSED = "running", "refused"
 OUTCOMES = (RUNNING, "ok", "failed", REFUSED)
-# Every action the log knows: the admin actions (services.admin_actions.ACTIONS, which a test
+# Every action the log knows: the admin actions (admin.actions.ACTIONS, which a test
 # holds to this list) and what other services audit.
 ACTIONS = frozenset({
     "rebuild-ratings", "refresh-bt", "rebuild-leaderboard", "rebuild-images", "requeue-failed",
