@@ -239,14 +239,14 @@ def test_rank_ub_counts_only_the_versions_on_the_leaderboard(platform):
 
 
 def test_a_damaged_replay_is_refused_without_naming_a_server_path(platform):
-    from rl_arena_app.services.matches import views
+    from rl_arena_app.services.matches import replays
 
     damaged = platform.data_dir / "replays" / "damaged.json.gz"
     damaged.parent.mkdir(parents=True, exist_ok=True)
     damaged.write_bytes(b"not gzip at all")
 
     with pytest.raises(BadInput) as refused:
-        views._load_replay("replays/damaged.json.gz")
+        replays._load_replay("replays/damaged.json.gz")
 
     assert "damaged" in str(refused.value) and str(platform.data_dir) not in str(refused.value)
     assert "/" not in str(refused.value)
