@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.referee import GameRecord, Limits
@@ -142,15 +142,15 @@ def record_result(match_id: int, games: Sequence[GameRecord], replay: str | Path
             Submission.id.in_([match.player_a_id, match.player_b_id]))
             .order_by(Submission.id).with_for_update()).all()
         subs = {s.id: s for s in locked}
-        _rate_games(session, match, subs[match.player_a_id], subs[match.player_b_id],
-                    games, scores, now)
+        _rate_games(match, subs[match.player_a_id], subs[match.player_b_id], games, scores, now,
+                    session=session)
         env_id, a_id, b_id = match.env_id, match.player_a_id, match.player_b_id
     _after_commit(env_id, match_id, a_id, b_id, scores)
     return True
 
 
-def _rate_games(session, match: Match, a: Submission, b: Submission,
-                games: Sequence[GameRecord], scores: list[float], now) -> None:
+def _rate_games(match: Match, a: Submission, b: Submission, games: Sequence[GameRecord],
+                scores: list[float], now, *, session: Session) -> None:
     """Insert the games in order, apply Elo per game and write both sides' rating events."""
     config = elo_config()
     for index, (record, score) in enumerate(zip(games, scores, strict=True)):

@@ -79,21 +79,21 @@ def match_page(*, env_id: str | None = None, agent_id: int | None = None,
         query = _joined().where(*filters)
         total = session.exec(select(func.count()).select_from(query.subquery())).one()
         rows = session.exec(query.order_by(Match.id.desc()).offset(offset).limit(limit)).all()
-        summaries = _summaries(session, rows)
+        summaries = _summaries(rows, session=session)
     return MatchPage(matches=summaries, total=total, offset=offset, limit=limit, env_id=env_id,
                      agent_id=agent_id, status=status)
 
 
-def _summaries(session: Session, rows: Sequence[tuple]) -> list[MatchSummary]:
+def _summaries(rows: Sequence[tuple], *, session: Session) -> list[MatchSummary]:
     """Summaries of joined match rows, with each side's Elo before and after the match."""
     ids = [row[0].id for row in rows]
-    elo = _elo_changes(session, ids)
+    elo = _elo_changes(ids, session=session)
     forfeits = dict(session.exec(select(Game.match_id, func.count()).where(
         Game.match_id.in_(ids), Game.forfeit_player.is_not(None)).group_by(Game.match_id)).all())
     return [_summary(row, elo.get(row[0].id, {}), forfeits.get(row[0].id, 0)) for row in rows]
 
 
-def _elo_changes(session: Session, match_ids: list[int]) -> dict[int, dict[int, tuple]]:
+def _elo_changes(match_ids: list[int], *, session: Session) -> dict[int, dict[int, tuple]]:
     """match id → submission id → (Elo before its first game, after its last game)."""
     events = session.exec(select(Game.match_id, RatingEvent.submission_id, RatingEvent.before,
                                  RatingEvent.after)
@@ -129,10 +129,10 @@ def match_detail(match_id: int) -> MatchDetail:
             if in_range(match_id) else None
         if row is None:
             raise NotFound(f"no match {match_id}: see /matches for the matches played")
-        [summary] = _summaries(session, [row])
+        [summary] = _summaries([row], session=session)
         games = session.exec(select(Game).where(Game.match_id == match_id)
                              .order_by(Game.index)).all()
-        events = _events_by_game(session, [g.id for g in games])
+        events = _events_by_game([g.id for g in games], session=session)
         match, sub_a, sub_b = row[0], row[1], row[4]
         views = [_game_view(g, events.get(g.id, {}), sub_a.id, sub_b.id) for g in games]
     header = replay_header(match.replay_path)
@@ -143,7 +143,7 @@ def match_detail(match_id: int) -> MatchDetail:
                        has_replay=match.replay_path is not None)
 
 
-def _events_by_game(session: Session, game_ids: list[int]) -> dict[int, dict[int, RatingEvent]]:
+def _events_by_game(game_ids: list[int], *, session: Session) -> dict[int, dict[int, RatingEvent]]:
     """game id → submission id → its rating event."""
     found: dict[int, dict[int, RatingEvent]] = defaultdict(dict)
     for event in session.exec(select(RatingEvent).where(RatingEvent.game_id.in_(game_ids))):
