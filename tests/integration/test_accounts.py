@@ -33,7 +33,7 @@ from rl_arena_app.errors import (
 from rl_arena_app.services import catalog
 from rl_arena_app.services.accounts import logins, sessions, tokens, users
 from rl_arena_app.services.admin import actions, audit
-from rl_arena_app.services.submissions import intake, limits
+from rl_arena_app.services.submissions import intake, quotas
 from rl_arena_app.services.submissions.agents import agent_view, my_agents, retire_agent
 from rl_arena_app.settings import get_settings
 
@@ -242,9 +242,9 @@ def test_the_quotas_of_every_env_at_once_agree_with_each_envs(platform):
     upload(account, name="other")
     upload(account, env_id="connect_four")
 
-    daily, active = limits.account_quotas(account)
+    daily, active = quotas.account_quotas(account)
 
-    assert daily == {env_id: limits.quotas(account, env_id)[0] for env_id in catalog.env_ids()}
+    assert daily == {env_id: quotas.quotas(account, env_id)[0] for env_id in catalog.env_ids()}
     assert (daily["tictactoe"].used, daily["connect_four"].used, active.used) == (2, 1, 3)
 
 

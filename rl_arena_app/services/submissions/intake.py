@@ -3,7 +3,7 @@
 Two doors: `submit` takes a path on the server or builtin:NAME (the CLI on the server, the house
 agents); `submit_upload` takes a file's name and bytes for a logged-in account (the dashboard and
 the API: network callers never reach a server path). Both obey the same limits
-(``submissions.limits``).
+(``submissions.quotas``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from rl_arena_app.services.admin.env_switches import env_enabled
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.services.storage import store_bundle
 from rl_arena_app.services.submissions.builds import announce, builds_queue, enqueue_build
-from rl_arena_app.services.submissions.limits import check_limits
+from rl_arena_app.services.submissions.quotas import check_limits
 from rl_arena_app.settings import Settings, get_settings
 
 MAX_ARTIFACT_NAME = 255

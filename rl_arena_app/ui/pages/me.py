@@ -13,7 +13,7 @@ from rl_arena_app.services.catalog import env_ids, open_env_kinds
 from rl_arena_app.services.read_models import Account, MyAgent, Quota, TokenView
 from rl_arena_app.services.submissions.agents import my_agents, retire_agent
 from rl_arena_app.services.submissions.intake import submit_upload
-from rl_arena_app.services.submissions.limits import quotas
+from rl_arena_app.services.submissions.quotas import quotas
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import change_number, load

@@ -1,4 +1,4 @@
-"""Submission limits: an owner's daily submissions per env and active agents, counted and checked.
+"""Submission quotas: an owner's daily submissions per env and active agents, counted and checked.
 
 Days are UTC days: daily limits reset at 00:00 UTC.
 """
