@@ -318,7 +318,8 @@ def with_cached_snapshots(measure: Callable[[], list[float]]) -> list[float]:
     import gc
 
     from rl_arena_app.services import events
-    from rl_arena_app.services.ratings.leaderboard import _CACHE, CACHED_SNAPSHOTS, leaderboard_page
+    from rl_arena_app.services.ratings.leaderboard import leaderboard_page
+    from rl_arena_app.services.ratings.snapshots import _CACHE, CACHED_SNAPSHOTS
 
     for _ in range(CACHED_SNAPSHOTS):
         events.invalidate([ENV])
@@ -398,7 +399,7 @@ def catalog_bench(runs: int) -> dict[str, Any]:
 def server_side(runs: int) -> dict[str, Any]:
     import gc
 
-    from rl_arena_app.services.ratings.leaderboard import _CACHE
+    from rl_arena_app.services.ratings.snapshots import _CACHE
 
     _CACHE.clear()  # snapshots are keyed by env and data version, not by database
     progress("leaderboard pages")

@@ -122,8 +122,8 @@ class ArenaScheduler:
         """After taking the lock or a Redis flush: re-enqueue unfinished builds, matches and long
         admin actions."""
         from rl_arena_app.services.admin.actions import requeue_running
-        from rl_arena_app.services.matches.play import requeue_pending
-        from rl_arena_app.services.submissions.intake import requeue_unfinished
+        from rl_arena_app.services.matches.queue import requeue_pending
+        from rl_arena_app.services.submissions.builds import requeue_unfinished
 
         builds = requeue_unfinished()
         requeued = requeue_pending()
@@ -137,7 +137,8 @@ class ArenaScheduler:
         if not self.renew():
             return None
         from rl_arena_app.services.admin.actions import requeue_running
-        from rl_arena_app.services.matches.play import matchmaking_tick, requeue_pending
+        from rl_arena_app.services.matches.pairing import matchmaking_tick
+        from rl_arena_app.services.matches.queue import requeue_pending
 
         self.ticks += 1
         self.connection.hincrby(TICKS_KEY, self.name, 1)
@@ -158,7 +159,7 @@ class ArenaScheduler:
         """Re-enqueue running matches past their deadline (their worker died)."""
         if not self.lock.owned():
             return None
-        from rl_arena_app.services.matches.play import requeue_stale
+        from rl_arena_app.services.matches.queue import requeue_stale
 
         ids = requeue_stale(datetime.now(UTC))
         if ids:
@@ -181,7 +182,7 @@ class ArenaScheduler:
         """A matchmaking tick of one env (a submission there just became ready)."""
         if not self.lock.owned():
             return None
-        from rl_arena_app.services.matches.play import matchmaking_tick
+        from rl_arena_app.services.matches.pairing import matchmaking_tick
 
         with self._matchmaking:
             made = for_each_env("matchmaking", [env_id], matchmaking_tick)

@@ -198,7 +198,7 @@ def prepare_database(echo: Callable[[str], None]) -> None:
 
 def requeue_orphaned_running(echo: Callable[[str], None]) -> None:
     """With a private Redis nothing else can be playing: matches left running were cut off."""
-    from rl_arena_app.services.matches.play import requeue_stale
+    from rl_arena_app.services.matches.queue import requeue_stale
 
     ids = requeue_stale(datetime.max.replace(tzinfo=UTC))
     if ids:

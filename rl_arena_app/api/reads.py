@@ -22,7 +22,7 @@ from rl_arena_app.api.params import (
 )
 from rl_arena_app.errors import NotFound
 from rl_arena_app.services import catalog, status
-from rl_arena_app.services.matches import views
+from rl_arena_app.services.matches import replays, views
 from rl_arena_app.services.read_models import (
     AgentView,
     EnvCard,
@@ -116,7 +116,7 @@ def get_match(match_id: MatchId) -> MatchDetail:
             responses={200: {"content": {"application/gzip": {}},
                              "description": "The replay, gzip-compressed JSON"}, **NOT_FOUND})
 def get_match_replay(match_id: MatchId) -> FileResponse:
-    path, name = views.match_replay_file(match_id)
+    path, name = replays.match_replay_file(match_id)
     if not path.is_file():
         raise NotFound(f"the replay file of match {match_id} is missing")
     return FileResponse(path, media_type="application/gzip", filename=name)

@@ -14,7 +14,7 @@ from rl_arena_app.api.models import EnvQuota, Me
 from rl_arena_app.api.params import AgentId
 from rl_arena_app.services.accounts import tokens
 from rl_arena_app.services.read_models import AgentView, SubmissionView
-from rl_arena_app.services.submissions import agents, intake
+from rl_arena_app.services.submissions import agents, intake, quotas
 from rl_arena_app.settings import get_settings
 
 router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["submit"],
@@ -56,7 +56,7 @@ def post_retire(account: Submitter, agent_id: AgentId) -> AgentView:
 @router.get("/me", summary="Your account, limits, agents and tokens (never a token itself)")
 def get_me(holder: TokenHolder) -> Me:
     account, scope = holder
-    daily, active = intake.account_quotas(account)
+    daily, active = quotas.account_quotas(account)
     return Me(account=account, token_scope=scope, active_agents=active,
               daily_submissions=[EnvQuota(env_id, today) for env_id, today in daily.items()],
               max_upload_mb=get_settings().max_upload_mb,

@@ -20,9 +20,9 @@ def token_group() -> None:
 @handles_errors
 def token_create(email: str, admin: bool, name: str) -> None:
     """Print a new API token of EMAIL's account, alone on stdout (it is shown this once)."""
-    from rl_arena_app.services.accounts import logins, tokens
+    from rl_arena_app.services.accounts import tokens, users
 
-    account = logins.account_by_email(email)
+    account = users.account_by_email(email)
     click.echo(tokens.create_token(account, "admin" if admin else "submit", name))
 
 

@@ -60,10 +60,10 @@ def register(main: click.Group, ratings: click.Group) -> None:
     def leaderboard_command(env_id: str, limit: int, as_json: bool) -> None:
         """Show ENV's leaderboard (latest ready version of each agent)."""
         from rl_arena_app.services.environments import env_kind
-        from rl_arena_app.services.ratings.leaderboard import leaderboard
+        from rl_arena_app.services.ratings.json_rows import json_rows
 
         kind = env_kind(env_id)
-        rows = leaderboard(env_id, limit=limit)
+        rows = json_rows(env_id, limit=limit)
         if as_json:
             click.echo(json.dumps(rows))
         else:

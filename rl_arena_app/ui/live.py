@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from rl_arena_app.services import events, feed, status
-from rl_arena_app.services.ratings import leaderboard
+from rl_arena_app.services.ratings import snapshots
 from rl_arena_app.services.read_models import FeedItem
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ async def _apply(app: rx.App, batch: list[dict]) -> None:
     topics = set().union(*(topics_of(e) for e in batch))
     BOARD.move(topics)
     if boards := shown_boards(topics):  # read once here, not by each tab's page beside another
-        await asyncio.to_thread(leaderboard.warm, boards)
+        await asyncio.to_thread(snapshots.warm, boards)
     if lines := feed_items(batch):
         BOARD.feed = [*lines, *BOARD.feed][:FEED_LENGTH]
         BOARD.news += 1

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from rl_arena_app.api.app import create_api
 from rl_arena_app.auth.login import create_login_app
 from rl_arena_app.db.session import engine_for
-from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.accounts import logins, sessions, tokens, users
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
 from tests.support.agents import ARGMAX_AGENT
@@ -99,7 +99,7 @@ def people(platform):
     """Cookies of: nobody, the owner, another submitter, an admin; and the owner's things."""
     owner = logins.login("oidc", "o", "owner@example.org", True)
     other = logins.login("oidc", "x", "other@example.org", True)
-    boss = logins.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
+    boss = users.set_admin(logins.login("oidc", "a", "boss@example.org", True).email, True)
     agent = intake.submit_upload(owner, env_id="tictactoe", name="bot", filename="agent.py",
                                  data=ARGMAX_AGENT, enqueue=False)
     token = tokens.create_token(owner, "submit", "owned")

@@ -30,9 +30,9 @@ from rl_arena_app.errors import (
     http_status,
 )
 from rl_arena_app.services import catalog
-from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.accounts import logins, sessions, tokens, users
 from rl_arena_app.services.admin import actions, audit
-from rl_arena_app.services.submissions import intake
+from rl_arena_app.services.submissions import intake, quotas
 from rl_arena_app.services.submissions.agents import agent_view, my_agents, retire_agent
 from rl_arena_app.settings import get_settings
 from tests.support.agents import AGENT
@@ -95,7 +95,7 @@ def test_an_admin_named_by_the_settings_cannot_be_removed_by_an_action(platform,
     entry = actions.perform(audit.CLI, "revoke-admin", "boss@example.org")
 
     assert entry.outcome == "failed" and "RL_ARENA_ADMIN_EMAILS" in entry.detail
-    assert logins.account_by_email("boss@example.org").is_admin
+    assert users.account_by_email("boss@example.org").is_admin
 
 
 def test_parallel_first_logins_of_one_person_make_one_account(platform):
@@ -165,11 +165,11 @@ def test_an_admin_token_needs_an_admin_and_dies_with_the_admin_rights(platform):
     account = alice()
     with pytest.raises(BadInput, match="not an admin"):
         tokens.create_token(account, "admin")
-    admin = logins.set_admin(account.email, True)
+    admin = users.set_admin(account.email, True)
     token = tokens.create_token(admin, "admin")
     assert tokens.token_account(token)[1] == "admin"
 
-    logins.set_admin(account.email, False)
+    users.set_admin(account.email, False)
     assert tokens.token_account(token) is None
 
 
@@ -215,9 +215,9 @@ def test_the_quotas_of_every_env_at_once_agree_with_each_envs(platform):
     upload(account, name="other")
     upload(account, env_id="connect_four")
 
-    daily, active = intake.account_quotas(account)
+    daily, active = quotas.account_quotas(account)
 
-    assert daily == {env_id: intake.quotas(account, env_id)[0] for env_id in catalog.env_ids()}
+    assert daily == {env_id: quotas.quotas(account, env_id)[0] for env_id in catalog.env_ids()}
     assert (daily["tictactoe"].used, daily["connect_four"].used, active.used) == (2, 1, 3)
 
 
@@ -253,7 +253,7 @@ def test_only_the_owner_or_an_admin_retires_an_agent(platform):
         retire_agent(owner, agent_id + 100)
     assert agent_view(agent_id).retired_at is None
 
-    boss = logins.set_admin(mallory.email, True)
+    boss = users.set_admin(mallory.email, True)
     retire_agent(boss, agent_id)
     assert agent_view(agent_id).retired_at is not None
     entry = audit.recent(1)[0]
@@ -265,14 +265,14 @@ def test_only_the_owner_or_an_admin_retires_an_agent(platform):
 
 def test_the_house_cannot_upload_or_become_an_admin(platform):
     from rl_arena_app.services.accounts.users import house_email
-    from rl_arena_app.services.seed import seed_house_agents
+    from rl_arena_app.services.platform import seed_house_agents
 
     seed_house_agents(enqueue=False)
-    house = logins.account_by_email(house_email())
+    house = users.account_by_email(house_email())
     with pytest.raises(NotAllowed):
         upload(house)
     with pytest.raises(BadInput, match="house"):
-        logins.set_admin(house.email, True)
+        users.set_admin(house.email, True)
 
 
 # --------------------------------------------------------------------------- admin actions
@@ -311,7 +311,7 @@ def test_quick_actions_take_effect_and_are_audited(platform):
     account = alice()
     cookie = sessions.start_session(account.user_id)
     token = tokens.create_token(account)
-    boss = logins.set_admin(logins.login("oidc", "b", "boss@example.org", True).email, True)
+    boss = users.set_admin(logins.login("oidc", "b", "boss@example.org", True).email, True)
 
     actions.perform(boss, "disable", "connect_four")
     assert not env_enabled("connect_four")
@@ -325,7 +325,7 @@ def test_quick_actions_take_effect_and_are_audited(platform):
     assert sessions.session_account(cookie) is None and tokens.token_account(token) is None
 
     actions.perform(boss, "grant-admin", account.email)
-    assert logins.account_by_email(account.email).is_admin
+    assert users.account_by_email(account.email).is_admin
     assert [(e.actor, e.action, e.outcome) for e in audit.recent(3)] == [
         (boss.email, "grant-admin", "ok"), (boss.email, "revoke-sessions", "ok"),
         (boss.email, "enable", "ok")]

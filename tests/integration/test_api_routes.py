@@ -173,9 +173,9 @@ def test_an_unknown_token_is_a_401_invalid_token(client, header):
 
 def test_a_revoked_admin_loses_the_admin_token_at_once(client, root):
     assert client.get(f"{API}/admin/audit", headers=root.auth).status_code == 200
-    from rl_arena_app.services.accounts import logins
+    from rl_arena_app.services.accounts import users
 
-    logins.set_admin(root.account.email, False)
+    users.set_admin(root.account.email, False)
 
     refused(client.get(f"{API}/admin/audit", headers=root.auth), 401, "not valid")
 

@@ -60,7 +60,8 @@ def built(path: Path, name: str, owner: str) -> int:
 @pytest.mark.slow
 def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_engine,
                                                               monkeypatch, tmp_path):
-    from rl_arena_app.services.matches.play import matchmaking_tick, requeue_stale
+    from rl_arena_app.services.matches.pairing import matchmaking_tick
+    from rl_arena_app.services.matches.queue import requeue_stale
 
     monkeypatch.setenv("RL_ARENA_SANDBOX", "docker")
     monkeypatch.setenv("RL_ARENA_MATCH_DEADLINE_S", "8")

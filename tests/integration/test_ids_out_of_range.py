@@ -9,7 +9,7 @@ import pytest
 
 from rl_arena_app.errors import NotFound
 from rl_arena_app.services.admin import actions, audit
-from rl_arena_app.services.matches import views
+from rl_arena_app.services.matches import replays, views
 from rl_arena_app.services.submissions import agents, listing
 
 HUGE = [2**31, 10**20, 0, -1]
@@ -18,8 +18,8 @@ HUGE = [2**31, 10**20, 0, -1]
 @pytest.mark.parametrize("value", HUGE)
 @pytest.mark.parametrize("lookup", [
     agents.agent_view, agents.rating_history, agents.submission_view,
-    views.match_detail, views.match_replay, views.match_replay_file,
-    views.validation_replay, listing.describe,
+    views.match_detail, replays.match_replay, replays.match_replay_file,
+    replays.validation_replay, listing.describe,
     lambda entry_id: actions.audit_entry(audit.CLI, entry_id),
 ], ids=["agent", "ratings", "submission", "match", "replay", "replay-file", "validation",
         "describe", "audit-entry"])

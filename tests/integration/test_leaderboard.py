@@ -10,7 +10,7 @@ from rl_arena_app.broker import get_redis
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import SubmissionStatus
 from rl_arena_app.services.matches import play
-from rl_arena_app.services.ratings.leaderboard import leaderboard
+from rl_arena_app.services.ratings.json_rows import json_rows
 from rl_arena_app.settings import get_settings
 from tests.support.factory import duel_games, make_match, make_submission
 
@@ -30,24 +30,24 @@ def arena() -> tuple[int, int, int]:
 
 def test_rows_come_in_rating_order(platform):
     a, b, c = arena()
-    rows = leaderboard("tictactoe")
+    rows = json_rows("tictactoe")
     assert [r["submission"] for r in rows] == [a, b, c]
     assert [r["rank"] for r in rows] == [1, 2, 3]
     assert set(rows[0]) >= KEYS
     assert rows[0]["name"] == "alpha" and rows[0]["owner"] == "alice@example.org"
     assert rows[0]["games"] == 2 and rows[0]["provisional"] is True
     assert rows[0]["rating"] > 1500 > rows[2]["rating"]
-    assert len(leaderboard("tictactoe", limit=2)) == 2
+    assert len(json_rows("tictactoe", limit=2)) == 2
 
 
 def test_reads_the_database_when_redis_is_gone(platform, monkeypatch):
     arena()
-    expected = leaderboard("tictactoe")
+    expected = json_rows("tictactoe")
     get_redis().flushdb()
-    assert leaderboard("tictactoe") == expected
+    assert json_rows("tictactoe") == expected
     monkeypatch.setenv("RL_ARENA_REDIS_URL", "redis://127.0.0.1:1/0")
     get_settings.cache_clear()
-    assert leaderboard("tictactoe") == expected
+    assert json_rows("tictactoe") == expected
 
 
 def test_only_the_latest_ready_version_is_shown(platform):
@@ -55,7 +55,7 @@ def test_only_the_latest_ready_version_is_shown(platform):
     a2 = make_submission("alice@example.org", "alpha", version=2, rating=1400.0)
     make_submission("alice@example.org", "alpha", version=3,
                     status=SubmissionStatus.BUILDING)
-    rows = leaderboard("tictactoe")
+    rows = json_rows("tictactoe")
     assert [r["submission"] for r in rows] == [b, c, a2]
     assert rows[2]["version"] == 2
 
@@ -65,7 +65,7 @@ def test_solo_leaderboard_ranks_by_mean_score(platform):
     high = make_submission("b@example.org", "high", "CartPole-v1", score_mean=200.0,
                            score_std=1.0)
     make_submission("c@example.org", "unscored", "CartPole-v1")
-    rows = leaderboard("CartPole-v1")
+    rows = json_rows("CartPole-v1")
     assert [r["submission"] for r in rows] == [high, low]
     assert rows[0]["score_mean"] == 200.0 and rows[0]["score_std"] == 1.0
 

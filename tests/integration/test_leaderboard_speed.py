@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from rl_arena_app.services import events
-from rl_arena_app.services.ratings.leaderboard import leaderboard_page, warm
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
+from rl_arena_app.services.ratings.snapshots import warm
 from rl_arena_app.settings import get_settings
 from tests.support.factory import add_agents
 from tests.support.queries import Outage, snapshot_queries

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from jobs.tasks import configured_runner
 from rl_arena_app.arena.replay import read_replay
-from rl_arena_app.broker import get_queue, get_redis
+from rl_arena_app.broker import get_queue, get_redis, match_job_id
 from rl_arena_app.db.models import (
     Agent,
     EnvState,
@@ -31,8 +31,7 @@ from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.services import events
 from rl_arena_app.services.admin import env_switches
-from rl_arena_app.services.matches import play
-from rl_arena_app.services.matches.queue import job_id
+from rl_arena_app.services.matches import pairing, play, queue, replays
 from rl_arena_app.services.ratings import leaderboard
 from rl_arena_app.settings import get_settings
 from tests.support.factory import duel_games, make_match, make_submission
@@ -159,7 +158,7 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     assert match.worker and match.started_at is not None
     assert match.points_a + match.points_b == 2
     assert match.replay_path.startswith("replays/")  # content-addressed, relative to data dir
-    replay_file = play.replay_file(match)
+    replay_file = replays.replay_path(match.replay_path)
     digest = hashlib.sha256(gzip.decompress(replay_file.read_bytes())).hexdigest()
     assert replay_file.name == f"{digest}.json.gz"
     replay = read_replay(replay_file)
@@ -194,7 +193,7 @@ def test_infrastructure_errors_requeue_then_fail(process_sandbox, monkeypatch):
 
 def test_rq_worker_plays_what_the_tick_enqueued(process_sandbox):
     subs = [make_submission(f"u{k}@example.org", f"a{k}") for k in range(4)]
-    made = play.matchmaking_tick("tictactoe", seed=1)
+    made = pairing.matchmaking_tick("tictactoe", seed=1)
     assert len(made) == 2
     worker = SimpleWorker([get_queue("matches")], connection=get_redis())
     worker.work(burst=True)
@@ -219,7 +218,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     with session_scope() as session:
         games = session.exec(select(Game).where(Game.match_id == match_id)).all()
     assert len(games) == 2 and all(g.forfeit_player is None for g in games)
-    assert read_replay(play.replay_file(match))["env"] == "connect_four"
+    assert read_replay(replays.replay_path(match.replay_path))["env"] == "connect_four"
     assert not docker_engine.managed_containers(owner=owner_tag())
 
 
@@ -229,18 +228,18 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
 def test_tick_pairs_enqueues_and_counts_waiting(platform):
     subs = [make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 10 * k)
             for k in range(5)]
-    made = play.matchmaking_tick("tictactoe", seed=3)
+    made = pairing.matchmaking_tick("tictactoe", seed=3)
     assert len(made) == 2
     rows = all_rows(Match)
     paired = [s for m in rows for s in (m.player_a_id, m.player_b_id)]
     assert len(set(paired)) == 4 and all(m.status == MatchStatus.QUEUED for m in rows)
     queued = get_queue("matches").job_ids
-    assert sorted(queued) == sorted(job_id(m, 0) for m in made)
+    assert sorted(queued) == sorted(match_job_id(m, 0) for m in made)
     (left,) = set(subs) - set(paired)
     assert fetch(Submission, left).waited_ticks == 1
     assert fetch(EnvState, "tictactoe").tick == 1
     # Everyone else has an open match: nothing new, and they do not count as waiting.
-    assert play.matchmaking_tick("tictactoe") == []
+    assert pairing.matchmaking_tick("tictactoe") == []
     assert fetch(Submission, left).waited_ticks == 2
     assert all(fetch(Submission, s).waited_ticks == 0 for s in paired)
 
@@ -248,13 +247,13 @@ def test_tick_pairs_enqueues_and_counts_waiting(platform):
 def test_tick_is_deterministic_given_the_seed(platform):
     for k in range(6):
         make_submission(f"u{k}@example.org", f"a{k}", rating=1500 + 7 * k)
-    first = play.matchmaking_tick("tictactoe", seed=11)
+    first = pairing.matchmaking_tick("tictactoe", seed=11)
     pairs = [(m.player_a_id, m.player_b_id, m.seed) for m in all_rows(Match)]
     with session_scope() as session:
         for m in session.exec(select(Match)).all():
             session.delete(m)
     assert len(first) == 3
-    play.matchmaking_tick("tictactoe", seed=11)
+    pairing.matchmaking_tick("tictactoe", seed=11)
     assert [(m.player_a_id, m.player_b_id, m.seed) for m in all_rows(Match)] == pairs
 
 
@@ -263,26 +262,26 @@ def test_tick_respects_pause_solo_and_unready(platform):
     make_submission("bob@example.org", "b")
     make_submission("carol@example.org", "c", status=SubmissionStatus.BUILDING)
     env_switches.pause_matchmaking("tictactoe")
-    assert play.matchmaking_tick("tictactoe") == []
+    assert pairing.matchmaking_tick("tictactoe") == []
     env_switches.resume_matchmaking("tictactoe")
-    assert len(play.matchmaking_tick("tictactoe")) == 1
-    assert play.matchmaking_tick("CartPole-v1") == []
+    assert len(pairing.matchmaking_tick("tictactoe")) == 1
+    assert pairing.matchmaking_tick("CartPole-v1") == []
 
 
 def test_tick_stops_at_the_queue_cap(platform, monkeypatch):
     set_env(monkeypatch, match_queue_max=2)
     for k in range(8):
         make_submission(f"u{k}@example.org", f"a{k}")
-    assert len(play.matchmaking_tick("tictactoe")) == 2
-    assert play.matchmaking_tick("tictactoe") == []
+    assert len(pairing.matchmaking_tick("tictactoe")) == 2
+    assert pairing.matchmaking_tick("tictactoe") == []
 
 
 def test_tick_never_pairs_one_owner_unless_house(platform):
     make_submission("alice@example.org", "a1")
     make_submission("alice@example.org", "a2")
-    assert play.matchmaking_tick("tictactoe") == []
+    assert pairing.matchmaking_tick("tictactoe") == []
     make_submission("house@rl-arena.local", "h1", house=True)
-    made = play.matchmaking_tick("tictactoe")
+    made = pairing.matchmaking_tick("tictactoe")
     assert len(made) == 1
     match = fetch(Match, made[0])
     owners = set()
@@ -299,7 +298,7 @@ def test_tick_avoids_recent_opponents(platform):
     a, b, c, d = (make_submission(f"u{k}@example.org", f"a{k}", rating=rating)
                   for k, rating in enumerate((1500.0, 1510.0, 1560.0, 1570.0)))
     for _ in range(2):
-        play.matchmaking_tick("tictactoe")
+        pairing.matchmaking_tick("tictactoe")
         with session_scope() as session:  # finish every match
             for m in session.exec(select(Match)).all():
                 m.status = MatchStatus.FINISHED
@@ -319,36 +318,36 @@ def test_requeue_stale_requeues_then_fails(platform, monkeypatch):
     stale = make_match(a, b, deadline=past, worker="dead:1")
     fresh = make_match(a, b, deadline=utcnow() + timedelta(hours=1))
     done = make_match(a, b, status=MatchStatus.RUNNING, attempts=2, deadline=past)
-    assert play.requeue_stale() == [stale]
+    assert queue.requeue_stale() == [stale]
     match = fetch(Match, stale)
     assert (match.status, match.worker, match.deadline) == (MatchStatus.QUEUED, None, None)
-    assert get_queue("matches").job_ids == [job_id(stale, 1)]
+    assert get_queue("matches").job_ids == [match_job_id(stale, 1)]
     assert fetch(Match, fresh).status == MatchStatus.RUNNING
     assert fetch(Match, done).status == MatchStatus.FAILED
     assert "deadline" in fetch(Match, done).error
-    assert play.requeue_stale() == []
+    assert queue.requeue_stale() == []
 
 
 def test_requeue_pending_after_a_flush(platform):
     for k in range(4):
         make_submission(f"u{k}@example.org", f"a{k}")
-    made = play.matchmaking_tick("tictactoe")
-    assert play.requeue_pending() == []  # all on the queue
+    made = pairing.matchmaking_tick("tictactoe")
+    assert queue.requeue_pending() == []  # all on the queue
     get_redis().flushdb()
-    assert sorted(play.requeue_pending()) == sorted(made)
-    assert sorted(get_queue("matches").job_ids) == sorted(job_id(m, 0) for m in made)
-    assert play.requeue_pending() == []
+    assert sorted(queue.requeue_pending()) == sorted(made)
+    assert sorted(get_queue("matches").job_ids) == sorted(match_job_id(m, 0) for m in made)
+    assert queue.requeue_pending() == []
 
 
 def test_requeue_pending_skips_jobs_waiting_for_a_retry(platform):
     a = make_submission("alice@example.org", "a")
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=1)
-    job = play.enqueue_match(match_id, 0)  # RQ retries keep the first job's id
-    assert play.requeue_pending() == []
+    job = queue.enqueue_match(match_id, 0)  # RQ retries keep the first job's id
+    assert queue.requeue_pending() == []
     job.delete()
-    assert Job.fetch_many([job_id(match_id, 0)], connection=get_redis()) == [None]
-    assert play.requeue_pending() == [match_id]
+    assert Job.fetch_many([match_job_id(match_id, 0)], connection=get_redis()) == [None]
+    assert queue.requeue_pending() == [match_id]
 
 
 def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
@@ -359,7 +358,7 @@ def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
         match = session.get(Match, match_id)
         match.status, match.attempts, match.worker = MatchStatus.RUNNING, 1, "dead:1"
         match.deadline = utcnow() - timedelta(seconds=1)
-    assert play.requeue_stale() == [match_id]
+    assert queue.requeue_stale() == [match_id]
     SimpleWorker([get_queue("matches")], connection=get_redis()).work(burst=True)
     match = fetch(Match, match_id)
     assert (match.status, match.attempts) == (MatchStatus.FINISHED, 2)

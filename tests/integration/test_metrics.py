@@ -16,7 +16,7 @@ from rl_arena_app.api.app import create_api
 from rl_arena_app.api.metrics import RequestMetrics
 from rl_arena_app.api.request_id import RequestId
 from rl_arena_app.logs import current_context
-from rl_arena_app.services.matches import play
+from rl_arena_app.services.matches import pairing
 from rl_arena_app.settings import get_settings
 from tests.support.api import person, serving
 from tests.support.factory import agent_of, make_ready
@@ -51,7 +51,7 @@ def test_a_worker_counts_matches_sandboxes_and_durations(scrape, monkeypatch):
     use(monkeypatch, sandbox="process")
     agents = [agent_of(person(f"p{k}@example.org"), f"bot{k}") for k in range(4)]
     make_ready(*agents)
-    made = play.matchmaking_tick("tictactoe", seed=1)
+    made = pairing.matchmaking_tick("tictactoe", seed=1)
     assert len(made) == 2
     queued = scrape.get("/metrics").text
     assert sample(queued, "rl_arena_queue_jobs", queue="matches", state="queued") == 2
@@ -140,7 +140,7 @@ def test_a_scrape_reads_the_platform_at_most_every_few_seconds(scrape, monkeypat
     first = sample(scrape.get("/metrics").text, "rl_arena_matches", status="queued")
     agents = [agent_of(person(f"p{k}@example.org"), f"bot{k}") for k in range(2)]
     make_ready(*agents)
-    assert len(play.matchmaking_tick("tictactoe", seed=1)) == 1
+    assert len(pairing.matchmaking_tick("tictactoe", seed=1)) == 1
     monkeypatch.setattr(platform_metrics, "CACHE_S", 60.0)
     cached = sample(scrape.get("/metrics").text, "rl_arena_matches", status="queued")
     monkeypatch.setattr(platform_metrics, "CACHE_S", 0.0)

@@ -13,7 +13,9 @@ from rl_arena_app.services.catalog import env_card, env_cards, open_env_kinds
 from rl_arena_app.services.feed import feed_item, recent_feed
 from rl_arena_app.services.matches import play
 from rl_arena_app.services.matches.views import match_detail, match_page
-from rl_arena_app.services.ratings.leaderboard import head_to_head, leaderboard, leaderboard_page
+from rl_arena_app.services.ratings.head_to_head import head_to_head
+from rl_arena_app.services.ratings.json_rows import json_rows
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from rl_arena_app.services.submissions.agents import agent_view, rating_history
 from tests.support.factory import duel_games, make_match, make_submission
 from tests.support.rows import fetch
@@ -81,7 +83,7 @@ def test_cached_pages_move_with_the_envs_data_version(platform):
 
     moved = leaderboard_page(ENV)
     assert moved.rows[0].name == "delta", "the match's event moved the version"
-    assert [r["submission"] for r in leaderboard(ENV)] == [r.submission_id for r in moved.rows]
+    assert [r["submission"] for r in json_rows(ENV)] == [r.submission_id for r in moved.rows]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -238,14 +240,14 @@ def test_rank_ub_counts_only_the_versions_on_the_leaderboard(platform):
 
 
 def test_a_damaged_replay_is_refused_without_naming_a_server_path(platform):
-    from rl_arena_app.services.matches import views
+    from rl_arena_app.services.matches import replays
 
     damaged = platform.data_dir / "replays" / "damaged.json.gz"
     damaged.parent.mkdir(parents=True, exist_ok=True)
     damaged.write_bytes(b"not gzip at all")
 
     with pytest.raises(BadInput) as refused:
-        views._load_replay("replays/damaged.json.gz")
+        replays._load_replay("replays/damaged.json.gz")
 
     assert "damaged" in str(refused.value) and str(platform.data_dir) not in str(refused.value)
     assert "/" not in str(refused.value)

@@ -13,12 +13,13 @@ from rq import Queue
 from jobs.sandbox.factory import runner_for
 from jobs.tasks import configured_runner
 from rl_arena_app.arena.replay import read_replay
+from rl_arena_app.broker import build_job_id
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadAgent, BadInput, InfrastructureError
 from rl_arena_app.services import events
-from rl_arena_app.services.seed import seed_house_agents
+from rl_arena_app.services.platform import seed_house_agents
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings
@@ -80,8 +81,8 @@ def test_good_duel_agent_is_built_validated_and_ready(docker_platform, tmp_path)
     submission = intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
                              name="first-legal", owner_email=OWNER)
     assert submission.status == SubmissionStatus.QUEUED and submission.version == 1
-    assert builds_queue().job_ids == [intake.build_job_id(submission.id)]
-    job = builds_queue().fetch_job(intake.build_job_id(submission.id))
+    assert builds_queue().job_ids == [build_job_id(submission.id)]
+    job = builds_queue().fetch_job(build_job_id(submission.id))
     assert job.func_name == "jobs.tasks.build_submission" and job.args == (submission.id,)
 
     builds.build_and_validate(submission.id, configured_runner())
@@ -198,8 +199,8 @@ def test_infrastructure_error_leaves_the_submission_queued_for_a_retry(platform,
         builds.build_and_validate(submission.id, runner_for("docker"))
 
     assert fetch(Submission, submission.id).status == SubmissionStatus.QUEUED
-    assert intake.requeue_unfinished() == [submission.id]
-    assert intake.requeue_unfinished() == []  # its job is queued now
+    assert builds.requeue_unfinished() == [submission.id]
+    assert builds.requeue_unfinished() == []  # its job is queued now
     assert builds_queue().count == 1
 
 
@@ -211,7 +212,7 @@ def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
     submission = intake.submit("builtin:random", env_id="tictactoe", name="rnd",
                              owner_email=OWNER)
     queue = builds_queue()
-    job = Job.fetch(intake.build_job_id(submission.id), connection=queue.connection)
+    job = Job.fetch(build_job_id(submission.id), connection=queue.connection)
     job.retries_left = 0  # as if the earlier attempts had failed already
     job.save()
 
@@ -223,7 +224,7 @@ def test_a_build_that_exhausts_its_retries_fails_with_an_infrastructure_reason(
     done = fetch(Submission, submission.id)
     assert done.status == SubmissionStatus.FAILED
     assert "not your agent's fault" in done.reason and "Docker engine" in done.reason
-    assert intake.requeue_unfinished() == []
+    assert builds.requeue_unfinished() == []
 
 
 def test_inprocess_sandbox_validates_builtin_submissions(platform, monkeypatch):
@@ -374,7 +375,7 @@ def test_cli_agent_add_list_and_show(platform, tmp_path):
     assert added.exit_code == 0, added.output
     row = json.loads(added.output)
     assert row["status"] == "queued" and row["agent"] == "cli-agent" and row["version"] == 1
-    assert builds_queue().job_ids == [intake.build_job_id(row["submission"])]
+    assert builds_queue().job_ids == [build_job_id(row["submission"])]
 
     plain = runner.invoke(main, ["agent", "add", "tictactoe", path, "--name", "cli-agent",
                                  "--owner", OWNER])

@@ -32,6 +32,7 @@ from rl_arena_app.db.models import (
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import feed
 from rl_arena_app.services.matches import play, views
+from rl_arena_app.services.matches.replays import match_replay, validation_replay
 from rl_arena_app.services.storage import store_bundle
 from rl_arena_app.services.submissions import agents, builds
 from rl_arena_app.settings import get_settings
@@ -158,7 +159,7 @@ def test_a_match_it_plays_is_stored_and_shown_clean(process_sandbox):
         assert_clean(game["forfeit"]["detail"], READABLE)
     for game in views.match_detail(match_id).games:
         assert_clean(game.forfeit_detail, READABLE)
-    for game in views.match_replay(match_id).games:
+    for game in match_replay(match_id).games:
         assert_clean(game.forfeit_detail, READABLE)
 
 
@@ -209,7 +210,7 @@ def test_rows_stored_before_the_fix_are_shown_clean(platform, tmp_path):
     assert_clean(detail.summary.error, DIRTY_READABLE)
     assert_clean(detail.summary.a.agent.owner_name, DIRTY_READABLE)
     assert_clean(detail.games[0].forfeit_detail, DIRTY_READABLE)
-    for shown in (views.match_replay(match_id), views.validation_replay(hostile)):
+    for shown in (match_replay(match_id), validation_replay(hostile)):
         assert_clean(shown.games[0].forfeit_detail, DIRTY_READABLE)
         assert_clean(" ".join(shown.agents))
     line = feed.feed_item({"kind": "submission_status", "status": "failed", "name": DIRTY,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from rl_arena_app.services.accounts import logins, tokens
+from rl_arena_app.services.accounts import logins, tokens, users
 from rl_arena_app.services.read_models import Account
 
 API = "/api/v1"
@@ -58,5 +58,5 @@ def person(email: str, *, admin: bool = False, scope: str = "submit") -> Person:
     """A logged-in person with a fresh token of ``scope``."""
     account = logins.login("oidc", f"sub-{email}", email, True, email.split("@")[0])
     if admin:
-        account = logins.set_admin(email, True)
+        account = users.set_admin(email, True)
     return Person(account, tokens.create_token(account, scope, "tests"))

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rl_arena_app.errors import BadInput
-from rl_arena_app.services.accounts.users import normalize_email
+from rl_arena_app.services.accounts.emails import normalize_email
 
 
 @pytest.mark.parametrize(("given", "kept"), [

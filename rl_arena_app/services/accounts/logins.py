@@ -1,9 +1,9 @@
-"""Accounts: who a login is (identities at providers, verified emails) and who is an admin.
+"""Logging in: who a login is (identities at providers, verified emails) and who is an admin.
 
 A first login whose verified email is an existing account's joins it (an operator's `agent add
 --owner` made it), so the person's agents and their logins are one owner. A login without a
 verified email is refused: an unverified email never joins or grants anything. Emails are
-compared in one spelling (`users.normalize_email`: ASCII case only, no Unicode folding), the same
+compared in one spelling (`emails.normalize_email`: ASCII case only, no Unicode folding), the same
 for logins, `--owner` and RL_ARENA_ADMIN_EMAILS. The development login (development mode only)
 neither grants admin rights nor logs in as an admin unless RL_ARENA_DEV_LOGIN_ADMIN=1.
 """
@@ -11,14 +11,19 @@ neither grants admin rights nor logs in as an admin unless RL_ARENA_DEV_LOGIN_AD
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from rl_arena_app.core.text import first_control_character
 from rl_arena_app.db.models import Identity, User, utcnow
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.errors import BadInput, Conflict, NotFound
-from rl_arena_app.services.accounts.users import check_owner, ensure_user, stored_spelling
+from rl_arena_app.errors import BadInput
+from rl_arena_app.services.accounts.users import (
+    account_of,
+    check_owner,
+    configured_admins,
+    ensure_user,
+)
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.settings import get_settings
 
@@ -29,12 +34,6 @@ MAX_NAME = 100
 
 class LoginRefused(BadInput):
     """A login that cannot be accepted (no verified email, an unknown provider)."""
-
-
-def account_of(user: User) -> Account:
-    """The read model of a user."""
-    return Account(user_id=user.id, email=user.email, name=user.name, is_admin=user.is_admin,
-                   house=user.is_house)
 
 
 def _display_name(name: str | None, email: str) -> str:
@@ -73,7 +72,7 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
             identity.last_login_at = utcnow()
             session.add(identity)
         else:
-            user = ensure_user(session, email, name=name)
+            user = ensure_user(email, name=name, session=session)
             session.add(Identity(user_id=user.id, provider=provider, subject=subject,
                                  email=email))
         settings = get_settings()
@@ -86,37 +85,3 @@ def _login(provider: str, subject: str, email: str, name: str) -> Account:
             user.is_admin = True
             session.add(user)
         return account_of(user)
-
-
-def configured_admins() -> frozenset[str]:
-    """RL_ARENA_ADMIN_EMAILS in the spelling accounts are stored in."""
-    return frozenset(stored_spelling(email) for email in get_settings().admin_email_set)
-
-
-def account_by_email(email: str) -> Account:
-    """The account with this email; NotFound naming what to do."""
-    with session_scope() as session:
-        return account_of(_user(session, email))
-
-
-def set_admin(email: str, admin: bool) -> Account:
-    """Grant or revoke admin rights (the house cannot be an admin; the admins the settings name
-    stay admins)."""
-    with session_scope() as session:
-        user = _user(session, email)
-        if user.is_house and admin:
-            raise BadInput("the house account cannot be an admin")
-        if not admin and user.email in configured_admins():
-            raise Conflict(f"{user.email} is an admin by RL_ARENA_ADMIN_EMAILS (every login "
-                           "grants it again): take it out of that setting to remove the rights")
-        user.is_admin = admin
-        session.add(user)
-        return account_of(user)
-
-
-def _user(session: Session, email: str) -> User:
-    user = session.exec(select(User).where(User.email == stored_spelling(email))).first()
-    if user is None:
-        raise NotFound(f"no account with the email {email!r}: the person logs in once (or an "
-                       "operator adds an agent for them with --owner)")
-    return user

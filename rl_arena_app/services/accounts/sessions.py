@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from rl_arena_app.db.models import User, WebSession, utcnow
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.accounts.logins import account_of
+from rl_arena_app.services.accounts.users import account_of
 from rl_arena_app.services.read_models import Account
 from rl_arena_app.settings import get_settings
 

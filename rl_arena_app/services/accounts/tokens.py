@@ -14,7 +14,7 @@ from rl_arena_app.db.models import ApiToken, User, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, NotFound
 from rl_arena_app.services import rate_limits
-from rl_arena_app.services.accounts.logins import account_of
+from rl_arena_app.services.accounts.users import account_of
 from rl_arena_app.services.read_models import Account, TokenView
 
 PREFIX = "rla_"

@@ -1,87 +1,15 @@
-"""Users: the people (and the house) who own agents."""
+"""Users: the people (and the house) who own agents, and their accounts (who is an admin)."""
 
 from __future__ import annotations
 
-import string
-
-from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
-from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import User
-from rl_arena_app.errors import BadInput
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput, Conflict, NotFound
+from rl_arena_app.services.accounts.emails import ascii_lower, normalize_email, stored_spelling
+from rl_arena_app.services.read_models import Account
 from rl_arena_app.settings import get_settings
-
-MAX_EMAIL = 320
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def ascii_lower(text: str) -> str:
-    """``text`` with ASCII letters in lower case and every other character as it is (unlike
-    ``str.lower()``, which also maps e.g. the Kelvin sign to k)."""
-    return text.translate(_ASCII_LOWER)
-
-
-def normalize_email(email: str) -> str:
-    """The one spelling of an email that accounts are stored and matched by: as given (by a
-    provider, who verified it, or by an operator), trimmed, with ASCII letters in lower case.
-
-    No Unicode folding: NFKC, IDNA mapping or ``str.lower()`` turn other characters into ASCII
-    (a full-width e, U+FF45, into e; the Kelvin sign into k), which would let a verified
-    look-alike address join someone's account. So the part before the @ must be ASCII, and a
-    non-ASCII domain must already be in its normal form (it is kept as its xn-- spelling).
-    BadInput saying what is wrong.
-    """
-    bad = first_control_character(email)
-    if bad is not None:
-        raise BadInput(f"owner {email!r} contains the control character "
-                       f"{describe_character(bad)}: type a plain email address")
-    cleaned = email.strip()
-    if len(cleaned) > MAX_EMAIL:
-        raise BadInput(f"owner email is longer than {MAX_EMAIL} characters: use a shorter one")
-    local, _, domain = cleaned.rpartition("@")
-    if not local.isascii():
-        raise BadInput(f"{email!r} has {describe_character(_first_non_ascii(local))} before the "
-                       "@: this arena takes that part in ASCII only, so that no two addresses "
-                       "can pass for one: use an address written in plain ASCII")
-    address = ascii_lower(f"{local}@{_ascii_domain(email, domain)}")
-    try:
-        return validate_email(address, check_deliverability=False,
-                              allow_smtputf8=False).ascii_email
-    except EmailNotValidError as exc:
-        raise BadInput(f"owner {email!r} is not an email address ({exc}): use e.g. "
-                       "alice@example.org") from None
-
-
-def _first_non_ascii(text: str) -> str:
-    return next(char for char in text if not char.isascii())
-
-
-def _ascii_domain(email: str, domain: str) -> str:
-    """The domain's ASCII spelling: itself, or the xn-- form of an internationalised domain
-    given in its normal form (one that IDNA would change is refused, naming the character)."""
-    if domain.isascii():
-        return domain
-    try:
-        checked = validate_email(f"x@{domain}", check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise BadInput(f"owner {email!r} is not an email address ({exc}): use e.g. "
-                       "alice@example.org") from None
-    if checked.domain != domain:
-        raise BadInput(f"{email!r} has {describe_character(_first_non_ascii(domain))} in its "
-                       "domain, which stands for other letters there: use the domain's own "
-                       "spelling (or its xn-- form)")
-    return checked.ascii_domain
-
-
-def stored_spelling(email: str) -> str:
-    """The spelling an account's email is stored in, to look it up: normalize_email's, or for
-    an address no person logs in with (the house's reserved domain) the trimmed text with ASCII
-    letters in lower case."""
-    try:
-        return normalize_email(email)
-    except BadInput:
-        return ascii_lower(email.strip())
 
 
 def house_email() -> str:
@@ -97,7 +25,7 @@ def check_owner(email: str) -> str:
     return normalize_email(email)
 
 
-def ensure_user(session: Session, email: str, *, name: str = "") -> User:
+def ensure_user(email: str, *, name: str = "", session: Session) -> User:
     """The person with this email, created on first use (emails are checked and normalized)."""
     email = check_owner(email)
     user = session.exec(select(User).where(User.email == email)).first()
@@ -108,7 +36,7 @@ def ensure_user(session: Session, email: str, *, name: str = "") -> User:
     return user
 
 
-def ensure_house(session: Session) -> User:
+def ensure_house(*, session: Session) -> User:
     """The house user, created on first use; only the platform itself calls this."""
     email = house_email()
     user = session.exec(select(User).where(User.email == email)).first()
@@ -119,4 +47,45 @@ def ensure_house(session: Session) -> User:
     elif not user.is_house:
         user.is_house = True
         session.add(user)
+    return user
+
+
+def account_of(user: User) -> Account:
+    """The read model of a user."""
+    return Account(user_id=user.id, email=user.email, name=user.name, is_admin=user.is_admin,
+                   house=user.is_house)
+
+
+def configured_admins() -> frozenset[str]:
+    """RL_ARENA_ADMIN_EMAILS in the spelling accounts are stored in."""
+    return frozenset(stored_spelling(email) for email in get_settings().admin_email_set)
+
+
+def account_by_email(email: str) -> Account:
+    """The account with this email; NotFound naming what to do."""
+    with session_scope() as session:
+        return account_of(_user(email, session=session))
+
+
+def set_admin(email: str, admin: bool) -> Account:
+    """Grant or revoke admin rights (the house cannot be an admin; the admins the settings name
+    stay admins)."""
+    with session_scope() as session:
+        user = _user(email, session=session)
+        if user.is_house and admin:
+            raise BadInput("the house account cannot be an admin")
+        if not admin and user.email in configured_admins():
+            raise Conflict(f"{user.email} is an admin by RL_ARENA_ADMIN_EMAILS (every login "
+                           "grants it again): take it out of that setting to remove the rights")
+        user.is_admin = admin
+        session.add(user)
+        return account_of(user)
+
+
+def _user(email: str, *, session: Session) -> User:
+    """The user with this email; NotFound naming what to do."""
+    user = session.exec(select(User).where(User.email == stored_spelling(email))).first()
+    if user is None:
+        raise NotFound(f"no account with the email {email!r}: the person logs in once (or an "
+                       "operator adds an agent for them with --owner)")
     return user

@@ -4,7 +4,7 @@ Quick actions run where they are asked for; long ones (rebuilding ratings or ima
 as "running" and run by a worker (``jobs.tasks.admin_action``), which reports progress on the
 audit entry; while one runs, the same action on the same target is refused with
 ``audit.AlreadyRunning`` naming it (a double click starts nothing twice). A refusal (not an
-admin, a bad target) is audited too, counted per actor and action (``services.audit``).
+admin, a bad target) is audited too, counted per actor and action (``admin.audit``).
 """
 
 from __future__ import annotations
@@ -23,48 +23,169 @@ from rl_arena_app.db.models import Agent, Match, MatchStatus, Submission, Submis
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, InfrastructureError, NotAllowed, NotFound, NotSignedIn
 from rl_arena_app.services import events
-from rl_arena_app.services.accounts import logins, sessions, tokens
+from rl_arena_app.services.accounts import sessions, tokens, users
 from rl_arena_app.services.admin import audit, env_switches
+from rl_arena_app.services.matches.queue import requeue_pending
+from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
+from rl_arena_app.services.submissions.builds import (
+    enqueue_build,
+    platform_failures,
+    rebuild_image,
+    retry_build,
+)
 
 Progress = Callable[[float, str], None]
-LongAction = Callable[[str, Progress, SandboxRunner], str]
+QuickRun = Callable[[str], str]  # target -> what was done
+WorkerRun = Callable[[str, Progress, SandboxRunner], str]  # the same in a worker, reporting
 ADMIN_JOB_TIMEOUT_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """An admin action: its name, what it targets, whether a worker runs it, what it does."""
+    """An admin action: its name, what it targets, what the admin page asks first, and how it
+    runs: where it is asked for (``quick``) or by a worker (``worker``)."""
 
     name: str
     label: str
     target: str  # "env", "duel-env", "env-or-all", "account" or "" (the whole arena)
-    long: bool
     confirm: str  # the question the admin page asks first
+    quick: QuickRun | None = None
+    worker: WorkerRun | None = None
+
+    @property
+    def long(self) -> bool:
+        """Whether a worker runs it (audited as running until it finishes)."""
+        return self.worker is not None
+
+
+# ---------------------------------------------------------------------------- the actions
+
+
+def _env_ids() -> list[str]:
+    return [spec.id for spec in envs.list_envs()]
+
+
+def _duel_envs(target: str) -> list[str]:
+    return [target] if target else [s.id for s in envs.list_envs() if s.kind == "duel"]
+
+
+def _rebuild_ratings(target: str, report: Progress, _: SandboxRunner) -> str:
+    ids = _duel_envs(target)
+    if target and envs.spec(target).kind != "duel":
+        return f"{target} is a solo environment: its scores are not ratings; nothing to rebuild"
+    games = 0
+    for done, env_id in enumerate(ids):
+        report(done / len(ids), f"rebuilding {env_id}")
+        games += rebuild_ratings(env_id)
+        report((done + 0.5) / len(ids), f"fitting Bradley-Terry for {env_id}")
+        refresh_bradley_terry(env_id)
+    return f"rebuilt {', '.join(ids)} from {games} games"
+
+
+def _refresh_bt(target: str, report: Progress, _: SandboxRunner) -> str:
+    if target and envs.spec(target).kind != "duel":
+        return f"{target} is a solo environment: it has no Bradley-Terry fit"
+    ids = _duel_envs(target)
+    fitted = 0
+    for done, env_id in enumerate(ids):
+        report(done / len(ids), f"fitting {env_id}")
+        fitted += refresh_bradley_terry(env_id)
+    return f"fitted {fitted} versions in {', '.join(ids)}"
+
+
+def _rebuild_images(_: str, report: Progress, runner: SandboxRunner) -> str:
+    with session_scope() as session:
+        ids = session.exec(select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
+                           .where(Submission.status == SubmissionStatus.READY,
+                                  Agent.retired_at.is_(None)).order_by(Submission.id)).all()
+    changed = 0
+    for done, submission_id in enumerate(ids):
+        report(done / max(len(ids), 1), f"version {submission_id} ({done + 1} of {len(ids)})")
+        changed += rebuild_image(submission_id, runner)
+    return f"checked {len(ids)} images; {changed} rebuilt or re-tagged"
+
+
+def _rebuild_leaderboard(target: str) -> str:
+    ids = [target] if target else _env_ids()
+    events.invalidate(ids)
+    return f"dropped the cached leaderboards of {', '.join(ids)}"
+
+
+def _requeue_failed(_: str) -> str:
+    retired = (select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
+               .where(Agent.retired_at.is_not(None)))
+    with session_scope() as session:  # attempts stay: each requeue grants one more try
+        matches = session.exec(update(Match).where(Match.status == MatchStatus.FAILED,
+                                                   Match.player_a_id.not_in(retired),
+                                                   Match.player_b_id.not_in(retired))
+                               .values(status=MatchStatus.QUEUED, error=None,
+                                       finished_at=None, deadline=None, worker=None)
+                               .execution_options(synchronize_session=False)).rowcount
+    requeue_pending()
+    builds = platform_failures()
+    for submission_id in builds:
+        retry_build(submission_id)
+        enqueue_build(submission_id)
+    return f"queued {matches} failed matches and {len(builds)} builds again"
+
+
+def _revoke_sessions(email: str) -> str:
+    user_id = users.account_by_email(email).user_id
+    ended = sessions.revoke_user_sessions(user_id)
+    revoked = tokens.revoke_user_tokens(user_id)
+    return f"ended {ended} sessions and revoked {revoked} API tokens of {email}"
+
+
+def _set_admin(admin_rights: bool) -> QuickRun:
+    def apply(email: str) -> str:
+        users.set_admin(email, admin_rights)
+        return f"{email} is {'now' if admin_rights else 'no longer'} an admin"
+    return apply
+
+
+def _env_state(change: Callable[[str], object], done: str) -> QuickRun:
+    def apply(env_id: str) -> str:
+        change(env_id)
+        return f"{env_id}: {done}"
+    return apply
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("rebuild-ratings", "Rebuild ratings", "env-or-all", True,
-           "Recompute every Elo rating and the Bradley-Terry fit from the recorded games?"),
-    Action("refresh-bt", "Refresh Bradley-Terry", "env-or-all", True,
-           "Refit Bradley-Terry estimates and intervals now?"),
-    Action("rebuild-leaderboard", "Rebuild leaderboard cache", "env-or-all", False,
-           "Drop the cached leaderboards so the next view recomputes them?"),
-    Action("rebuild-images", "Rebuild agent images", "", True,
-           "Rebuild the Docker image of every active agent version for the current base?"),
-    Action("requeue-failed", "Requeue failed work", "", False,
-           "Queue again the failed matches and the builds the platform failed?"),
-    Action("pause", "Pause matchmaking", "duel-env", False, "Stop creating matches here?"),
-    Action("resume", "Resume matchmaking", "duel-env", False, "Create matches here again?"),
-    Action("disable", "Disable environment", "env", False,
-           "Stop taking submissions and playing matches in this environment?"),
-    Action("enable", "Enable environment", "env", False, "Take submissions and matches again?"),
-    Action("revoke-sessions", "Log out everywhere", "account", False,
-           "End every login and revoke every API token of this account?"),
-    Action("grant-admin", "Make admin", "account", False, "Give this account admin rights?"),
-    Action("revoke-admin", "Remove admin", "account", False,
-           "Take admin rights away from this account?"),
+    Action("rebuild-ratings", "Rebuild ratings", "env-or-all",
+           "Recompute every Elo rating and the Bradley-Terry fit from the recorded games?",
+           worker=_rebuild_ratings),
+    Action("refresh-bt", "Refresh Bradley-Terry", "env-or-all",
+           "Refit Bradley-Terry estimates and intervals now?", worker=_refresh_bt),
+    Action("rebuild-leaderboard", "Rebuild leaderboard cache", "env-or-all",
+           "Drop the cached leaderboards so the next view recomputes them?",
+           quick=_rebuild_leaderboard),
+    Action("rebuild-images", "Rebuild agent images", "",
+           "Rebuild the Docker image of every active agent version for the current base?",
+           worker=_rebuild_images),
+    Action("requeue-failed", "Requeue failed work", "",
+           "Queue again the failed matches and the builds the platform failed?",
+           quick=_requeue_failed),
+    Action("pause", "Pause matchmaking", "duel-env", "Stop creating matches here?",
+           quick=_env_state(env_switches.pause_matchmaking, "matchmaking paused")),
+    Action("resume", "Resume matchmaking", "duel-env", "Create matches here again?",
+           quick=_env_state(env_switches.resume_matchmaking, "matchmaking resumed")),
+    Action("disable", "Disable environment", "env",
+           "Stop taking submissions and playing matches in this environment?",
+           quick=_env_state(lambda e: env_switches.set_env_enabled(e, False), "disabled")),
+    Action("enable", "Enable environment", "env", "Take submissions and matches again?",
+           quick=_env_state(lambda e: env_switches.set_env_enabled(e, True), "enabled")),
+    Action("revoke-sessions", "Log out everywhere", "account",
+           "End every login and revoke every API token of this account?",
+           quick=_revoke_sessions),
+    Action("grant-admin", "Make admin", "account", "Give this account admin rights?",
+           quick=_set_admin(True)),
+    Action("revoke-admin", "Remove admin", "account", "Take admin rights away from this account?",
+           quick=_set_admin(False)),
 )}
+
+
+# ------------------------------------------------------------------------ running them
 
 
 def check_admin(actor: Account | str | None) -> None:
@@ -87,7 +208,7 @@ def check_target(action: Action, target: str) -> str:
             raise BadInput(f"{action.name} applies to the whole arena: give no target")
         return ""
     if action.target == "account":
-        return logins.account_by_email(target).email
+        return users.account_by_email(target).email
     if not target and action.target == "env-or-all":
         return ""
     if not target:
@@ -131,7 +252,7 @@ def perform(actor: Account | str | None, name: str, target: str = "") -> AuditVi
             raise
         return entry
     try:
-        detail = _QUICK[name](target)
+        detail = action.quick(target)
     except BadInput as exc:
         return audit.record(actor, name, target, outcome="failed", detail=str(exc))
     except InfrastructureError as exc:  # the platform's failure, not the action's: raise it
@@ -183,130 +304,10 @@ def run_long(entry_id: int, runner: SandboxRunner) -> AuditView | None:
         audit.progress(entry_id, fraction, detail)
 
     try:
-        detail = _LONG[entry.action](entry.target, report, runner)
+        detail = ACTIONS[entry.action].worker(entry.target, report, runner)
     except BadInput as exc:
         return audit.finish(entry_id, "failed", str(exc))
     except Exception as exc:
         audit.finish(entry_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
     return audit.finish(entry_id, "ok", detail)
-
-
-# ---------------------------------------------------------------------------- the actions
-
-
-def _env_ids() -> list[str]:
-    return [spec.id for spec in envs.list_envs()]
-
-
-def _duel_envs(target: str) -> list[str]:
-    return [target] if target else [s.id for s in envs.list_envs() if s.kind == "duel"]
-
-
-def _rebuild_ratings(target: str, report: Progress, _: SandboxRunner) -> str:
-    from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
-
-    ids = _duel_envs(target)
-    if target and envs.spec(target).kind != "duel":
-        return f"{target} is a solo environment: its scores are not ratings; nothing to rebuild"
-    games = 0
-    for done, env_id in enumerate(ids):
-        report(done / len(ids), f"rebuilding {env_id}")
-        games += rebuild_ratings(env_id)
-        report((done + 0.5) / len(ids), f"fitting Bradley-Terry for {env_id}")
-        refresh_bradley_terry(env_id)
-    return f"rebuilt {', '.join(ids)} from {games} games"
-
-
-def _refresh_bt(target: str, report: Progress, _: SandboxRunner) -> str:
-    from rl_arena_app.services.ratings.refresh import refresh_bradley_terry
-
-    if target and envs.spec(target).kind != "duel":
-        return f"{target} is a solo environment: it has no Bradley-Terry fit"
-    ids = _duel_envs(target)
-    fitted = 0
-    for done, env_id in enumerate(ids):
-        report(done / len(ids), f"fitting {env_id}")
-        fitted += refresh_bradley_terry(env_id)
-    return f"fitted {fitted} versions in {', '.join(ids)}"
-
-
-def _rebuild_images(_: str, report: Progress, runner: SandboxRunner) -> str:
-    from rl_arena_app.services.submissions.builds import rebuild_image
-
-    with session_scope() as session:
-        ids = session.exec(select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
-                           .where(Submission.status == SubmissionStatus.READY,
-                                  Agent.retired_at.is_(None)).order_by(Submission.id)).all()
-    changed = 0
-    for done, submission_id in enumerate(ids):
-        report(done / max(len(ids), 1), f"version {submission_id} ({done + 1} of {len(ids)})")
-        changed += rebuild_image(submission_id, runner)
-    return f"checked {len(ids)} images; {changed} rebuilt or re-tagged"
-
-
-def _rebuild_leaderboard(target: str) -> str:
-    ids = [target] if target else _env_ids()
-    events.invalidate(ids)
-    return f"dropped the cached leaderboards of {', '.join(ids)}"
-
-
-def _requeue_failed(_: str) -> str:
-    from rl_arena_app.services.matches.queue import requeue_pending
-    from rl_arena_app.services.submissions.builds import platform_failures, retry_build
-    from rl_arena_app.services.submissions.intake import enqueue_build
-
-    retired = (select(Submission.id).join(Agent, Agent.id == Submission.agent_id)
-               .where(Agent.retired_at.is_not(None)))
-    with session_scope() as session:  # attempts stay: each requeue grants one more try
-        matches = session.exec(update(Match).where(Match.status == MatchStatus.FAILED,
-                                                   Match.player_a_id.not_in(retired),
-                                                   Match.player_b_id.not_in(retired))
-                               .values(status=MatchStatus.QUEUED, error=None,
-                                       finished_at=None, deadline=None, worker=None)
-                               .execution_options(synchronize_session=False)).rowcount
-    requeue_pending()
-    builds = platform_failures()
-    for submission_id in builds:
-        retry_build(submission_id)
-        enqueue_build(submission_id)
-    return f"queued {matches} failed matches and {len(builds)} builds again"
-
-
-def _revoke_sessions(email: str) -> str:
-    user_id = logins.account_by_email(email).user_id
-    ended = sessions.revoke_user_sessions(user_id)
-    revoked = tokens.revoke_user_tokens(user_id)
-    return f"ended {ended} sessions and revoked {revoked} API tokens of {email}"
-
-
-def _set_admin(admin_rights: bool) -> Callable[[str], str]:
-    def apply(email: str) -> str:
-        logins.set_admin(email, admin_rights)
-        return f"{email} is {'now' if admin_rights else 'no longer'} an admin"
-    return apply
-
-
-def _env_state(change: Callable[[str], object], done: str) -> Callable[[str], str]:
-    def apply(env_id: str) -> str:
-        change(env_id)
-        return f"{env_id}: {done}"
-    return apply
-
-
-_LONG: dict[str, LongAction] = {
-    "rebuild-ratings": _rebuild_ratings,
-    "refresh-bt": _refresh_bt,
-    "rebuild-images": _rebuild_images,
-}
-_QUICK: dict[str, Callable[[str], str]] = {
-    "rebuild-leaderboard": _rebuild_leaderboard,
-    "requeue-failed": _requeue_failed,
-    "pause": _env_state(env_switches.pause_matchmaking, "matchmaking paused"),
-    "resume": _env_state(env_switches.resume_matchmaking, "matchmaking resumed"),
-    "disable": _env_state(lambda e: env_switches.set_env_enabled(e, False), "disabled"),
-    "enable": _env_state(lambda e: env_switches.set_env_enabled(e, True), "enabled"),
-    "revoke-sessions": _revoke_sessions,
-    "grant-admin": _set_admin(True),
-    "revoke-admin": _set_admin(False),
-}

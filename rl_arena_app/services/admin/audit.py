@@ -32,7 +32,7 @@ ANONYMOUS = "anonymous"  # rows written before refused logins named who tried
 UNKNOWN_ACTION = "unknown-action"
 RUNNING, REFUSED = "running", "refused"
 OUTCOMES = (RUNNING, "ok", "failed", REFUSED)
-# Every action the log knows: the admin actions (services.admin_actions.ACTIONS, which a test
+# Every action the log knows: the admin actions (admin.actions.ACTIONS, which a test
 # holds to this list) and what other services audit.
 ACTIONS = frozenset({
     "rebuild-ratings", "refresh-bt", "rebuild-leaderboard", "rebuild-images", "requeue-failed",
@@ -91,7 +91,7 @@ def _row(actor: Account | str | None, action: str, target: str, outcome: str,
             "detail": _clean(detail, "detail")}
 
 
-def _upsert(session: Session):
+def _upsert(*, session: Session):
     """The INSERT ... ON CONFLICT construct of the session's database."""
     return _INSERTS[session.get_bind().dialect.name](AuditEntry)
 
@@ -112,7 +112,7 @@ def record(actor: Account | str | None, action: str, target: str = "", outcome: 
     now = utcnow()
     with session_scope() as session:
         if outcome == REFUSED:
-            entry_id, count = _count_refusal(session, row, now)
+            entry_id, count = _count_refusal(row, now, session=session)
         else:
             entry = AuditEntry(at=now, finished_at=now, **row)
             session.add(entry)
@@ -124,11 +124,11 @@ def record(actor: Account | str | None, action: str, target: str = "", outcome: 
     return view
 
 
-def _count_refusal(session: Session, row: dict[str, Any], now: datetime) -> tuple[int, int]:
+def _count_refusal(row: dict[str, Any], now: datetime, *, session: Session) -> tuple[int, int]:
     """Add a refusal to its actor's, action's and window's row (made by the first); the row's
     id and count."""
-    insert = _upsert(session).values(at=now, finished_at=now, last_at=now,
-                                     window_start=window_start(now), count=1, **row)
+    insert = _upsert(session=session).values(at=now, finished_at=now, last_at=now,
+                                             window_start=window_start(now), count=1, **row)
     counted = insert.on_conflict_do_update(
         index_elements=[_COLUMNS.actor, _COLUMNS.action, _COLUMNS.window_start],
         set_={"count": _COLUMNS.count + 1, "last_at": insert.excluded.last_at},
@@ -155,12 +155,12 @@ def start(actor: Account | str | None, action: str, target: str = "",
     for _ in range(3):  # the running one may end between the insert and the look at it
         with session_scope() as session:
             started = session.execute(
-                _upsert(session).values(at=utcnow(), progress=0.0, **row)
+                _upsert(session=session).values(at=utcnow(), progress=0.0, **row)
                 .on_conflict_do_nothing(index_elements=[_COLUMNS.action, _COLUMNS.target],
                                         index_where=_RUNNING_ROW)
                 .returning(_COLUMNS.id)).scalar_one_or_none()
             if started is None:
-                _refuse_if_running(session, row["action"], row["target"])
+                _refuse_if_running(row["action"], row["target"], session=session)
                 continue
             view = _view(session.get(AuditEntry, started))
         events.publish("audit", entry_id=view.entry_id, action=view.action, outcome=RUNNING)
@@ -169,7 +169,7 @@ def start(actor: Account | str | None, action: str, target: str = "",
                    "now: try again")
 
 
-def _refuse_if_running(session: Session, action: str, target: str) -> None:
+def _refuse_if_running(action: str, target: str, *, session: Session) -> None:
     running = session.exec(select(AuditEntry).where(
         AuditEntry.action == action, AuditEntry.target == target,
         AuditEntry.outcome == RUNNING)).first()

@@ -6,6 +6,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.db.models import EnvState
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput
+from rl_arena_app.services.events import publish
 
 
 def _set_env_state(env_id: str, event: str, **fields: bool) -> EnvState:
@@ -15,8 +16,6 @@ def _set_env_state(env_id: str, event: str, **fields: bool) -> EnvState:
         for key, value in fields.items():
             setattr(state, key, value)
         session.add(state)
-    from rl_arena_app.services.events import publish
-
     publish(event, env=env_id, **fields)
     return state
 

@@ -30,7 +30,7 @@ from rl_arena_app.db.models import (
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.matches.queue import enqueue_match
-from rl_arena_app.services.ratings.leaderboard import current_versions
+from rl_arena_app.services.ratings.snapshots import current_versions
 from rl_arena_app.settings import Settings, get_settings
 
 RECENT = 3
@@ -48,7 +48,7 @@ def _sides(model, env_id: str, *columns):
     return union_all(a.where(model.env_id == env_id), b.where(model.env_id == env_id)).subquery()
 
 
-def _recent_and_open(session: Session, env_id: str) -> tuple[dict, dict]:
+def _recent_and_open(env_id: str, *, session: Session) -> tuple[dict, dict]:
     """Each submission's last opponents (newest first) and its open matches."""
     sides = _sides(Match, env_id, Match.id.label("mid"), Match.status.label("status"))
     rn = func.row_number().over(partition_by=sides.c.me, order_by=sides.c.mid.desc())
@@ -63,7 +63,7 @@ def _recent_and_open(session: Session, env_id: str) -> tuple[dict, dict]:
     return recent, open_counts
 
 
-def _games_today(session: Session, env_id: str) -> dict[int, int]:
+def _games_today(env_id: str, *, session: Session) -> dict[int, int]:
     """Games played since UTC midnight per submission."""
     midnight = datetime.combine(utcnow().date(), time(0), tzinfo=UTC)
     sides = _sides(Game, env_id, Game.played_at.label("at"))
@@ -71,7 +71,7 @@ def _games_today(session: Session, env_id: str) -> dict[int, int]:
                              .group_by(sides.c.me)).all())
 
 
-def candidates(session: Session, env_id: str, tick: int, settings: Settings) -> list[Candidate]:
+def candidates(env_id: str, tick: int, settings: Settings, *, session: Session) -> list[Candidate]:
     """Every agent's current (latest ready) version in the env as a matchmaking candidate.
 
     Superseded versions keep their rating but play no more: their code is not the agent's now.
@@ -81,8 +81,8 @@ def candidates(session: Session, env_id: str, tick: int, settings: Settings) -> 
                User.id, User.is_house)
         .join(Agent, Agent.id == Submission.agent_id).join(User, User.id == Agent.owner_id)
         .where(*current_versions(env_id), Agent.retired_at.is_(None))).all()
-    recent, open_counts = _recent_and_open(session, env_id)
-    today = _games_today(session, env_id) if settings.daily_cap is not None else {}
+    recent, open_counts = _recent_and_open(env_id, session=session)
+    today = _games_today(env_id, session=session) if settings.daily_cap is not None else {}
     cooldown = settings.cooldown_ticks
     out = []
     for sub_id, rating, games, waited, owner_id, house in rows:
@@ -110,7 +110,7 @@ def matchmaking_tick(env_id: str, *, seed: int | None = None) -> list[int]:
         if room <= 0:
             return []
         tick = state.tick
-        pool = candidates(session, env_id, tick, settings)
+        pool = candidates(env_id, tick, settings, session=session)
         config = MatchmakingConfig(daily_cap=settings.daily_cap, max_new_matches=room,
                                    provisional_games=settings.provisional_games)
         run_seed = tick_seed(env_id, tick) if seed is None else seed
@@ -121,7 +121,7 @@ def matchmaking_tick(env_id: str, *, seed: int | None = None) -> list[int]:
         session.add_all(matches)
         matched = {i for p in pairs for i in p}
         idle = [c.id for c in pool if c.open_matches == 0 and c.id not in matched]
-        _set_waiting(session, matched, idle)
+        _set_waiting(matched, idle, session=session)
         state.tick, state.last_tick_at = tick + 1, utcnow()
         session.add(state)
         session.flush()
@@ -131,7 +131,7 @@ def matchmaking_tick(env_id: str, *, seed: int | None = None) -> list[int]:
     return ids
 
 
-def _set_waiting(session: Session, matched: set[int], idle: list[int]) -> None:
+def _set_waiting(matched: set[int], idle: list[int], *, session: Session) -> None:
     """Reset the waiting time of matched submissions and add a tick to the idle ones."""
     sync = {"synchronize_session": False}
     if matched:

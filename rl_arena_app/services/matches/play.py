@@ -19,34 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.referee import GameRecord, Limits
 from rl_arena_app.arena.run import play
 from rl_arena_app.arena.sandbox import SandboxRunner
 from rl_arena_app.core.ratings import elo_update
-from rl_arena_app.db.models import (
-    Agent,
-    Game,
-    Match,
-    MatchStatus,
-    RatingEvent,
-    Submission,
-    utcnow,
-)
+from rl_arena_app.db.models import Agent, Game, Match, MatchStatus, RatingEvent, Submission, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services import events, metrics
-from rl_arena_app.services.matches.pairing import matchmaking_tick
-from rl_arena_app.services.matches.queue import enqueue_match, requeue_pending, requeue_stale
 from rl_arena_app.services.ratings.refresh import count_result, elo_config
-from rl_arena_app.services.storage import store_replay, stored_file
+from rl_arena_app.services.storage import store_replay
 from rl_arena_app.services.submissions.builds import submission_bundle
 from rl_arena_app.settings import Settings, get_settings
-
-__all__ = ["enqueue_match", "matchmaking_tick", "play_match", "record_result", "replay_file",
-           "requeue_pending", "requeue_stale"]
 
 _SYNC = {"synchronize_session": False}
 
@@ -56,13 +43,6 @@ log = logging.getLogger(__name__)
 def worker_name() -> str:
     """Who is playing: host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def replay_file(match: Match, settings: Settings | None = None) -> Path | None:
-    """The replay file of a finished match (stored relative to the data dir)."""
-    if match.replay_path is None:
-        return None
-    return stored_file((settings or get_settings()).data_dir, match.replay_path)
 
 
 def _claim(match_id: int, settings: Settings) -> tuple[Match, Submission, Submission] | None:
@@ -162,15 +142,15 @@ def record_result(match_id: int, games: Sequence[GameRecord], replay: str | Path
             Submission.id.in_([match.player_a_id, match.player_b_id]))
             .order_by(Submission.id).with_for_update()).all()
         subs = {s.id: s for s in locked}
-        _rate_games(session, match, subs[match.player_a_id], subs[match.player_b_id],
-                    games, scores, now)
+        _rate_games(match, subs[match.player_a_id], subs[match.player_b_id], games, scores, now,
+                    session=session)
         env_id, a_id, b_id = match.env_id, match.player_a_id, match.player_b_id
     _after_commit(env_id, match_id, a_id, b_id, scores)
     return True
 
 
-def _rate_games(session, match: Match, a: Submission, b: Submission,
-                games: Sequence[GameRecord], scores: list[float], now) -> None:
+def _rate_games(match: Match, a: Submission, b: Submission, games: Sequence[GameRecord],
+                scores: list[float], now, *, session: Session) -> None:
     """Insert the games in order, apply Elo per game and write both sides' rating events."""
     config = elo_config()
     for index, (record, score) in enumerate(zip(games, scores, strict=True)):

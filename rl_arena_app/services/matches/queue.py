@@ -31,22 +31,19 @@ PENDING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
 log = logging.getLogger(__name__)
 
 
-job_id = match_job_id
-
-
 def enqueue_match(match_id: int, attempts: int) -> Job:
     """Put a match on the ``matches`` queue; infrastructure errors are retried with backoff."""
     settings = get_settings()
     retries = max(settings.match_max_attempts - 1, 0)
     return get_queue(MATCHES).enqueue_call(
-        MATCH_TASK, args=(match_id,), job_id=job_id(match_id, attempts),
+        MATCH_TASK, args=(match_id,), job_id=match_job_id(match_id, attempts),
         timeout=int(settings.match_deadline_s), result_ttl=3600, failure_ttl=7 * 24 * 3600,
         retry=Retry(max=retries, interval=list(RETRY_BACKOFF_S)) if retries else None)
 
 
 def on_queue(matches: Sequence[tuple[int, int]]) -> set[int]:
     """The ids of ``(match_id, attempts)`` pairs that have a pending job."""
-    ids = [(m, job_id(m, k)) for m, attempts in matches for k in range(attempts + 1)]
+    ids = [(m, match_job_id(m, k)) for m, attempts in matches for k in range(attempts + 1)]
     jobs = Job.fetch_many([j for _, j in ids], connection=get_redis())
     return {m for (m, _), job in zip(ids, jobs, strict=True)
             if job is not None and job.get_status(refresh=False) in PENDING}

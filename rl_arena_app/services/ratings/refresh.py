@@ -26,7 +26,7 @@ from rl_arena_app.db.models import (
 )
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services import events
-from rl_arena_app.services.ratings.leaderboard import current_versions
+from rl_arena_app.services.ratings.snapshots import current_versions
 from rl_arena_app.settings import Settings, get_settings
 
 
@@ -37,7 +37,7 @@ def elo_config(settings: Settings | None = None) -> EloConfig:
                      k_final=settings.elo_k_final)
 
 
-def lock_submissions(session: Session, env_id: str) -> list[Submission]:
+def lock_submissions(env_id: str, *, session: Session) -> list[Submission]:
     """Every submission of the env, locked in id order (PostgreSQL; SQLite has one writer)."""
     return list(session.exec(select(Submission).where(Submission.env_id == env_id)
                              .order_by(Submission.id).with_for_update()
@@ -72,11 +72,11 @@ def rebuild_ratings(env_id: str, *, progress: RebuildProgress = _no_progress) ->
     with session_scope() as session:
         # Lock the submission rows (PostgreSQL), then take the write lock (SQLite), then read:
         # a result being recorded meanwhile is either fully in the history or waits for us.
-        lock_submissions(session, env_id)
+        lock_submissions(env_id, session=session)
         session.exec(delete(RatingEvent).where(
             RatingEvent.game_id.in_(select(Game.id).where(Game.env_id == env_id)))
             .execution_options(synchronize_session=False))
-        subs = lock_submissions(session, env_id)
+        subs = lock_submissions(env_id, session=session)
         games = session.exec(select(Game.id, Game.player_a_id, Game.player_b_id, Game.score_a,
                                     Game.played_at).where(Game.env_id == env_id)
                              .order_by(Game.id)).all()
@@ -135,7 +135,7 @@ def refresh_bradley_terry(env_id: str, *, seed: int = 0) -> int:
         ranked = [k for k in rated if encoded.ids[k] in shown]
         rank_ub = dict(zip(ranked, rank_upper_bound(fit.ci_low[ranked], fit.ci_high[ranked]),
                            strict=True))
-        subs = {s.id: s for s in lock_submissions(session, env_id)}
+        subs = {s.id: s for s in lock_submissions(env_id, session=session)}
         for k, sub_id in enumerate(encoded.ids):
             sub = subs[sub_id]
             if fit.games[k]:

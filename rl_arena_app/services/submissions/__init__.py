@@ -1,1 +1,1 @@
-"""Submissions: intake and limits, building and validating a version, agents and their versions."""
+"""Submissions: intake and quotas, builds and their validation, agents and their versions."""

@@ -45,7 +45,7 @@ from rl_arena_app.services.read_models import (
 RECENT_MATCHES = 10
 
 
-def _agent(session: Session, agent_id: int) -> tuple[Agent, User]:
+def _agent(agent_id: int, *, session: Session) -> tuple[Agent, User]:
     """The agent and its owner; NotFound for an unknown id."""
     row = session.exec(select(Agent, User).join(User, User.id == Agent.owner_id)
                        .where(Agent.id == agent_id)).first() if in_range(agent_id) else None
@@ -57,12 +57,12 @@ def _agent(session: Session, agent_id: int) -> tuple[Agent, User]:
 def agent_view(agent_id: int) -> AgentView:
     """An agent with every version, its record against each opponent and its recent matches."""
     with session_scope() as session:
-        agent, owner = _agent(session, agent_id)
+        agent, owner = _agent(agent_id, session=session)
         subs = list(session.exec(select(Submission).where(Submission.agent_id == agent_id)
                                  .order_by(Submission.version.desc())).all())
-        timelines = _timelines(session, [s.id for s in subs])
+        timelines = _timelines([s.id for s in subs], session=session)
         versions = [_version(s, timelines.get(s.id, [])) for s in subs]
-        opponents, forfeits = _records(session, {s.id for s in subs})
+        opponents, forfeits = _records({s.id for s in subs}, session=session)
     ready = [v for v in versions if v.status == SubmissionStatus.READY]
     return AgentView(
         agent_id=agent.id, name=printable(agent.name), env_id=agent.env_id,
@@ -84,7 +84,7 @@ def submission_view(submission_id: int) -> SubmissionView:
         if row is None:
             raise NotFound(f"no submission {submission_id}")
         sub, agent, owner = row
-        timeline = _timelines(session, [sub.id]).get(sub.id, [])
+        timeline = _timelines([sub.id], session=session).get(sub.id, [])
         return SubmissionView(agent=agent_ref(sub, agent, owner), env_id=sub.env_id,
                               kind=envs.spec(sub.env_id).kind,
                               retired=agent.retired_at is not None,
@@ -101,7 +101,7 @@ def my_agents(account: Account) -> list[MyAgent]:
             .order_by(Submission.version)).all()
         latest = {s.agent_id: s for s in subs}
         ready = {s.agent_id: s for s in subs if s.status == SubmissionStatus.READY}
-        timelines = _timelines(session, [s.id for s in latest.values()])
+        timelines = _timelines([s.id for s in latest.values()], session=session)
         return [MyAgent(
             agent_id=a.id, env_id=a.env_id, name=printable(a.name),
             retired=a.retired_at is not None,
@@ -111,7 +111,7 @@ def my_agents(account: Account) -> list[MyAgent]:
             current_score=ready[a.id].score_mean if a.id in ready else None) for a in agents]
 
 
-def _timelines(session: Session, ids: list[int]) -> dict[int, list[StatusChange]]:
+def _timelines(ids: list[int], *, session: Session) -> dict[int, list[StatusChange]]:
     """Each submission's status changes, oldest first."""
     found: dict[int, list[StatusChange]] = defaultdict(list)
     for event in session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id
@@ -148,15 +148,15 @@ class _Tally:
     actual: float = 0.0
 
 
-def _records(session: Session, mine: set[int]) -> tuple[list[OpponentRecord],
-                                                      list[ForfeitCount]]:
+def _records(mine: set[int], *,
+             session: Session) -> tuple[list[OpponentRecord], list[ForfeitCount]]:
     """Results against each opponent agent (most games first) and forfeits by reason."""
     games = session.exec(select(Game).where(or_(Game.player_a_id.in_(mine),
                                                 Game.player_b_id.in_(mine)))).all()
     befores = {(e.game_id, e.submission_id): e.before for e in session.exec(
         select(RatingEvent).where(RatingEvent.game_id.in_([g.id for g in games])))}
-    opponents = _opponent_refs(session, {g.player_b_id if g.player_a_id in mine
-                                         else g.player_a_id for g in games})
+    opponents = _opponent_refs({g.player_b_id if g.player_a_id in mine else g.player_a_id
+                                for g in games}, session=session)
     tallies: dict[int, _Tally] = {}
     forfeits: Counter[str] = Counter()
     for game in games:
@@ -182,7 +182,7 @@ def _records(session: Session, mine: set[int]) -> tuple[list[OpponentRecord],
                      for reason, count in forfeits.most_common()]
 
 
-def _opponent_refs(session: Session, ids: set[int]) -> dict[int, AgentRef]:
+def _opponent_refs(ids: set[int], *, session: Session) -> dict[int, AgentRef]:
     """Submission id → that agent version as a link."""
     rows = session.exec(select(Submission, Agent, User).join(Agent, Agent.id == Submission.agent_id)
                         .join(User, User.id == Agent.owner_id)
@@ -193,7 +193,7 @@ def _opponent_refs(session: Session, ids: set[int]) -> dict[int, AgentRef]:
 def rating_history(agent_id: int) -> RatingHistory:
     """Every Elo change of the agent across its versions, and its Bradley-Terry estimates."""
     with session_scope() as session:
-        _agent(session, agent_id)
+        _agent(agent_id, session=session)
         versions = dict(session.exec(select(Submission.id, Submission.version)
                                      .where(Submission.agent_id == agent_id)).all())
         ids = list(versions)

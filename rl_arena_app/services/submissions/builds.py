@@ -1,41 +1,38 @@
-"""Building and validating a submission in a worker: its image, then games or episodes.
+"""Builds: the queue of versions to build, and the job that builds one and validates it.
 
 queued → building → validating → ready | failed, each step on the version's timeline and
 announced live. Agent faults fail the version with a reason; infrastructure errors put it back
 in the queue for RQ's retry, and fail it with an infrastructure reason on the last attempt.
+The validation games and their verdict are ``submissions.validation``'s.
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
 from typing import Any
 
-from rq import Retry
+from rq import Queue, Retry, get_current_job
+from rq.job import Job
 from sqlmodel import select
 
 from rl_arena_app.arena import envs
-from rl_arena_app.arena.bundle import BUILTIN_PREFIX, AgentBundle, load_bundle
-from rl_arena_app.arena.faults import fault_line, fault_summary
-from rl_arena_app.arena.referee import GameRecord, Limits
-from rl_arena_app.arena.run import RunResult, play
+from rl_arena_app.arena.bundle import BUILTIN_PREFIX, AgentBundle
 from rl_arena_app.arena.sandbox import SandboxRunner
-from rl_arena_app.core.text import printable
+from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue, job_pending
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, SubmissionStatus, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services import events
-from rl_arena_app.services.storage import load_artifact, store_replay
+from rl_arena_app.services.storage import load_artifact
+from rl_arena_app.services.submissions.validation import LOG_TAIL_CHARS, shown, validate
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 BUILD_TIMEOUT_S = 1800
 BUILD_RETRY = Retry(max=3, interval=[5, 15, 45])
-VALIDATION_OPPONENT = "builtin:random"
 FINAL = (SubmissionStatus.READY, SubmissionStatus.FAILED)
 UNFINISHED = (SubmissionStatus.QUEUED, SubmissionStatus.BUILDING, SubmissionStatus.VALIDATING)
-LOG_TAIL_CHARS = 4000
 PLATFORM_FAULT = "the platform could not build or run it"  # starts infrastructure failures
 
 
@@ -76,6 +73,33 @@ def submission_bundle(submission: Submission, settings: Settings | None = None) 
     return bundle
 
 
+# ---------------------------------------------------------------------------------- the queue
+
+
+def builds_queue() -> Queue:
+    """The builds queue (InfrastructureError with advice when Redis is unreachable)."""
+    return get_queue(BUILDS)
+
+
+def enqueue_build(submission_id: int) -> Job:
+    """Enqueue the build job (retried with backoff on infrastructure errors)."""
+    return builds_queue().enqueue(
+        BUILD_TASK, submission_id, job_id=build_job_id(submission_id),
+        retry=BUILD_RETRY, job_timeout=BUILD_TIMEOUT_S)
+
+
+def requeue_unfinished() -> list[int]:
+    """Enqueue builds for unfinished submissions whose job is gone (Redis flushed, worker lost)."""
+    queue = builds_queue()
+    with session_scope() as session:
+        ids = session.exec(select(Submission.id).where(
+            Submission.status.in_([str(s) for s in UNFINISHED]))).all()
+    requeued = [s for s in ids if not job_pending(build_job_id(s), queue.connection)]
+    for submission_id in requeued:
+        enqueue_build(submission_id)
+    return requeued
+
+
 def platform_failures() -> list[int]:
     """Failed versions whose failure was the platform's (they may be built again)."""
     with session_scope() as session:
@@ -87,6 +111,9 @@ def platform_failures() -> list[int]:
 def retry_build(submission_id: int) -> None:
     """Put a version the platform failed back in the queue (the caller enqueues its build)."""
     _update(submission_id, status=SubmissionStatus.QUEUED, reason=None, log_tail=None)
+
+
+# ------------------------------------------------------------------------------------ the job
 
 
 def rebuild_image(submission_id: int, runner: SandboxRunner) -> bool:
@@ -116,12 +143,12 @@ def build_and_validate(submission_id: int, runner: SandboxRunner) -> Submission 
     try:
         fields = _build_and_run(submission, runner)
     except BadInput as exc:
-        fields = {"status": SubmissionStatus.FAILED, "reason": _shown(str(exc), 2000),
-                  "log_tail": _shown(str(exc), LOG_TAIL_CHARS, log=True)}
+        fields = {"status": SubmissionStatus.FAILED, "reason": shown(str(exc), 2000),
+                  "log_tail": shown(str(exc), LOG_TAIL_CHARS, log=True)}
     except InfrastructureError as exc:
         if _last_attempt():
-            _update(submission_id, status=SubmissionStatus.FAILED, log_tail=_shown(
-                str(exc), LOG_TAIL_CHARS, log=True), reason=_shown(
+            _update(submission_id, status=SubmissionStatus.FAILED, log_tail=shown(
+                str(exc), LOG_TAIL_CHARS, log=True), reason=shown(
                 f"{PLATFORM_FAULT} (not your agent's fault): {exc}; "
                 "submit it again later", 2000))
         else:
@@ -135,8 +162,6 @@ def build_and_validate(submission_id: int, runner: SandboxRunner) -> Submission 
 
 def _last_attempt() -> bool:
     """Whether this run is the RQ job's last attempt (no retries left); False outside RQ."""
-    from rq import get_current_job
-
     job = get_current_job()
     return job is not None and not job.retries_left
 
@@ -144,60 +169,13 @@ def _last_attempt() -> bool:
 def _build_and_run(submission: Submission, runner: SandboxRunner) -> dict[str, Any]:
     """Build the image, run the validation and return the submission's final fields."""
     settings = get_settings()
-    env = envs.spec(submission.env_id)
-    bundle = submission_bundle(submission, settings)
     progress = _progress(submission.id)
-    prepared = runner.prepare([bundle], progress)
-    factories, refs = prepared.factories, [f"submission:{submission.id}"]
+    prepared = runner.prepare([submission_bundle(submission, settings)], progress)
     _update(submission.id, status=SubmissionStatus.VALIDATING, image=prepared.images[0])
-    if env.kind == "duel":
-        opponent = load_bundle(VALIDATION_OPPONENT, env_id=env.id)
-        factories = [*factories, *runner.prepare([opponent], progress).factories]
-        refs = [*refs, VALIDATION_OPPONENT]
-    result = play(env, factories, refs, sandbox=runner.kind, seed=env.seed,
-                  limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
-    return {**_verdict(result),
-            "validation_replay": store_replay(settings.data_dir, result.replay())}
+    return validate(submission.id, envs.spec(submission.env_id), prepared.factories, runner,
+                    progress)
 
 
 def _progress(submission_id: int):
     """A progress callback that logs build steps of one submission."""
     return lambda message: log.info("submission %s: %s", submission_id, message)
-
-
-def _verdict(result: RunResult) -> dict[str, Any]:
-    """Ready unless the submitted agent (index 0) forfeited; solo runs also get their score."""
-    fields: dict[str, Any] = {"status": SubmissionStatus.READY}
-    if result.env.kind == "solo":
-        returns = [g.returns[0] for g in result.games]
-        fields["score_mean"] = statistics.fmean(returns)
-        fields["score_std"] = statistics.pstdev(returns)
-    forfeit = next((g for g in result.games if g.forfeit and g.forfeit.agent == 0), None)
-    if forfeit is not None:
-        detail = forfeit.forfeit.detail
-        log = f"{fault_summary(detail)}\n\n--- full detail ---\n{detail}"
-        fields.update(status=SubmissionStatus.FAILED, reason=_reason(result, forfeit),
-                      log_tail=_shown(log, LOG_TAIL_CHARS, log=True))
-    return fields
-
-
-def _reason(result: RunResult, game: GameRecord) -> str:
-    """E.g. "validation game 1: crash — SyntaxError: expected ':' (agent.py, line 4)"."""
-    what = "game" if result.env.kind == "duel" else "episode"
-    detail = fault_line(game.forfeit.detail)
-    return _shown(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
-
-
-def _shown(text: str, limit: int, *, log: bool = False) -> str:
-    """Failure text as pages, the API and terminals show it: no control or bidi characters,
-    one line for a reason; a log tail keeps its lines and its end."""
-    return _clip(printable(text, multiline=log), limit, tail=log)
-
-
-def _clip(text: str, limit: int, *, tail: bool = False) -> str:
-    """Text cut to `limit` characters, keeping its start (or its end for a log tail)."""
-    if len(text) <= limit:
-        return text
-    return "…" + text[-(limit - 1):] if tail else text[:limit - 1] + "…"
-
-

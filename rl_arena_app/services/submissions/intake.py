@@ -1,20 +1,19 @@
 """Submitting an agent: check it, store its code, create the version, enqueue its build.
 
-Two doors: `submit` takes a path on the server or builtin:NAME (the CLI on the server, the demo
-seed); `submit_upload` takes a file's name and bytes for a logged-in account (the dashboard and
-the API: network callers never reach a server path). Both obey the same limits.
+Two doors: `submit` takes a path on the server or builtin:NAME (the CLI on the server, the house
+agents); `submit_upload` takes a file's name and bytes for a logged-in account (the dashboard and
+the API: network callers never reach a server path). Both obey the same limits
+(``submissions.quotas``).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 
-from rq.job import Job
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from rl_arena_app.arena import envs
@@ -26,21 +25,17 @@ from rl_arena_app.arena.bundle import (
     bundle_from_bytes,
     load_bundle,
 )
-from rl_arena_app.broker import BUILD_TASK, BUILDS, build_job_id, get_queue, job_pending
 from rl_arena_app.core.text import describe_character, first_control_character
-from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User, utcnow
+from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.errors import BadAgent, BadInput, LimitExceeded, NotAllowed, NotSignedIn
+from rl_arena_app.errors import BadAgent, BadInput, NotAllowed, NotSignedIn
 from rl_arena_app.services import rate_limits
 from rl_arena_app.services.accounts.users import check_owner, ensure_house, ensure_user
-from rl_arena_app.services.read_models import Account, Quota
+from rl_arena_app.services.admin.env_switches import env_enabled
+from rl_arena_app.services.read_models import Account
 from rl_arena_app.services.storage import store_bundle
-from rl_arena_app.services.submissions.builds import (
-    BUILD_RETRY,
-    BUILD_TIMEOUT_S,
-    UNFINISHED,
-    announce,
-)
+from rl_arena_app.services.submissions.builds import announce, builds_queue, enqueue_build
+from rl_arena_app.services.submissions.quotas import check_limits
 from rl_arena_app.settings import Settings, get_settings
 
 MAX_ARTIFACT_NAME = 255
@@ -75,8 +70,6 @@ def check_env(env_id: str) -> envs.EnvSpec:
 
 def check_env_open(env_id: str) -> envs.EnvSpec:
     """The env's spec if it exists and takes submissions, else BadInput saying why."""
-    from rl_arena_app.services.admin.env_switches import env_enabled
-
     env = check_env(env_id)
     if not env_enabled(env.id):
         raise BadInput(f"environment {env.id} is disabled by the organisers and takes no "
@@ -131,16 +124,22 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
 
 def upload_name(filename: str) -> str:
     """An upload's file name without any folders, checked: a name we can show and store."""
-    name = PurePosixPath(filename.replace("\\", "/")).name.strip()
+    name = _check_file_name(PurePosixPath(filename.replace("\\", "/")).name.strip())
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, or a .zip, .tar, "
+                       ".tar.gz or .tgz with agent.py at its root")
+    return name
+
+
+def _check_file_name(name: str) -> str:
+    """A file name as given if we can show and store it, else BadAgent saying to rename it."""
     bad = first_control_character(name)
     if bad is not None:
         raise BadAgent(f"the file name contains the control character {describe_character(bad)}:"
                        " rename the file")
-    if not name.lower().endswith(UPLOAD_SUFFIXES):
-        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, or a .zip, .tar, "
-                       ".tar.gz or .tgz with agent.py at its root")
     if len(name) > MAX_ARTIFACT_NAME:
-        raise BadAgent(f"the file name is longer than {MAX_ARTIFACT_NAME} characters: rename it")
+        raise BadAgent(f"the file name {name[:40]!r}… is longer than {MAX_ARTIFACT_NAME} "
+                       "characters: rename the file")
     return name
 
 
@@ -149,7 +148,7 @@ def _accept(bundle: AgentBundle, env_id: str, name: str, owner_email: str | None
     """Store a checked bundle, create its version and enqueue its build."""
     settings = get_settings()
     artifact_name = _artifact_name(bundle)
-    queue = _builds_queue() if enqueue else None  # Redis down: refuse before storing
+    queue = builds_queue() if enqueue else None  # Redis down: refuse before storing
     store_bundle(settings.artifacts_dir, bundle)
     submission = _create(bundle.digest, artifact_name, env_id, name, owner_email, settings)
     announce(submission)
@@ -162,15 +161,7 @@ def _artifact_name(bundle: AgentBundle) -> str:
     """What the submitter gave: builtin:NAME or the upload's file name (no control characters)."""
     if bundle.builtin is not None:
         return f"{BUILTIN_PREFIX}{bundle.builtin}"
-    name = Path(bundle.ref).name
-    bad = first_control_character(name)
-    if bad is not None:
-        raise BadAgent(f"the file name {name!r} contains the control character "
-                       f"{describe_character(bad)}: rename the file")
-    if len(name) > MAX_ARTIFACT_NAME:
-        raise BadAgent(f"the file name {name[:40]!r}… is longer than {MAX_ARTIFACT_NAME} "
-                       "characters: rename the file")
-    return name or "agent"
+    return _check_file_name(Path(bundle.ref).name) or "agent"
 
 
 @retry(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(CREATE_ATTEMPTS),
@@ -184,12 +175,13 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
     row is locked first (PostgreSQL), so limits are counted one submit at a time.
     """
     with session_scope() as session:
-        owner = ensure_house(session) if owner_email is None else ensure_user(session, owner_email)
-        agent = _agent_named(session, owner.id, env_id, name)
+        owner = (ensure_house(session=session) if owner_email is None
+                 else ensure_user(owner_email, session=session))
+        agent = _agent_named(owner.id, env_id, name, session=session)
         if not owner.is_house:
-            _lock_owner(session, owner)
-            _check_limits(session, owner, env_id, settings=settings,
-                          new_agent=agent is None or agent.retired_at is not None)
+            _lock_owner(owner, session=session)
+            check_limits(owner, env_id, settings=settings, session=session,
+                         new_agent=agent is None or agent.retired_at is not None)
         if agent is None:
             agent = Agent(owner_id=owner.id, env_id=env_id, name=name)
             session.add(agent)
@@ -212,47 +204,13 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
     return submission
 
 
-# ------------------------------------------------------------------------------------ limits
-
-
-def _day_start(now: datetime) -> datetime:
-    """The last UTC midnight: since when daily limits count."""
-    return datetime.combine(now.date(), time(0), tzinfo=UTC)
-
-
-def _day_end(now: datetime) -> datetime:
-    """The next UTC midnight: when daily limits reset."""
-    return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
-
-
-def _in(moment: datetime, now: datetime) -> str:
-    """``in 3 h 12 min`` from now."""
-    minutes = max(1, int((moment - now).total_seconds() // 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"in {hours} h {minutes} min" if hours else f"in {minutes} min"
-
-
-def submissions_today(session: Session, user_id: int, env_id: str, now: datetime) -> int:
-    """The owner's submissions to the env since UTC midnight."""
-    return session.exec(select(func.count()).select_from(Submission)
-                        .join(Agent, Agent.id == Submission.agent_id)
-                        .where(Agent.owner_id == user_id, Submission.env_id == env_id,
-                               Submission.created_at >= _day_start(now))).one()
-
-
-def active_agents(session: Session, user_id: int) -> int:
-    """The owner's agents that are not retired."""
-    return session.exec(select(func.count()).select_from(Agent)
-                        .where(Agent.owner_id == user_id, Agent.retired_at.is_(None))).one()
-
-
-def _agent_named(session: Session, owner_id: int, env_id: str, name: str) -> Agent | None:
+def _agent_named(owner_id: int, env_id: str, name: str, *, session: Session) -> Agent | None:
     """The owner's agent of this name in the env, if there is one."""
     return session.exec(select(Agent).where(
         Agent.owner_id == owner_id, Agent.env_id == env_id, Agent.name == name)).first()
 
 
-def _lock_owner(session: Session, owner: User) -> None:
+def _lock_owner(owner: User, *, session: Session) -> None:
     """Hold the owner's row until the transaction ends, so that limits are counted one submit at
     a time."""
     # A no-op write rather than SELECT ... FOR UPDATE: it locks the row on PostgreSQL and also
@@ -267,82 +225,6 @@ def _check_limits_early(email: str, env_id: str, name: str, settings: Settings) 
         owner = session.exec(select(User).where(User.email == email)).first()
         if owner is None or owner.is_house:
             return
-        agent = _agent_named(session, owner.id, env_id, name)
-        _check_limits(session, owner, env_id, settings=settings,
-                      new_agent=agent is None or agent.retired_at is not None)
-
-
-def _check_limits(session: Session, owner: User, env_id: str, *, new_agent: bool,
-                  settings: Settings) -> None:
-    """LimitExceeded when this submit would pass the owner's daily or active-agent limit."""
-    now = utcnow()
-    today = submissions_today(session, owner.id, env_id, now)
-    if today >= settings.daily_submissions:
-        resets = _day_end(now)
-        raise LimitExceeded(
-            f"{owner.email} has made {today} submissions to {env_id} today, the daily limit: "
-            f"the next one is possible after 00:00 UTC ({_in(resets, now)})", resets)
-    if new_agent and active_agents(session, owner.id) >= settings.active_agents:
-        raise LimitExceeded(
-            f"{owner.email} has {settings.active_agents} active agents, the limit: retire one "
-            "(it keeps its history) or submit a new version of an existing agent")
-
-
-def quotas(account: Account, env_id: str) -> tuple[Quota, Quota]:
-    """The account's use of its daily submissions in the env and of its active agents."""
-    settings = get_settings()
-    now = utcnow()
-    with session_scope() as session:
-        today = submissions_today(session, account.user_id, env_id, now)
-        agents = active_agents(session, account.user_id)
-    return (Quota(today, settings.daily_submissions, _day_end(now)),
-            Quota(agents, settings.active_agents, None))
-
-
-def account_quotas(account: Account) -> tuple[dict[str, Quota], Quota]:
-    """The account's use of its daily submissions in every environment (by id, sorted), and of
-    its active agents."""
-    settings = get_settings()
-    now = utcnow()
-    with session_scope() as session:
-        counts = dict(session.exec(select(Submission.env_id, func.count())
-                                   .join(Agent, Agent.id == Submission.agent_id)
-                                   .where(Agent.owner_id == account.user_id,
-                                          Submission.created_at >= _day_start(now))
-                                   .group_by(Submission.env_id)).all())
-        agents = active_agents(session, account.user_id)
-    daily = {spec.id: Quota(counts.get(spec.id, 0), settings.daily_submissions, _day_end(now))
-             for spec in envs.list_envs()}
-    return daily, Quota(agents, settings.active_agents, None)
-
-
-# ------------------------------------------------------------------------------------ builds
-
-
-def _builds_queue():
-    """The builds queue (InfrastructureError with advice when Redis is unreachable)."""
-    return get_queue(BUILDS)
-
-
-def enqueue_build(submission_id: int) -> Job:
-    """Enqueue the build job (retried with backoff on infrastructure errors)."""
-    return _builds_queue().enqueue(
-        BUILD_TASK, submission_id, job_id=build_job_id(submission_id),
-        retry=BUILD_RETRY, job_timeout=BUILD_TIMEOUT_S)
-
-
-def requeue_unfinished() -> list[int]:
-    """Enqueue builds for unfinished submissions whose job is gone (Redis flushed, worker lost)."""
-    queue = _builds_queue()
-    with session_scope() as session:
-        ids = session.exec(select(Submission.id).where(
-            Submission.status.in_([str(s) for s in UNFINISHED]))).all()
-    requeued = [s for s in ids if not job_pending(build_job_id(s), queue.connection)]
-    for submission_id in requeued:
-        enqueue_build(submission_id)
-    return requeued
-
-
-# ------------------------------------------------------------------------ build and validate
-
-
+        agent = _agent_named(owner.id, env_id, name, session=session)
+        check_limits(owner, env_id, settings=settings, session=session,
+                     new_agent=agent is None or agent.retired_at is not None)

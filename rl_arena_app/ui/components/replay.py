@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from rl_arena_app.errors import BadInput
-from rl_arena_app.services.matches.views import match_replay, validation_replay
+from rl_arena_app.services.matches.replays import match_replay, validation_replay
 from rl_arena_app.services.read_models import ReplayGame, ReplayView
 from rl_arena_app.ui import charts, format, routes
 from rl_arena_app.ui.cache import load

@@ -11,7 +11,8 @@ from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services.catalog import env_ids, open_env_kinds
 from rl_arena_app.services.read_models import Account, Quota
 from rl_arena_app.services.submissions.agents import my_agents
-from rl_arena_app.services.submissions.intake import quotas, submit_upload
+from rl_arena_app.services.submissions.intake import submit_upload
+from rl_arena_app.services.submissions.quotas import quotas
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import format
 from rl_arena_app.ui.cache import load

@@ -10,7 +10,8 @@ import reflex as rx
 
 from rl_arena_app.errors import BadInput
 from rl_arena_app.services.catalog import env_card, env_guide
-from rl_arena_app.services.ratings.leaderboard import head_to_head, leaderboard_page
+from rl_arena_app.services.ratings.head_to_head import head_to_head
+from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from rl_arena_app.services.read_models import EnvGuide, LeaderboardPage, LeaderboardRow
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import charts, format, routes

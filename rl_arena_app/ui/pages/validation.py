@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from rl_arena_app.services.ids import parse_id
-from rl_arena_app.services.matches.views import validation_replay
+from rl_arena_app.services.matches.replays import validation_replay
 from rl_arena_app.ui import routes
 from rl_arena_app.ui.cache import load_or_none
 from rl_arena_app.ui.components.common import detail_frame, section

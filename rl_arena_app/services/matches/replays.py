@@ -1,0 +1,125 @@
+"""Replays: the stored record of a match's (or a validation's) games, read back for the viewer
+and for download."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from rl_arena_app.arena.run import REPLAY_FORMAT, REPLAY_VERSION
+from rl_arena_app.core.text import printable, printable_or_none
+from rl_arena_app.db.models import Agent, Match, Submission
+from rl_arena_app.db.session import session_scope
+from rl_arena_app.errors import BadInput, NotFound
+from rl_arena_app.services.ids import in_range
+from rl_arena_app.services.read_models import ReplayGame, ReplayStep, ReplayView
+from rl_arena_app.services.storage import stored_file
+from rl_arena_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def replay_path(relative: str) -> Path:
+    """The file of a stored replay."""
+    return stored_file(get_settings().data_dir, relative)
+
+
+def _load_replay(relative: str) -> dict[str, Any]:
+    """A stored replay, parsed and checked; BadInput when it is gone or not a replay."""
+    try:
+        with gzip.open(replay_path(relative), "rt", encoding="utf-8") as fh:
+            replay = json.load(fh)
+    except FileNotFoundError:
+        raise NotFound("the replay file is missing from the replay store") from None
+    except (OSError, ValueError) as exc:  # the error's text would name a server path
+        log.warning("replay %s unreadable: %s", relative, exc)
+        raise BadInput("the stored replay cannot be read: it is damaged (an admin can look at "
+                       "the server's log)") from None
+    if replay.get("format") != REPLAY_FORMAT or replay.get("format_version") != REPLAY_VERSION:
+        raise BadInput(f"the stored replay is not an {REPLAY_FORMAT} v{REPLAY_VERSION} file")
+    return replay
+
+
+def replay_header(relative: str | None) -> dict[str, Any]:
+    """The replay's env version and images (empty when there is no readable replay)."""
+    if relative is None:
+        return {}
+    try:
+        replay = _load_replay(relative)
+    except BadInput:
+        return {}
+    return {"env_version": replay.get("env_version"),
+            "images": [a.get("image") for a in replay.get("agents", [])]}
+
+
+def match_replay(match_id: int) -> ReplayView:
+    """The replay of a finished match; NotFound when the match or its replay is missing."""
+    with session_scope() as session:
+        match = session.get(Match, match_id) if in_range(match_id) else None
+        if match is None:
+            raise NotFound(f"no match {match_id}")
+        names = _player_names(match, session=session)
+    if match.replay_path is None:
+        raise NotFound(f"match {match_id} has no replay ({match.status})")
+    return replay_view(_load_replay(match.replay_path), names, f"match-{match_id}.json.gz")
+
+
+def _player_names(match: Match, *, session: Session) -> list[str]:
+    """"NAME vN" of player a and player b."""
+    rows = session.exec(select(Submission.id, Agent.name, Submission.version)
+                        .join(Agent, Agent.id == Submission.agent_id)
+                        .where(Submission.id.in_([match.player_a_id, match.player_b_id]))).all()
+    named = {submission_id: f"{name} v{version}" for submission_id, name, version in rows}
+    return [named[match.player_a_id], named[match.player_b_id]]
+
+
+def match_replay_file(match_id: int) -> tuple[Path, str]:
+    """The replay file of a match and the name to download it as."""
+    with session_scope() as session:
+        match = session.get(Match, match_id) if in_range(match_id) else None
+    if match is None or match.replay_path is None:
+        raise NotFound(f"match {match_id} has no replay")
+    return replay_path(match.replay_path), f"match-{match_id}.json.gz"
+
+
+def validation_replay(submission_id: int) -> ReplayView:
+    """A submission's validation games or episodes; NotFound when it has none."""
+    with session_scope() as session:
+        row = session.exec(select(Submission, Agent).join(Agent, Agent.id == Submission.agent_id)
+                           .where(Submission.id == submission_id)).first() \
+            if in_range(submission_id) else None
+    if row is None:
+        raise NotFound(f"no submission {submission_id}")
+    sub, agent = row
+    if sub.validation_replay is None:
+        raise NotFound(f"submission {submission_id} has no validation replay ({sub.status})")
+    replay = _load_replay(sub.validation_replay)
+    names = [f"{agent.name} v{sub.version}", *[a["ref"] for a in replay["agents"][1:]]]
+    return replay_view(replay, names, f"validation-{submission_id}.json.gz")
+
+
+def replay_view(replay: dict[str, Any], names: list[str], download_name: str) -> ReplayView:
+    """A parsed replay as the viewer's read model (its text made printable)."""
+    return ReplayView(
+        env_id=replay["env"], env_version=replay.get("env_version", ""), kind=replay["kind"],
+        seed=replay["seed"], agents=[printable(name) for name in names],
+        images=[a.get("image") for a in replay["agents"]],
+        games=[_replay_game(g) for g in replay["games"]], download_name=download_name)
+
+
+def _replay_game(game: dict[str, Any]) -> ReplayGame:
+    forfeit = game.get("forfeit") or {}
+    return ReplayGame(
+        index=game["index"], seed=game["seed"], seat_agents=game["seat_agents"],
+        initial_state=game["initial_state"],
+        steps=[ReplayStep(seat=s["seat"], agent=s["agent"], action=s["action"],
+                          time_s=s.get("time_s", 0.0), rewards=s.get("rewards", []),
+                          state=s["state"]) for s in game["steps"]],
+        returns=game.get("returns", []), winner=game.get("winner"),
+        forfeit_agent=forfeit.get("agent"), forfeit_reason=printable_or_none(forfeit.get("reason")),
+        forfeit_detail=printable_or_none(forfeit.get("detail"), multiline=True))
