@@ -158,8 +158,7 @@ def test_a_logout_link_only_asks_and_its_button_logs_out(arena, page):
 
 def test_the_development_login_does_not_log_in_as_an_admin(arena, page, oidc_issuer):
     provider_login(page, arena, oidc_issuer, "boss", "boss@example.org")
-    query(arena, "__import__('rl_arena_app.services.accounts.logins', fromlist=['x'])"
-                 ".set_admin('boss@example.org', True).is_admin")
+    query(arena, "users.set_admin('boss@example.org', True).is_admin")
     page.context.clear_cookies()
 
     page.goto(f"{arena.url}/login?next=/admin")
@@ -184,9 +183,8 @@ def test_a_tampered_or_expired_session_cookie_is_refused(arena, page):
     page.context.add_cookies([genuine])
     page.goto(f"{arena.url}/me")
     expect(page.locator("#me-email")).to_have_text("eve@example.org", timeout=TIMEOUT_MS)
-    query(arena, "__import__('rl_arena_app.services.accounts.sessions', fromlist=['x'])"
-                 ".revoke_user_sessions(__import__('rl_arena_app.services.accounts.logins', "
-                 "fromlist=['x']).account_by_email('eve@example.org').user_id)")
+    query(arena, "sessions.revoke_user_sessions("
+                 "users.account_by_email('eve@example.org').user_id)")
     page.goto(f"{arena.url}/me")
     sent_to_login(page)
 

@@ -27,6 +27,7 @@ def query(arena, expression: str):
     import sys
 
     script = ("import dataclasses, json\n"
+              "from rl_arena_app.services.accounts import sessions, tokens, users\n"
               "from rl_arena_app.services.matches import views\n"
               "from rl_arena_app.services.ratings import leaderboard\n"
               "from rl_arena_app.services.submissions import agents\n"

@@ -20,9 +20,7 @@ TOKEN = re.compile(r"rla_[A-Za-z0-9_-]{40,}")
 
 def token_names(arena, email: str) -> list[str]:
     """The names of the API tokens of the account with ``email``."""
-    return query(arena, "[t.name for t in __import__('rl_arena_app.services.accounts.tokens', "
-                        "fromlist=['x']).list_tokens(__import__('rl_arena_app.services.accounts.logins',"
-                        f" fromlist=['x']).account_by_email({email!r}))]")
+    return query(arena, f"[t.name for t in tokens.list_tokens(users.account_by_email({email!r}))]")
 
 
 def make_token_over_the_socket(page, arena) -> dict:
