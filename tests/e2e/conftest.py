@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.browser import ADMIN_EMAIL
+
 # Fixed, so that repeated runs reuse the dashboard's build (which bakes the URL in).
 WEB_PORT = int(os.environ.get("RL_ARENA_E2E_PORT", "3917"))
 BUDGET_S = 300
@@ -56,7 +58,6 @@ def _web_answers(url: str) -> bool:
         return False
 
 
-ADMIN_EMAIL = "admin@example.org"
 
 
 @pytest.fixture(scope="package")
@@ -131,50 +132,6 @@ def page(browser):
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
     yield tab
     context.close()
-
-
-def tokens_handler(name: str) -> str:
-    """The websocket name of a handler of the /me page's API tokens."""
-    from rl_arena_app.ui.me.tokens import TokensState
-
-    return f"{TokensState.get_full_name()}.{name}"
-
-# Socket.IO spoken by hand over a WebSocket, as any page can: open Reflex's /_event with a fresh
-# tab token, join its namespace, send EVENTS, and collect every frame the server sends back for
-# a while. The browser adds the Origin of the page and the site's cookies by itself.
-SOCKET_EVENTS_JS = """async ([url, events, waitMs]) => {
-  const result = {opened: false, joined: false, frames: [], closeCode: null};
-  const token = crypto.randomUUID();
-  const ws = new WebSocket(url.replace(/^http/, "ws") +
-                           "/_event/?EIO=4&transport=websocket&token=" + token);
-  await new Promise((resolve) => {
-    const finish = () => { try { ws.close(); } catch (e) {} resolve(); };
-    ws.onopen = () => { result.opened = true; };
-    ws.onclose = (e) => { result.closeCode = e.code; resolve(); };
-    ws.onmessage = (message) => {
-      const frame = String(message.data);
-      result.frames.push(frame);
-      if (frame.startsWith("0{")) ws.send("40/_event,{}");
-      else if (frame === "2") ws.send("3");
-      else if (frame.startsWith("40/_event")) {
-        result.joined = true;
-        for (const event of events) ws.send("42/_event," + JSON.stringify(["event", event]));
-        setTimeout(finish, waitMs);
-      }
-    };
-    setTimeout(finish, waitMs + 10000);
-  });
-  return result;
-}"""
-
-
-def socket_events(page, arena_url: str, *events: tuple[str, dict], wait_ms: int = 3000) -> dict:
-    """From the page's own origin, send (handler, payload) events over the dashboard's websocket
-    as a script of that page could; what happened (opened, joined, frames received)."""
-    routed = [{"name": name, "payload": payload,
-               "router_data": {"pathname": "/me", "query": {}, "asPath": "/me"}}
-              for name, payload in events]
-    return page.evaluate(SOCKET_EVENTS_JS, [arena_url, routed, wait_ms])
 
 
 @pytest.fixture(scope="package")

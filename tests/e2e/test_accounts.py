@@ -12,8 +12,17 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL
-from tests.e2e.test_dashboard import TIMEOUT_MS, query
+from tests.support.browser import (
+    ADMIN_EMAIL,
+    TIMEOUT_MS,
+    choose,
+    dev_login,
+    provider_login,
+    query,
+    sent_to_login,
+    session_cookie,
+    wait_for_path,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 
@@ -24,52 +33,6 @@ def act(observation, info):
     return int(np.flatnonzero(info["action_mask"])[0])
 """
 RATED_TIMEOUT_MS = 120_000
-
-
-def wait_for_path(page, path: str) -> None:
-    """Wait until the tab shows ``path`` (client-side redirects included)."""
-    page.wait_for_function("p => location.pathname.replace(/\\/$/, '') === p", arg=path,
-                           timeout=TIMEOUT_MS)
-
-
-def sent_to_login(page) -> None:
-    """The tab was sent to the login page, to come back to /me."""
-    wait_for_path(page, "/login")
-    assert page.evaluate("new URLSearchParams(location.search).get('next')") == "/me"
-
-
-def provider_login(page, arena, issuer: str, sub: str, email: str) -> None:
-    """Log in through the OpenID Connect provider, starting from a page that needs a login."""
-    assert httpx.put(f"{issuer}/users/{sub}", json={
-        "email": email, "email_verified": True, "name": sub.title()}).status_code == 204
-    page.goto(f"{arena.url}/me")
-    sent_to_login(page)
-    page.locator("#login-oidc").click()
-    page.wait_for_url(re.compile(r".*/oauth2/authorize\?.*"), timeout=TIMEOUT_MS)
-    page.get_by_placeholder("sub").fill(sub)
-    page.get_by_role("button", name="Authorize").click()
-    expect(page.locator("#me-email")).to_have_text(email, timeout=TIMEOUT_MS)
-    if hasattr(page, "errors"):
-        page.errors.clear()  # the provider's own page loads resources from the internet
-
-
-def dev_login(page, arena, email: str, then: str = "/me") -> None:
-    """The development login (this arena is not in production)."""
-    page.goto(f"{arena.url}/login?next={then}")
-    page.locator("#dev-email").fill(email)
-    page.locator("#dev-login").click()
-    wait_for_path(page, then)
-    expect(page.locator("#account-menu")).to_be_visible(timeout=TIMEOUT_MS)
-
-
-def session_cookie(context) -> dict:
-    return next(c for c in context.cookies() if c["name"] == "rl_arena_session")
-
-
-def choose(page, trigger: str, option: str) -> None:
-    """Pick ``option`` in the Radix select opened by ``trigger``."""
-    page.locator(trigger).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_a_submitter_logs_in_uploads_and_watches_the_agent_get_rated(arena, page, oidc_issuer):

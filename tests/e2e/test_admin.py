@@ -11,9 +11,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL
-from tests.e2e.test_accounts import choose, provider_login
-from tests.e2e.test_dashboard import TIMEOUT_MS
+from tests.support.browser import ADMIN_EMAIL, TIMEOUT_MS, choose, provider_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 

@@ -14,31 +14,11 @@ from playwright.sync_api import expect
 
 from rl_arena_app.arena.referee import derive_seed
 from rl_arena_app.arena.run import REPLAY_FORMAT
+from tests.support.browser import TIMEOUT_MS, query
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 
 ENV = "connect_four"
-TIMEOUT_MS = 30_000
-
-
-def query(arena, expression: str):
-    """Evaluate a services expression against the arena's database (in a subprocess)."""
-    import subprocess
-    import sys
-
-    script = ("import dataclasses, json\n"
-              "from rl_arena_app.services.accounts import sessions, tokens, users\n"
-              "from rl_arena_app.services.matches import views\n"
-              "from rl_arena_app.services.ratings import leaderboard\n"
-              "from rl_arena_app.services.submissions import agents\n"
-              f"value = {expression}\n"
-              "print(json.dumps(value, default=str))")
-    done = subprocess.run([sys.executable, "-c", script], env=arena.env, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def finished_match(arena, env_id: str = ENV) -> dict:
     """The newest finished match of an env, as the read model gives it."""
     page = query(arena, f"dataclasses.asdict(views.match_page(env_id={env_id!r}, "

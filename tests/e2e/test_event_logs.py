@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import socket_events, tokens_handler
-from tests.e2e.test_accounts import dev_login, session_cookie
+from tests.support.browser import dev_login, session_cookie, socket_events, tokens_handler
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 

@@ -9,9 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import socket_events, tokens_handler
-from tests.e2e.test_accounts import dev_login
-from tests.e2e.test_dashboard import TIMEOUT_MS, query
+from tests.support.browser import TIMEOUT_MS, dev_login, query, socket_events, tokens_handler
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 
