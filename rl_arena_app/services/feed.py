@@ -49,7 +49,7 @@ def _match_line(event: dict[str, Any]) -> FeedItem:
         (b, _elo(event.get("rating_b_before"), event.get("rating_b")))) if text]
     text = f"{a} {verb} {b} {pa:g}-{pb:g}" + (f"; Elo {', '.join(changes)}" if changes else "")
     return FeedItem(kind="match_finished", at=_when(event), env_id=event["env"],
-                    text=printable(text), link=f"/matches/{event['match_id']}",
+                    text=printable(text), match_id=int(event["match_id"]),
                     agent_ids=[int(event["agent_a"]), int(event["agent_b"])])
 
 
@@ -61,7 +61,7 @@ def _submission_line(event: dict[str, Any]) -> FeedItem:
         text, kind = f"{who} failed: {event.get('reason') or 'no reason given'}", \
             "submission_failed"
     return FeedItem(kind=kind, at=_when(event), env_id=event["env_id"], text=printable(text),
-                    link=f"/agents/{event['agent_id']}", agent_ids=[int(event["agent_id"])])
+                    agent_ids=[int(event["agent_id"])])
 
 
 def recent_feed(limit: int = 20) -> list[FeedItem]:

@@ -401,8 +401,8 @@ class FeedItem:
     at: datetime
     env_id: str
     text: str
-    link: str  # the page it is about
     agent_ids: list[int] = field(default_factory=list)
+    match_id: int | None = None  # a match's line is about the match, others about the agent
 
 
 # ---------------------------------------------------------------------------------- status

@@ -191,11 +191,12 @@ def test_feed_lines_say_who_did_what(platform):
     items = recent_feed()
     assert [i.kind for i in items] == ["match_finished", "match_finished"]
     assert items[0].text.startswith("beta v1 lost to gamma v1 0.5-1.5; Elo beta v1 ")
-    assert items[1].link.startswith("/matches/")
+    assert items[1].match_id is not None
     failed = feed_item({"kind": "submission_status", "status": "failed", "env_id": ENV,
                         "reason": "validation game 1: crash", "agent_id": 3, "name": "x",
                         "version": 2, "submission_id": 9})
-    assert failed.text == "x v2 failed: validation game 1: crash" and failed.link == "/agents/3"
+    assert failed.text == "x v2 failed: validation game 1: crash"
+    assert (failed.match_id, failed.agent_ids) == (None, [3])
     assert feed_item({"kind": "bt_refreshed", "env": ENV}) is None
     assert feed_item({"kind": "match_finished", "env": ENV}) is None  # malformed: skipped
 

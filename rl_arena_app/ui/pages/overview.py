@@ -110,7 +110,8 @@ def feed_line(item) -> rx.Component:
     return rx.hstack(
         rx.text(ago(item.at), size="1", color_scheme="gray", min_width="7em"),
         rx.badge(item.env_id, variant="surface"),
-        rx.link(item.text, href=item.link, size="2"),
+        rx.link(item.text, href=rx.cond(item.match_id, routes.match(item.match_id),
+                                        routes.agent(item.agent_ids[0])), size="2"),
         align="center", spacing="3", class_name="feed-item", wrap="wrap")
 
 
