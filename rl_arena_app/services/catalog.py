@@ -34,8 +34,8 @@ def env_card(env_id: str) -> EnvCard:
     since = utcnow() - timedelta(hours=24)
     with session_scope() as session:
         state = session.get(EnvState, env_id)
-        games = _count_games(session, env_id)
-        recent = _count_games(session, env_id, Game.played_at >= since)
+        games = _count_games(env_id, session=session)
+        recent = _count_games(env_id, Game.played_at >= since, session=session)
     board = leaderboard_page(env_id, limit=1)
     top = board.rows
     leader = Leader(agent_id=top[0].agent_id, name=top[0].name, score=top[0].score) if top else None
@@ -49,7 +49,7 @@ def env_card(env_id: str) -> EnvCard:
         games_24h=recent, leader=leader)
 
 
-def _count_games(session: Session, env_id: str, *where) -> int:
+def _count_games(env_id: str, *where, session: Session) -> int:
     """Games played in the env (matching ``where``)."""
     return session.exec(select(func.count()).select_from(Game)
                         .where(Game.env_id == env_id, *where)).one()
