@@ -53,7 +53,7 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
     AGENT is a .py file, a directory or a .zip/.tar.gz with agent.py, or builtin:NAME.
     """
     from jobs.sandbox.factory import runner_for
-    from rl_arena_app.services.local_play import check_local_run, play_local_run, save_replay
+    from rl_arena_app.services.practice import check_local_run, play_local_run, save_replay
     from rl_arena_app.settings import get_settings
 
     run = check_local_run(env_id, agents, games=games, episodes=episodes)
@@ -75,7 +75,7 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
 
 def render_summary(summary: dict[str, Any]) -> str:
     """A few human-readable lines for a run (what agents and people wrote made printable)."""
-    from rl_arena_app.services.local_play import forfeit_lines
+    from rl_arena_app.services.practice import forfeit_lines
 
     names = [clean(a["ref"]) for a in summary["agents"]]
     lines = [f"{summary['env']} ({summary['sandbox']} sandbox, seed {summary['seed']})"]

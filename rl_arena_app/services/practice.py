@@ -1,4 +1,4 @@
-"""Local play (`rl-arena play`): agents from files or built-ins on one environment, in the
+"""Practice runs (`rl-arena play`): agents from files or built-ins on one environment, in the
 sandboxes of the runner the caller picks; the result is returned, nothing is stored."""
 
 from __future__ import annotations
