@@ -132,7 +132,7 @@ def test_the_cycle_check_sees_a_cycle() -> None:
     is found (a test of the test)."""
     graph = import_graph("rl_arena_app", "jobs")
     assert "rl_arena_app.arena.envs" in graph["rl_arena_app.arena.referee"]
-    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.services.seed"]
+    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.services.platform"]
     assert first_cycle(graph) == []
     graph["rl_arena_app.arena.envs"].add("rl_arena_app.arena.referee")
     cycle = first_cycle(graph)
@@ -175,11 +175,67 @@ def test_only_the_app_module_imports_ui() -> None:
     assert not found
 
 
-def test_services_import_nothing_from_jobs() -> None:
-    """Services are handed what runs agents; they enqueue jobs by name through the broker."""
-    assert not violations("rl_arena_app/services", ("jobs",))
+FRONT_END_PACKAGES = ("rl_arena_app.ui", "rl_arena_app.api", "rl_arena_app.auth",
+                      "rl_arena_app.cli", "rl_arena_app.commands", "rl_arena_app.rl_arena_app")
+
+
+def test_services_import_nothing_from_jobs_or_front_ends() -> None:
+    """Services are handed what runs agents (they enqueue jobs by name through the broker), and
+    every front end calls them, never the other way round."""
+    assert not violations("rl_arena_app/services", ("jobs", *FRONT_END_PACKAGES))
     loaded = loaded_after_import("rl_arena_app.services", walk="rl_arena_app.services")
-    assert not offending(loaded, ("jobs",))
+    assert not offending(loaded, ("jobs", *FRONT_END_PACKAGES))
+
+
+def test_errors_import_nothing_of_the_project() -> None:
+    """Every layer takes its errors from rl_arena_app/errors.py, so it can import none of them."""
+    assert [name for _, name in imported_names(PACKAGE / "errors.py")
+            if is_project_module(name)] == []
+
+
+def reexports(folder: str) -> list[str]:
+    """`file:line` of each import statement in a package's ``__init__.py`` under ``folder``."""
+    return [f"{path.relative_to(ROOT)}:{line}"
+            for path in sorted((ROOT / folder).rglob("__init__.py"))
+            for line, name in imported_names(path) if name != "__future__"]
+
+
+def function_local_imports(folder: str) -> list[str]:
+    """`file:line` of each import statement inside a function or under ``if TYPE_CHECKING``."""
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in tree.body:
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                found += [f"{path.relative_to(ROOT)}:{inner.lineno}" for inner in ast.walk(node)
+                          if isinstance(inner, ast.Import | ast.ImportFrom)]
+    return found
+
+
+def test_services_import_at_the_top_and_reexport_nothing() -> None:
+    """One import path per function: a services package's ``__init__`` holds a docstring only;
+    and no import hides in a function (a cycle is split, not dodged)."""
+    assert reexports("rl_arena_app/services") == []
+    assert function_local_imports("rl_arena_app/services") == []
+
+
+def test_the_services_checks_see_a_violation() -> None:
+    """A re-export, a function-local import and an import of a front end are each flagged."""
+    package = PACKAGE / "services" / "_probe"
+    package.mkdir()
+    try:
+        (package / "__init__.py").write_text("from rl_arena_app.services.ids import parse_id\n")
+        (package / "late.py").write_text("def f():\n    from rl_arena_app.ui import routes\n")
+        assert reexports("rl_arena_app/services") == [
+            "rl_arena_app/services/_probe/__init__.py:1"]
+        assert function_local_imports("rl_arena_app/services") == [
+            "rl_arena_app/services/_probe/late.py:2"]
+        assert violations("rl_arena_app/services", FRONT_END_PACKAGES) == [
+            "rl_arena_app/services/_probe/late.py:2 rl_arena_app.ui.routes"]
+    finally:
+        for path in package.iterdir():
+            path.unlink()
+        package.rmdir()
 
 
 def test_jobs_do_not_touch_the_database_directly() -> None:
