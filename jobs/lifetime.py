@@ -12,9 +12,7 @@ from collections.abc import Collection
 
 import psutil
 
-from rl_arena_app.processes import pid_alive
-
-__all__ = ["become_subreaper", "die_with_parent", "end_strays", "pid_alive", "reap_strays",
+__all__ = ["become_subreaper", "die_with_parent", "end_strays", "reap_strays",
            "terminate_with_parent"]
 
 _PR_SET_PDEATHSIG = 1

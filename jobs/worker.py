@@ -11,9 +11,10 @@ import redis
 from redis.client import Pipeline
 from rq import Queue, Worker, worker_registration
 
-from jobs.lifetime import die_with_parent, pid_alive
+from jobs.lifetime import die_with_parent
 from rl_arena_app.broker import QUEUES, get_redis
 from rl_arena_app.errors import BadInput, InfrastructureError
+from rl_arena_app.processes import pid_alive
 from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 

@@ -20,9 +20,9 @@ import docker.errors
 from docker.models.containers import Container
 from docker.types import LogConfig, Ulimit
 
-from jobs.lifetime import pid_alive
 from rl_arena_app.arena.outcomes import AgentFault, Reason
 from rl_arena_app.errors import InfrastructureError
+from rl_arena_app.processes import pid_alive
 from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 

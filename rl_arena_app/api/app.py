@@ -27,8 +27,6 @@ from rl_arena_app.services.rate_limits import API_ADDRESS, API_TOKEN, LOGIN
 from rl_arena_app.services.submissions.intake import upload_limits
 from rl_arena_app.settings import Settings, get_settings
 
-__all__ = ["PREFIX", "create_api", "limit_dashboard_uploads", "limit_logins"]
-
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the env and name fields
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 DOCS = f"{PREFIX}/docs"

@@ -11,9 +11,6 @@ from rl_arena_app.errors import NotFound
 from rl_arena_app.services import catalog
 from rl_arena_app.services.ids import MAX_ID
 
-__all__ = ["MAX_ID", "MAX_OFFSET", "AgentId", "EntryId", "EnvId", "MatchId", "Offset",
-           "SubmissionId", "known_env"]
-
 MAX_OFFSET = 2**31 - 1
 
 

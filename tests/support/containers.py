@@ -7,8 +7,8 @@ def orphans(engine) -> list[str]:
     """Agent containers whose owning process (on this host) is dead."""
     import socket
 
-    from jobs.lifetime import pid_alive
     from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL
+    from rl_arena_app.processes import pid_alive
 
     found = []
     # The plain listing: no per-container inspect that races with concurrent removals.
