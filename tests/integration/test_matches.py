@@ -22,7 +22,6 @@ from rl_arena_app.db.models import (
     Game,
     Match,
     MatchStatus,
-    RatingEvent,
     Submission,
     SubmissionStatus,
     utcnow,
@@ -35,6 +34,7 @@ from rl_arena_app.services.matches import pairing, play, queue, replays
 from rl_arena_app.services.ratings import leaderboard
 from rl_arena_app.settings import get_settings
 from tests.support.factory import duel_games, make_match, make_submission
+from tests.support.ratings import recorded, snapshot
 from tests.support.rows import all_rows, count, fetch
 
 
@@ -68,12 +68,9 @@ def test_record_result_applies_elo_by_hand(platform):
     assert match.status == MatchStatus.FINISHED
     assert (match.points_a, match.points_b) == (1.0, 0.0)
     assert match.replay_path == "/tmp/r.json.gz"
-    with session_scope() as session:
-        game = session.exec(select(Game)).one()
-        evs = session.exec(select(RatingEvent).order_by(RatingEvent.id)).all()
+    [game] = all_rows(Game)
     assert (game.score_a, game.outcome, game.index) == (1.0, "win", 0)
-    assert [(e.submission_id, e.game_id, e.before, e.after) for e in evs] == [
-        (a, game.id, 1500.0, sa.rating), (b, game.id, 1600.0, sb.rating)]
+    assert snapshot()[1] == [(a, game.id, 1500.0, sa.rating), (b, game.id, 1600.0, sb.rating)]
     board = leaderboard.leaderboard_page("tictactoe").rows
     assert [(r.submission_id, r.elo) for r in board] == [(b, sb.rating), (a, sa.rating)]
     finished = [e for e in events.recent() if e["kind"] == "match_finished"]
@@ -111,7 +108,7 @@ def test_record_result_applies_once_sequentially(platform):
     rating = fetch(Submission, a).rating
     assert not play.record_result(match_id, duel_games(0, 0), None)
     assert fetch(Submission, a).rating == rating
-    assert count(Game) == 2 and count(RatingEvent) == 4
+    assert recorded() == (2, 4)
 
 
 def test_record_result_needs_a_running_match(platform):
@@ -141,7 +138,7 @@ def test_record_result_applies_once_concurrently(platform):
         for t in threads:
             t.join()
         assert sorted(results) == [False, True]
-    assert count(Game) == 10 and count(RatingEvent) == 20
+    assert recorded() == (10, 20)
     assert fetch(Submission, a).games == 10
 
 
@@ -364,4 +361,4 @@ def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
     assert (match.status, match.attempts) == (MatchStatus.FINISHED, 2)
     # The "dead" worker comes back with its own result: nothing more is applied.
     assert play.record_result(match_id, duel_games(0, 0), None) is False
-    assert count(Game) == 2 and count(RatingEvent) == 4
+    assert recorded() == (2, 4)
