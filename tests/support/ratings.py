@@ -1,4 +1,5 @@
-"""A rating history to rebuild, and the rated state to compare before and after."""
+"""A rating history to rebuild, and the rated state to compare before and after (submissions,
+rating events, the games recorded)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ def snapshot() -> tuple[list, list]:
         evs = [(e.submission_id, e.game_id, e.before, e.after) for e in
                session.exec(select(RatingEvent).order_by(RatingEvent.id)).all()]
     return subs, evs
+
+
+def games_of(match_id: int) -> list[Game]:
+    """The games recorded for a match, in the order they were played."""
+    with session_scope() as session:
+        return list(session.exec(select(Game).where(Game.match_id == match_id)
+                                 .order_by(Game.index)).all())
 
 
 def recorded() -> tuple[int, int]:
