@@ -154,43 +154,24 @@ def test_backslash_and_drive_tricks_are_refused(tmp_path: Path, name: str) -> No
     refused(archive, "backslash" if "\\" in name else "absolute path")
 
 
-def test_tar_symlink_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "t.tar.gz"
-    with tarfile.open(archive, "w:gz") as tf:
+@pytest.mark.parametrize(("suffix", "member", "kind", "linkname", "phrase"), [
+    pytest.param("tar.gz", "secrets.py", tarfile.SYMTYPE, "/etc/passwd", "is a symlink",
+                 id="symlink"),
+    pytest.param("tar.gz", "copy.py", tarfile.LNKTYPE, "agent.py", "is a hard link",
+                 id="hard-link"),
+    pytest.param("tar", "dev", tarfile.CHRTYPE, "", "device file", id="character-device"),
+    pytest.param("tar", "dev", tarfile.BLKTYPE, "", "device file", id="block-device"),
+    pytest.param("tar", "dev", tarfile.FIFOTYPE, "", "FIFO", id="fifo"),
+])
+def test_tar_links_and_special_files_are_refused(tmp_path: Path, suffix: str, member: str,
+                                                 kind: bytes, linkname: str,
+                                                 phrase: str) -> None:
+    archive = tmp_path / f"t.{suffix}"
+    with tarfile.open(archive, "w:gz" if suffix == "tar.gz" else "w") as tf:
         tar_file(tf, "agent.py", AGENT)
-        link = tarfile.TarInfo("secrets.py")
-        link.type = tarfile.SYMTYPE
-        link.linkname = "/etc/passwd"
-        tf.addfile(link)
-    refused(archive, "is a symlink")
-
-
-def test_tar_hardlink_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "t.tar.gz"
-    with tarfile.open(archive, "w:gz") as tf:
-        tar_file(tf, "agent.py", AGENT)
-        link = tarfile.TarInfo("copy.py")
-        link.type = tarfile.LNKTYPE
-        link.linkname = "agent.py"
-        tf.addfile(link)
-    refused(archive, "is a hard link")
-
-
-@pytest.mark.parametrize(
-    ("kind", "phrase"),
-    [
-        (tarfile.CHRTYPE, "device file"),
-        (tarfile.BLKTYPE, "device file"),
-        (tarfile.FIFOTYPE, "FIFO"),
-    ],
-)
-def test_tar_special_files_are_refused(tmp_path: Path, kind: bytes, phrase: str) -> None:
-    archive = tmp_path / "t.tar"
-    with tarfile.open(archive, "w") as tf:
-        tar_file(tf, "agent.py", AGENT)
-        special = tarfile.TarInfo("dev")
-        special.type = kind
-        tf.addfile(special)
+        info = tarfile.TarInfo(member)
+        info.type, info.linkname = kind, linkname
+        tf.addfile(info)
     refused(archive, phrase)
 
 
