@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Literal
@@ -18,75 +18,69 @@ if TYPE_CHECKING:
 SandboxKind = Literal["docker", "process", "inprocess"]
 
 
-@dataclass(frozen=True)
-class DockerRunner:
-    """Agents in locked-down containers; each bundle's image is built once, by content hash."""
+def _docker(bundles: Sequence[AgentBundle], settings: Settings,
+            progress: Progress) -> PreparedAgents:
+    """Agents in locked-down containers: build (or find) each bundle's image, by content hash."""
+    from jobs.images.agent import ensure_agent_image
+    from jobs.images.wheels import WheelCache
+    from jobs.sandbox.docker import DockerEngine, DockerSandbox
 
+    engine = DockerEngine(settings)
+    images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
+                                 settings.agent_python_version, progress,
+                                 WheelCache.of(settings)) for b in bundles]
+    return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
+                          list(images))
+
+
+def _process(bundles: Sequence[AgentBundle], settings: Settings,
+             _progress: Progress) -> PreparedAgents:
+    """Agents as unprivileged local processes (development only): nothing to build, each agent
+    gets a private folder when it launches."""
+    from jobs.sandbox.process import ProcessSandbox
+
+    return PreparedAgents([partial(ProcessSandbox, b, settings) for b in bundles],
+                          [None] * len(bundles))
+
+
+def _inprocess(bundles: Sequence[AgentBundle], _settings: Settings,
+               _progress: Progress) -> PreparedAgents:
+    """Built-in agents only, inside the referee's process (tests, benchmarks): anything else is
+    refused before any game."""
+    from jobs.sandbox.inprocess import InProcessSandbox
+
+    for bundle in bundles:
+        InProcessSandbox(bundle)
+    return PreparedAgents([partial(InProcessSandbox, b) for b in bundles],
+                          [None] * len(bundles))
+
+
+_PREPARE: dict[str, Callable[[Sequence[AgentBundle], Settings, Progress], PreparedAgents]] = {
+    "docker": _docker, "process": _process, "inprocess": _inprocess}
+
+
+@dataclass(frozen=True)
+class Runner:
+    """The runner of one kind of sandbox (a ``SandboxRunner``)."""
+
+    kind: SandboxKind
     settings: Settings
-    kind: str = "docker"
 
     def prepare(self, bundles: Sequence[AgentBundle],
                 progress: Progress = lambda _: None) -> PreparedAgents:
-        """Build (or find) each agent's image."""
-        from jobs.images.agent import ensure_agent_image
-        from jobs.images.wheels import WheelCache
-        from jobs.sandbox.docker import DockerEngine, DockerSandbox
-
-        settings = self.settings
-        engine = DockerEngine(settings)
-        images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
-                                     settings.agent_python_version, progress,
-                                     WheelCache.of(settings)) for b in bundles]
-        return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
-                              list(images))
-
-
-@dataclass(frozen=True)
-class ProcessRunner:
-    """Agents as unprivileged local processes (development only)."""
-
-    settings: Settings
-    kind: str = "process"
-
-    def prepare(self, bundles: Sequence[AgentBundle],
-                progress: Progress = lambda _: None) -> PreparedAgents:
-        """Nothing to build: each agent gets a private folder when it launches."""
-        from jobs.sandbox.process import ProcessSandbox
-
-        return PreparedAgents([partial(ProcessSandbox, b, self.settings) for b in bundles],
-                              [None] * len(bundles))
-
-
-@dataclass(frozen=True)
-class InProcessRunner:
-    """Built-in agents only, inside the referee's process (tests, benchmarks)."""
-
-    kind: str = "inprocess"
-
-    def prepare(self, bundles: Sequence[AgentBundle],
-                progress: Progress = lambda _: None) -> PreparedAgents:
-        """Refuse anything but built-in agents, before any game."""
-        from jobs.sandbox.inprocess import InProcessSandbox
-
-        for bundle in bundles:
-            InProcessSandbox(bundle)
-        return PreparedAgents([partial(InProcessSandbox, b) for b in bundles],
-                              [None] * len(bundles))
+        """Make each bundle runnable in this kind of sandbox."""
+        return _PREPARE[self.kind](bundles, self.settings, progress)
 
 
 def runner_for(kind: SandboxKind | str, settings: Settings | None = None) -> SandboxRunner:
     """The runner of a sandbox kind; the process sandbox is refused in production."""
     settings = settings or get_settings()
-    if kind == "docker":
-        return DockerRunner(settings)
-    if kind == "process":
-        if settings.production:
-            raise BadInput("the process sandbox is refused in production mode "
-                           "(RL_ARENA_ENV=production): use --sandbox docker")
-        return ProcessRunner(settings)
-    if kind == "inprocess":
-        return InProcessRunner()
-    raise BadInput(f"unknown sandbox {kind!r}: use docker, process or inprocess")
+    if kind not in _PREPARE:
+        raise BadInput(f"unknown sandbox {kind!r}: use docker, process or inprocess")
+    if kind == "process" and settings.production:
+        raise BadInput("the process sandbox is refused in production mode "
+                       "(RL_ARENA_ENV=production): use --sandbox docker")
+    return Runner(kind, settings)  # type: ignore[arg-type]  # checked against _PREPARE
 
 
 def sandbox_factories(kind: SandboxKind, bundles: Sequence[AgentBundle],

@@ -19,10 +19,8 @@ from rl_arena_app.broker import get_queue, get_redis, match_job_id
 from rl_arena_app.db.models import (
     Agent,
     EnvState,
-    Game,
     Match,
     MatchStatus,
-    RatingEvent,
     Submission,
     SubmissionStatus,
     utcnow,
@@ -35,7 +33,8 @@ from rl_arena_app.services.matches import pairing, play, queue, replays
 from rl_arena_app.services.ratings import leaderboard
 from rl_arena_app.settings import get_settings
 from tests.support.factory import duel_games, make_match, make_submission
-from tests.support.rows import all_rows, count, fetch
+from tests.support.ratings import games_of, recorded, snapshot
+from tests.support.rows import all_rows, fetch
 
 
 def set_env(monkeypatch, **values: Any) -> None:
@@ -68,12 +67,9 @@ def test_record_result_applies_elo_by_hand(platform):
     assert match.status == MatchStatus.FINISHED
     assert (match.points_a, match.points_b) == (1.0, 0.0)
     assert match.replay_path == "/tmp/r.json.gz"
-    with session_scope() as session:
-        game = session.exec(select(Game)).one()
-        evs = session.exec(select(RatingEvent).order_by(RatingEvent.id)).all()
+    [game] = games_of(match_id)
     assert (game.score_a, game.outcome, game.index) == (1.0, "win", 0)
-    assert [(e.submission_id, e.game_id, e.before, e.after) for e in evs] == [
-        (a, game.id, 1500.0, sa.rating), (b, game.id, 1600.0, sb.rating)]
+    assert snapshot()[1] == [(a, game.id, 1500.0, sa.rating), (b, game.id, 1600.0, sb.rating)]
     board = leaderboard.leaderboard_page("tictactoe").rows
     assert [(r.submission_id, r.elo) for r in board] == [(b, sb.rating), (a, sa.rating)]
     finished = [e for e in events.recent() if e["kind"] == "match_finished"]
@@ -96,8 +92,7 @@ def test_forfeit_is_a_loss_for_the_offender(platform):
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b)
     play.record_result(match_id, duel_games(None, None, forfeits={0: 0, 1: 1}), None)
-    with session_scope() as session:
-        games = session.exec(select(Game).order_by(Game.index)).all()
+    games = games_of(match_id)
     assert [(g.score_a, g.forfeit_player, g.forfeit_reason) for g in games] == [
         (0.0, 0, "illegal_action"), (1.0, 1, "illegal_action")]
     assert fetch(Match, match_id).points_a == 1.0
@@ -111,7 +106,7 @@ def test_record_result_applies_once_sequentially(platform):
     rating = fetch(Submission, a).rating
     assert not play.record_result(match_id, duel_games(0, 0), None)
     assert fetch(Submission, a).rating == rating
-    assert count(Game) == 2 and count(RatingEvent) == 4
+    assert recorded() == (2, 4)
 
 
 def test_record_result_needs_a_running_match(platform):
@@ -119,7 +114,7 @@ def test_record_result_needs_a_running_match(platform):
     b = make_submission("bob@example.org", "b")
     match_id = make_match(a, b, status=MatchStatus.QUEUED, attempts=0)
     assert not play.record_result(match_id, duel_games(0), None)
-    assert count(Game) == 0 and fetch(Match, match_id).status == MatchStatus.QUEUED
+    assert recorded() == (0, 0) and fetch(Match, match_id).status == MatchStatus.QUEUED
 
 
 def test_record_result_applies_once_concurrently(platform):
@@ -141,7 +136,7 @@ def test_record_result_applies_once_concurrently(platform):
         for t in threads:
             t.join()
         assert sorted(results) == [False, True]
-    assert count(Game) == 10 and count(RatingEvent) == 20
+    assert recorded() == (10, 20)
     assert fetch(Submission, a).games == 10
 
 
@@ -163,9 +158,9 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     assert replay_file.name == f"{digest}.json.gz"
     replay = read_replay(replay_file)
     assert replay["seed"] == 7 and len(replay["games"]) == 2
-    assert count(Game) == 2 and fetch(Submission, a).games == 2
+    assert recorded() == (2, 4) and fetch(Submission, a).games == 2
     assert play.play_match(match_id, configured_runner()) is False  # a second run does nothing
-    assert count(Game) == 2
+    assert recorded() == (2, 4)
 
 
 def test_infrastructure_errors_requeue_then_fail(process_sandbox, monkeypatch):
@@ -188,7 +183,7 @@ def test_infrastructure_errors_requeue_then_fail(process_sandbox, monkeypatch):
     match = fetch(Match, match_id)
     assert (match.status, match.attempts) == (MatchStatus.FAILED, 2)
     assert play.play_match(match_id, configured_runner()) is False
-    assert count(Game) == 0
+    assert recorded() == (0, 0)
 
 
 def test_rq_worker_plays_what_the_tick_enqueued(process_sandbox):
@@ -215,8 +210,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
         docker_engine.drain()
     match = fetch(Match, match_id)
     assert match.status == MatchStatus.FINISHED
-    with session_scope() as session:
-        games = session.exec(select(Game).where(Game.match_id == match_id)).all()
+    games = games_of(match_id)
     assert len(games) == 2 and all(g.forfeit_player is None for g in games)
     assert read_replay(replays.replay_path(match.replay_path))["env"] == "connect_four"
     assert not docker_engine.managed_containers(owner=owner_tag())
@@ -364,4 +358,4 @@ def test_a_dead_workers_match_is_replayed_and_applied_once(process_sandbox):
     assert (match.status, match.attempts) == (MatchStatus.FINISHED, 2)
     # The "dead" worker comes back with its own result: nothing more is applied.
     assert play.record_result(match_id, duel_games(0, 0), None) is False
-    assert count(Game) == 2 and count(RatingEvent) == 4
+    assert recorded() == (2, 4)

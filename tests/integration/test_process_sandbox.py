@@ -8,6 +8,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
@@ -143,14 +144,19 @@ def test_escaped_session_is_killed(duel: Duel) -> None:
     drop = Path(tempfile.mkdtemp(prefix="rl-arena-test-"))
     drop.chmod(0o1777)
     try:
-        check = (f"import os, time\nDROP = {str(drop)!r}\nFORKED = []\n\n"
-                 "def check():\n"
-                 "    if not FORKED and os.fork() == 0:\n"
-                 "        os.setsid()\n"
-                 "        with open(f'{DROP}/{os.getpid()}', 'w'):\n"
-                 "            pass\n"
-                 "        time.sleep(600)\n"
-                 "    FORKED.append(1)\n")
+        check = f"DROP = {str(drop)!r}\n" + dedent("""
+            import os, time
+
+            FORKED = []
+
+            def check():
+                if not FORKED and os.fork() == 0:
+                    os.setsid()
+                    with open(f'{DROP}/{os.getpid()}', 'w'):
+                        pass
+                    time.sleep(600)
+                FORKED.append(1)
+            """)
         result = duel(CHECKED + check)
         assert forfeits(result) == [None, None]
         pids = [int(p.name) for p in drop.iterdir()]
@@ -169,19 +175,22 @@ def test_no_network_inside(duel: Duel) -> None:
     """Connecting to a port listening on the host's loopback fails: network unreachable."""
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        check = (f"import errno, socket\nPORT = {port}\n\n"
-                 "def check():\n"
-                 "    s = socket.socket()\n"
-                 "    s.settimeout(2)\n"
-                 "    try:\n"
-                 "        s.connect(('127.0.0.1', PORT))\n"
-                 "    except OSError as exc:\n"
-                 "        if exc.errno != errno.ENETUNREACH:\n"
-                 "            raise RuntimeError(f'NETWORK: {exc!r}') from None\n"
-                 "    else:\n"
-                 "        raise RuntimeError('NETWORK: connected to the host')\n"
-                 "    finally:\n"
-                 "        s.close()\n")
+        check = f"PORT = {port}\n" + dedent("""
+            import errno, socket
+
+            def check():
+                s = socket.socket()
+                s.settimeout(2)
+                try:
+                    s.connect(('127.0.0.1', PORT))
+                except OSError as exc:
+                    if exc.errno != errno.ENETUNREACH:
+                        raise RuntimeError(f'NETWORK: {exc!r}') from None
+                else:
+                    raise RuntimeError('NETWORK: connected to the host')
+                finally:
+                    s.close()
+            """)
         result = duel(CHECKED + check, CHECKED + check)
     assert forfeits(result) == [None, None]
     assert all(s.network_isolated for s in duel.sandboxes)
@@ -190,20 +199,24 @@ def test_no_network_inside(duel: Duel) -> None:
 @needs_root
 def test_cannot_read_the_other_agents_folder(duel: Duel) -> None:
     """An agent sees the other private folder's name but can neither list nor read it."""
-    check = (f"import glob, os\nPATTERN = {os.path.join(tempfile.gettempdir(), DIR_PREFIX)!r}\n\n"
-             "def check():\n"
-             "    mine = os.path.dirname(os.getcwd())\n"
-             "    others = [d for d in glob.glob(PATTERN + '*') if d != mine]\n"
-             "    if not others:\n"
-             "        raise RuntimeError('NOOTHER: no other agent folder to try')\n"
-             "    for folder in others:\n"
-             "        source = os.path.join(folder, 'agent', 'agent.py')\n"
-             "        for attempt in (lambda: os.listdir(folder), lambda: open(source).read()):\n"
-             "            try:\n"
-             "                attempt()\n"
-             "            except (PermissionError, FileNotFoundError):\n"
-             "                continue\n"
-             "            raise RuntimeError(f'LEAK: could read {folder}')\n")
+    pattern = os.path.join(tempfile.gettempdir(), DIR_PREFIX)
+    check = f"PATTERN = {pattern!r}\n" + dedent("""
+        import glob, os
+
+        def check():
+            mine = os.path.dirname(os.getcwd())
+            others = [d for d in glob.glob(PATTERN + '*') if d != mine]
+            if not others:
+                raise RuntimeError('NOOTHER: no other agent folder to try')
+            for folder in others:
+                source = os.path.join(folder, 'agent', 'agent.py')
+                for attempt in (lambda: os.listdir(folder), lambda: open(source).read()):
+                    try:
+                        attempt()
+                    except (PermissionError, FileNotFoundError):
+                        continue
+                    raise RuntimeError(f'LEAK: could read {folder}')
+        """)
     result = duel(CHECKED + check, CHECKED + check)
     assert forfeits(result) == [None, None]
 

@@ -1,4 +1,5 @@
-"""A rating history to rebuild, and the rated state to compare before and after."""
+"""A rating history to rebuild, and the rated state to compare before and after (submissions,
+rating events, the games recorded)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import random
 
 from sqlmodel import select
 
-from rl_arena_app.db.models import RatingEvent, Submission
+from rl_arena_app.db.models import Game, RatingEvent, Submission
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.services.matches import play
 from tests.support.factory import duel_games, make_match, make_submission
-from tests.support.rows import fetch
+from tests.support.rows import count, fetch
 
 
 def snapshot() -> tuple[list, list]:
@@ -21,6 +22,18 @@ def snapshot() -> tuple[list, list]:
         evs = [(e.submission_id, e.game_id, e.before, e.after) for e in
                session.exec(select(RatingEvent).order_by(RatingEvent.id)).all()]
     return subs, evs
+
+
+def games_of(match_id: int) -> list[Game]:
+    """The games recorded for a match, in the order they were played."""
+    with session_scope() as session:
+        return list(session.exec(select(Game).where(Game.match_id == match_id)
+                                 .order_by(Game.index)).all())
+
+
+def recorded() -> tuple[int, int]:
+    """How many games and rating events are recorded (each duel game rates both sides)."""
+    return count(Game), count(RatingEvent)
 
 
 def play_history(n_matches: int = 30, seed: int = 5) -> list[int]:

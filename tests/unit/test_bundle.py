@@ -123,11 +123,6 @@ def test_single_wrapping_folder_is_stripped(tmp_path: Path) -> None:
     assert dict(bundle.files) == {"agent.py": AGENT, "lib/x.py": b"Z = 3\n"}
 
 
-def test_folder_without_agent_py_at_its_top_is_not_stripped(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "deep.zip", {"outer/inner/agent.py": AGENT})
-    refused(archive, "no agent.py at its root (found 'outer/inner/agent.py')")
-
-
 def test_builtin_ref_loads_the_baseline() -> None:
     bundle = load_bundle("builtin:random", env_id=ENV)
     assert bundle.builtin == "random"
@@ -139,19 +134,14 @@ def test_builtin_ref_loads_the_baseline() -> None:
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
-def test_path_traversal_is_refused(tmp_path: Path, kind: str) -> None:
-    entries = {"agent.py": AGENT, "../evil.py": b"boom"}
+@pytest.mark.parametrize(("name", "why"), [("../evil.py", "'..' component"),
+                                           ("/tmp/evil.py", "absolute path")])
+def test_path_traversal_and_absolute_paths_are_refused(tmp_path: Path, kind: str, name: str,
+                                                       why: str) -> None:
+    entries = {"agent.py": AGENT, name: b"boom"}
     archive = tmp_path / f"t.{kind}"
     make_zip(archive, entries) if kind == "zip" else make_tar(archive, entries)
-    refused(archive, "'..' component")
-
-
-@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
-def test_absolute_path_is_refused(tmp_path: Path, kind: str) -> None:
-    entries = {"agent.py": AGENT, "/tmp/evil.py": b"boom"}
-    archive = tmp_path / f"t.{kind}"
-    make_zip(archive, entries) if kind == "zip" else make_tar(archive, entries)
-    refused(archive, "absolute path")
+    refused(archive, why)
 
 
 @pytest.mark.parametrize("name", ["..\\evil.py", "C:/evil.py"])
@@ -164,43 +154,24 @@ def test_backslash_and_drive_tricks_are_refused(tmp_path: Path, name: str) -> No
     refused(archive, "backslash" if "\\" in name else "absolute path")
 
 
-def test_tar_symlink_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "t.tar.gz"
-    with tarfile.open(archive, "w:gz") as tf:
+@pytest.mark.parametrize(("suffix", "member", "kind", "linkname", "phrase"), [
+    pytest.param("tar.gz", "secrets.py", tarfile.SYMTYPE, "/etc/passwd", "is a symlink",
+                 id="symlink"),
+    pytest.param("tar.gz", "copy.py", tarfile.LNKTYPE, "agent.py", "is a hard link",
+                 id="hard-link"),
+    pytest.param("tar", "dev", tarfile.CHRTYPE, "", "device file", id="character-device"),
+    pytest.param("tar", "dev", tarfile.BLKTYPE, "", "device file", id="block-device"),
+    pytest.param("tar", "dev", tarfile.FIFOTYPE, "", "FIFO", id="fifo"),
+])
+def test_tar_links_and_special_files_are_refused(tmp_path: Path, suffix: str, member: str,
+                                                 kind: bytes, linkname: str,
+                                                 phrase: str) -> None:
+    archive = tmp_path / f"t.{suffix}"
+    with tarfile.open(archive, "w:gz" if suffix == "tar.gz" else "w") as tf:
         tar_file(tf, "agent.py", AGENT)
-        link = tarfile.TarInfo("secrets.py")
-        link.type = tarfile.SYMTYPE
-        link.linkname = "/etc/passwd"
-        tf.addfile(link)
-    refused(archive, "is a symlink")
-
-
-def test_tar_hardlink_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "t.tar.gz"
-    with tarfile.open(archive, "w:gz") as tf:
-        tar_file(tf, "agent.py", AGENT)
-        link = tarfile.TarInfo("copy.py")
-        link.type = tarfile.LNKTYPE
-        link.linkname = "agent.py"
-        tf.addfile(link)
-    refused(archive, "is a hard link")
-
-
-@pytest.mark.parametrize(
-    ("kind", "phrase"),
-    [
-        (tarfile.CHRTYPE, "device file"),
-        (tarfile.BLKTYPE, "device file"),
-        (tarfile.FIFOTYPE, "FIFO"),
-    ],
-)
-def test_tar_special_files_are_refused(tmp_path: Path, kind: bytes, phrase: str) -> None:
-    archive = tmp_path / "t.tar"
-    with tarfile.open(archive, "w") as tf:
-        tar_file(tf, "agent.py", AGENT)
-        special = tarfile.TarInfo("dev")
-        special.type = kind
-        tf.addfile(special)
+        info = tarfile.TarInfo(member)
+        info.type, info.linkname = kind, linkname
+        tf.addfile(info)
     refused(archive, phrase)
 
 
@@ -224,15 +195,31 @@ def test_duplicate_paths_are_refused(tmp_path: Path) -> None:
     refused(archive, "more than once")
 
 
-def test_path_that_is_both_file_and_folder_is_refused(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "lib": b"x", "lib/a.py": b"y"})
-    refused(archive, "both as a file and as a folder")
+@pytest.mark.parametrize(("entries", "phrase"), [
+    pytest.param({"outer/inner/agent.py": AGENT},
+                 "no agent.py at its root (found 'outer/inner/agent.py')",
+                 id="folder-without-agent-py-is-not-stripped"),
+    pytest.param({"agent.py": AGENT, "lib": b"x", "lib/a.py": b"y"},
+                 "both as a file and as a folder", id="path-both-file-and-folder"),
+    pytest.param({"agent.py": AGENT, "requirements.txt": b"-e .\n"}, "only PyPI requirements",
+                 id="bad-requirements-file"),
+])
+def test_zip_with_a_bad_layout_is_refused(tmp_path: Path, entries: dict[str, bytes],
+                                          phrase: str) -> None:
+    refused(make_zip(tmp_path / "t.zip", entries), phrase)
 
 
-def test_corrupt_zip_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "t.zip"
-    archive.write_bytes(b"PK\x03\x04 definitely not a zip file")
-    refused(archive, "not a valid zip archive")
+@pytest.mark.parametrize(("name", "content", "phrase"), [
+    pytest.param("t.zip", b"PK\x03\x04 definitely not a zip file", "not a valid zip archive",
+                 id="corrupt-zip"),
+    pytest.param("agent.py", b"x = '\xff\xfe'\n", "not valid UTF-8", id="agent-py-not-utf8"),
+    pytest.param("agent.rar", b"Rar!", "unsupported file type", id="unknown-file-type"),
+])
+def test_file_that_is_no_agent_is_refused(tmp_path: Path, name: str, content: bytes,
+                                          phrase: str) -> None:
+    src = tmp_path / name
+    src.write_bytes(content)
+    refused(src, phrase)
 
 
 def test_zip_with_damaged_data_is_refused(tmp_path: Path) -> None:
@@ -343,17 +330,6 @@ def test_missing_agent_py_is_refused(tmp_path: Path, kind: str) -> None:
     refused(ref, "no agent.py at its root")
 
 
-def test_agent_py_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
-    src = tmp_path / "agent.py"
-    src.write_bytes(b"x = '\xff\xfe'\n")
-    refused(src, "not valid UTF-8")
-
-
-def test_bad_requirements_file_is_refused(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "requirements.txt": b"-e .\n"})
-    refused(archive, "only PyPI requirements")
-
-
 def test_requirements_with_bom_are_accepted(tmp_path: Path) -> None:
     reqs = "\ufeffnumpy>=1.20\n".encode()
     archive = make_zip(tmp_path / "t.zip", {"agent.py": AGENT, "requirements.txt": reqs})
@@ -365,12 +341,6 @@ def test_requirements_with_bom_are_accepted(tmp_path: Path) -> None:
 
 def test_missing_path_is_refused(tmp_path: Path) -> None:
     refused(tmp_path / "nope.zip", "does not exist")
-
-
-def test_unknown_file_type_is_refused(tmp_path: Path) -> None:
-    src = tmp_path / "agent.rar"
-    src.write_bytes(b"Rar!")
-    refused(src, "unsupported file type")
 
 
 @pytest.mark.parametrize(("link", "target"), [

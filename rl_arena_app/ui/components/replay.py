@@ -42,14 +42,6 @@ class MoveView:
 
 
 @dataclass(frozen=True, slots=True)
-class GameChoice:
-    """A game (or episode) in the game picker."""
-
-    index: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
 class GameInfo:
     """The selected game's header."""
 
@@ -169,11 +161,12 @@ class ReplayState(rx.State):
         return routes.replay_file(key) if kind == "match" and await self._replay() else ""
 
     @rx.var
-    async def choices(self) -> list[GameChoice]:
+    async def choices(self) -> list[str]:
+        """The game picker's labels, in game order (an item's value is its index)."""
         replay = await self._replay()
         if replay is None:
             return []
-        return [GameChoice(str(k), game_label(replay, g)) for k, g in enumerate(replay.games)]
+        return [game_label(replay, g) for g in replay.games]
 
     @rx.var
     async def info(self) -> GameInfo:
@@ -313,7 +306,7 @@ def viewer() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.select.root(rx.select.trigger(), rx.select.content(rx.foreach(
-                    s.choices, lambda c: rx.select.item(c.label, value=c.index))),
+                    s.choices, lambda label, k: rx.select.item(label, value=k.to_string()))),
                     value=s.game, on_change=s.choose_game, id="game-picker"),
                 rx.text(s.info.outcome, weight="medium", id="game-outcome"),
                 rx.spacer(),

@@ -6,17 +6,9 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services.read_models import VersionView
+from rl_arena_app.services.read_models import StatusChange, VersionView
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.components.common import ago, error_callout, stat, status_badge
-
-
-@dataclass(frozen=True, slots=True)
-class StepView:
-    """One step of a version's timeline."""
-
-    status: str
-    at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +29,7 @@ class VersionCard:
     image: str
     artifact: str
     validation_href: str
-    timeline: list[StepView]
+    timeline: list[StatusChange]
 
 
 def to_version_card(v: VersionView, kind: str) -> VersionCard:
@@ -50,7 +42,7 @@ def to_version_card(v: VersionView, kind: str) -> VersionCard:
         bt=format.interval(v.bt_low, v.bt_high) if v.bt_rating is not None else format.DASH,
         image=v.image or "", artifact=v.artifact_name,
         validation_href=routes.validation(v.submission_id) if v.has_validation_replay else "",
-        timeline=[StepView(s.status, format.iso(s.at)) for s in v.timeline])
+        timeline=v.timeline)
 
 
 def version_card(v: rx.Var[VersionCard]) -> rx.Component:

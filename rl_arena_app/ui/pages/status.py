@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services.read_models import StatusView
+from rl_arena_app.services.read_models import QueueView, StatusView
 from rl_arena_app.services.status import status_view
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import load
@@ -17,29 +17,12 @@ from rl_arena_app.ui.pages.base import PageState
 
 
 @dataclass(frozen=True, slots=True)
-class Count:
-    """A labelled count."""
-
-    label: str
-    value: int
-
-
-@dataclass(frozen=True, slots=True)
 class WorkerLine:
     name: str
     pid: str
     host: str
     state: str
     job: str
-
-
-@dataclass(frozen=True, slots=True)
-class QueueLine:
-    name: str
-    queued: int
-    started: int
-    scheduled: int
-    failed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +40,9 @@ class StatusPage:
     redis: str
     scheduler: str
     workers: list[WorkerLine]
-    queues: list[QueueLine]
-    matches: list[Count]
-    submissions: list[Count]
+    queues: list[QueueView]
+    matches: dict[str, int]  # how many by status
+    submissions: dict[str, int]
     games: int
     rating_events: int
     envs: list[EnvLine]
@@ -73,10 +56,7 @@ def status_page(view: StatusView) -> StatusPage:
         workers=[WorkerLine(w.name, format.DASH if w.pid is None else str(w.pid),
                             w.hostname or format.DASH, w.state, w.current_job or "")
                  for w in view.workers],
-        queues=[QueueLine(q.name, q.queued, q.started, q.scheduled, q.failed)
-                for q in view.queues],
-        matches=[Count(k, v) for k, v in view.matches.items()],
-        submissions=[Count(k, v) for k, v in view.submissions.items()],
+        queues=view.queues, matches=view.matches, submissions=view.submissions,
         games=view.games, rating_events=view.rating_events,
         envs=[EnvLine(e.env_id, routes.env(e.env_id), e.matchmaking, e.tick,
                       format.iso(e.last_tick_at), format.iso(e.bt_refreshed_at))
@@ -101,8 +81,8 @@ class StatusState(PageState):
         return status_page(await load(status_view, version=hash((live.health, live._version))))
 
 
-def counts(items) -> rx.Component:
-    return rx.flex(rx.foreach(items, lambda c: stat(c.label, c.value)), spacing="6",
+def counts(by_status) -> rx.Component:
+    return rx.flex(rx.foreach(by_status, lambda entry: stat(entry[0], entry[1])), spacing="6",
                    wrap="wrap")
 
 
