@@ -13,12 +13,13 @@ from rq import Queue
 from jobs.scheduler import ArenaScheduler
 from jobs.tasks import configured_runner
 from rl_arena_app.arena import envs
-from rl_arena_app.db.models import Game, Match, MatchStatus, RatingEvent, SubmissionStatus
+from rl_arena_app.db.models import Game, Match, MatchStatus, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
 from tests.support.containers import orphans
 from tests.support.factory import ready_submissions
 from tests.support.processes import spawn, stop
+from tests.support.ratings import recorded
 from tests.support.redis import connection
 from tests.support.rows import count
 from tests.support.waiting import wait_for
@@ -93,13 +94,12 @@ def test_worker_killed_mid_match_is_replayed_and_applied_once(platform, docker_e
     assert final.status == MatchStatus.FINISHED, (final, (tmp_path / "rescuer.log").read_text())
     games = count(Game, Game.match_id == match_id)
     assert games == envs.spec(ENV).games
-    assert count(Game) == games
-    assert count(RatingEvent) == 2 * games
+    assert recorded() == (games, 2 * games)
     # Running the stale job again changes nothing: the result is applied once.
     from rl_arena_app.services.matches.play import play_match
 
     play_match(match_id, configured_runner())
-    assert count(Game) == games and count(RatingEvent) == 2 * games
+    assert recorded() == (games, 2 * games)
     assert not orphans(docker_engine), "the rescuer's start sweeps the killed worker's containers"
 
 
