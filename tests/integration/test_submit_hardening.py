@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from jobs.images.wheels import install_requirements
+from jobs.images.requirements.install import install_requirements
 from jobs.tasks import configured_runner
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Submission, SubmissionStatus, User

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from jobs.images import wheels
-from jobs.images.wheels import PIP_PASSTHROUGH, Target, WheelCache, pip_environment
+from jobs.images.requirements import install
+from jobs.images.requirements.target import PIP_PASSTHROUGH, Target, pip_environment
+from jobs.images.wheels import WheelCache
 from rl_arena_app.errors import BadAgent
 
 PYTHON = "3.11"
@@ -108,7 +110,7 @@ def test_pip_runs_without_the_workers_secrets(canaries, tmp_path, caplog) -> Non
     check would): it has no secret to expand, and its output goes to the worker's log only."""
     caplog.set_level(logging.WARNING, logger="jobs.images.wheels")
     with pytest.raises(BadAgent) as caught:
-        wheels.resolve(["six===${RL_ARENA_SECRET_KEY}"], Target.sandbox(PYTHON), tmp_path)
+        install.resolve(["six===${RL_ARENA_SECRET_KEY}"], Target.sandbox(PYTHON), tmp_path)
 
     assert leaked(str(caught.value)) == [] and leaked(caplog.text) == []
     assert "six===${RL_ARENA_SECRET_KEY}" in caplog.text  # pip saw no such variable
@@ -125,7 +127,7 @@ def test_pip_runs_without_the_workers_secrets(canaries, tmp_path, caplog) -> Non
 ])
 def test_what_pip_refused_is_summarised(tmp_path, requirements, said) -> None:
     with pytest.raises(BadAgent) as caught:
-        wheels.install_requirements(requirements, tmp_path / "deps", PYTHON)
+        install.install_requirements(requirements, tmp_path / "deps", PYTHON)
 
     message = str(caught.value)
     for phrase in said:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.images.wheels import Target, pip_failure
+from jobs.images.requirements.failures import pip_failure
+from jobs.images.requirements.target import Target
 from rl_arena_app.errors import BadAgent, InfrastructureError
 
 TARGET = Target("3.11", ("manylinux_2_17_x86_64",))
