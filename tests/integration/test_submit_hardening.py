@@ -248,3 +248,19 @@ def test_leaderboard_explains_its_columns(platform):
 
     assert "rank UB" in out and "the best rank the agent could have" in out
     assert f"fewer than {platform.provisional_games} rated games" in out
+
+
+@pytest.mark.parametrize(("filename", "message"), [
+    ("agent\x1b[2J.py", r"the file name 'agent\\x1b\[2J.py' contains the control character "
+                        r"U\+001B.*: rename the file"),
+    ("notes\u202e.exe", r"contains the control character U\+202E"),  # checked before the type
+    ("a" * 300 + ".exe", "is not an agent upload"),  # the type is said before the length
+    ("a" * 300 + ".py", r"the file name 'a{40}'… is longer than 255 characters: rename the file"),
+])
+def test_an_upload_name_is_refused_for_its_first_problem(filename, message):
+    with pytest.raises(BadAgent, match=message):
+        intake.upload_name(filename)
+
+
+def test_an_upload_name_keeps_only_its_last_part():
+    assert intake.upload_name("C:\\Users\\me\\bots/agent.tar.gz ") == "agent.tar.gz"

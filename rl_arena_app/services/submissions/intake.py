@@ -124,19 +124,21 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
 
 def upload_name(filename: str) -> str:
     """An upload's file name without any folders, checked: a name we can show and store."""
-    name = _check_file_name(PurePosixPath(filename.replace("\\", "/")).name.strip())
-    if not name.lower().endswith(UPLOAD_SUFFIXES):
-        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, or a .zip, .tar, "
-                       ".tar.gz or .tgz with agent.py at its root")
-    return name
+    return _check_file_name(PurePosixPath(filename.replace("\\", "/")).name.strip(),
+                            suffixes=UPLOAD_SUFFIXES)
 
 
-def _check_file_name(name: str) -> str:
-    """A file name as given if we can show and store it, else BadAgent saying to rename it."""
+def _check_file_name(name: str, *, suffixes: tuple[str, ...] = ()) -> str:
+    """A file name as given if we can show and store it (and it ends in one of ``suffixes``,
+    when given), else BadAgent saying what to change: control characters first, then the kind
+    of file, then the length."""
     bad = first_control_character(name)
     if bad is not None:
-        raise BadAgent(f"the file name contains the control character {describe_character(bad)}:"
-                       " rename the file")
+        raise BadAgent(f"the file name {name[:60]!r} contains the control character "
+                       f"{describe_character(bad)}: rename the file")
+    if suffixes and not name.lower().endswith(suffixes):
+        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, or a .zip, .tar, "
+                       ".tar.gz or .tgz with agent.py at its root")
     if len(name) > MAX_ARTIFACT_NAME:
         raise BadAgent(f"the file name {name[:40]!r}… is longer than {MAX_ARTIFACT_NAME} "
                        "characters: rename the file")
