@@ -240,7 +240,7 @@ class Settings(BaseSettings):
     @field_validator("admin_emails")
     @classmethod
     def _admin_emails(cls, value: str) -> str:
-        """Admin addresses in ASCII: what logins are compared with (see services.users)."""
+        """Admin addresses in ASCII: what logins are compared with (services.accounts.emails)."""
         for email in value.split(","):
             if not email.isascii():
                 odd = next(c for c in email if not c.isascii())

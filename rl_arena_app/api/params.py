@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 
 from rl_arena_app.errors import NotFound
-from rl_arena_app.services import catalog
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.ids import MAX_ID
 
 MAX_OFFSET = 2**31 - 1
@@ -37,7 +37,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]
 
 def known_env(env_id: str) -> str:
     """The env id if the arena has it; NotFound naming the ones it has."""
-    ids = catalog.env_ids()
+    ids = env_ids()
     if env_id not in ids:
         raise NotFound(f"no environment {env_id!r}: use one of {', '.join(ids)}")
     return env_id

@@ -75,11 +75,6 @@ def env_guide(env_id: str) -> EnvGuide:
         starter_command=env_docs.starter_command(spec), play_command=env_docs.play_command(spec))
 
 
-def env_ids() -> list[str]:
-    """Every environment's id, sorted."""
-    return [spec.id for spec in envs.list_envs()]
-
-
 def open_env_kinds() -> dict[str, str]:
     """The kind (duel or solo) of every environment that takes submissions now, by id, sorted."""
     with session_scope() as session:

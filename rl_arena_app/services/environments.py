@@ -11,6 +11,11 @@ from rl_arena_app.arena import env_docs, envs
 from rl_arena_app.arena.baselines import available
 
 
+def env_ids() -> list[str]:
+    """Every environment's id, sorted."""
+    return [spec.id for spec in envs.list_envs()]
+
+
 def env_kind(env_id: str) -> str:
     """duel or solo (BadInput naming the known ids for an unknown one)."""
     return envs.spec(env_id).kind

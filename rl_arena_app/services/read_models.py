@@ -1,8 +1,9 @@
 """Typed read models: what every front end (CLI, dashboard, REST API) shows of the arena.
 
 Frozen dataclasses of plain values (no ORM objects), built by the query functions of the services
-(catalog, leaderboard, agents, match_views, feed, status). Emails are people's private data: the
-models that carry one name the field ``*_email`` and public front ends leave it out.
+(catalog, ratings, submissions, matches, accounts, admin, feed, status). Emails are people's
+private data: the models that carry one name the field ``*_email`` and public front ends leave
+it out.
 """
 
 from __future__ import annotations

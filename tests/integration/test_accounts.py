@@ -29,9 +29,9 @@ from rl_arena_app.errors import (
     NotSignedIn,
     http_status,
 )
-from rl_arena_app.services import catalog
 from rl_arena_app.services.accounts import logins, sessions, tokens, users
 from rl_arena_app.services.admin import actions, audit
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.submissions import intake, quotas
 from rl_arena_app.services.submissions.agents import agent_view, my_agents, retire_agent
 from rl_arena_app.settings import get_settings
@@ -217,7 +217,7 @@ def test_the_quotas_of_every_env_at_once_agree_with_each_envs(platform):
 
     daily, active = quotas.account_quotas(account)
 
-    assert daily == {env_id: quotas.quotas(account, env_id)[0] for env_id in catalog.env_ids()}
+    assert daily == {env_id: quotas.quotas(account, env_id)[0] for env_id in env_ids()}
     assert (daily["tictactoe"].used, daily["connect_four"].used, active.used) == (2, 1, 3)
 
 

@@ -15,6 +15,7 @@ import pytest
 from rl_arena_app.db.models import Agent, Submission
 from rl_arena_app.services import catalog, events
 from rl_arena_app.services.admin import audit
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
 from tests.support.agents import AGENT
@@ -196,7 +197,7 @@ def test_a_submission_is_a_201_with_where_to_follow_it(client, alice):
     assert [a["name"] for a in me["agents"]] == ["bot"]
     [today] = [q for q in me["daily_submissions"] if q["env_id"] == "tictactoe"]
     assert today["submissions_today"]["used"] == 1 and me["active_agents"]["used"] == 1
-    assert {q["env_id"] for q in me["daily_submissions"]} == set(catalog.env_ids())
+    assert {q["env_id"] for q in me["daily_submissions"]} == set(env_ids())
     assert sum(q["submissions_today"]["used"] for q in me["daily_submissions"]) == 1
     assert alice.token not in str(me) and me["tokens"][0]["scope"] == "submit"
 

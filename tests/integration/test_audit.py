@@ -115,7 +115,14 @@ def test_an_unknown_action_name_is_stored_under_one_name_with_its_text_cleaned(p
 
 
 def test_every_admin_action_and_audited_service_action_is_a_known_name():
-    assert set(actions.ACTIONS) | {"login", "retire-agent"} == audit.ACTIONS
+    assert set(actions.ACTIONS) | {"login", "retire-agent"} == audit.LOGGED_ACTIONS
+
+
+def test_an_admin_action_runs_one_way_exactly():
+    assert all((a.quick is None) != (a.worker is None) for a in actions.ACTIONS.values())
+    for ways in ({}, {"quick": lambda target: "", "worker": lambda target, report, runner: ""}):
+        with pytest.raises(TypeError, match="exactly one of quick and worker"):
+            actions.Action("broken", "Broken", "", "Really?", **ways)
 
 
 def test_targets_details_and_actors_are_cleaned_and_cut_to_their_columns(platform):

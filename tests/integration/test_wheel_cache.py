@@ -108,7 +108,7 @@ def test_pip_environment_is_an_allow_list(canaries, monkeypatch, tmp_path) -> No
 def test_pip_runs_without_the_workers_secrets(canaries, tmp_path, caplog) -> None:
     """Real pip, handed the red-team line directly (as a stored artifact from before the submit
     check would): it has no secret to expand, and its output goes to the worker's log only."""
-    caplog.set_level(logging.WARNING, logger="jobs.images.wheels")
+    caplog.set_level(logging.WARNING, logger="jobs.images.requirements.install")
     with pytest.raises(BadAgent) as caught:
         install.resolve(["six===${RL_ARENA_SECRET_KEY}"], Target.sandbox(PYTHON), tmp_path)
 

@@ -25,6 +25,7 @@ from rl_arena_app.errors import BadInput, InfrastructureError, NotAllowed, NotFo
 from rl_arena_app.services import events
 from rl_arena_app.services.accounts import sessions, tokens, users
 from rl_arena_app.services.admin import audit, env_switches
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.matches.queue import requeue_pending
 from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
@@ -53,6 +54,10 @@ class Action:
     quick: QuickRun | None = None
     worker: WorkerRun | None = None
 
+    def __post_init__(self) -> None:
+        if (self.quick is None) == (self.worker is None):
+            raise TypeError(f"admin action {self.name!r} needs exactly one of quick and worker")
+
     @property
     def long(self) -> bool:
         """Whether a worker runs it (audited as running until it finishes)."""
@@ -60,10 +65,6 @@ class Action:
 
 
 # ---------------------------------------------------------------------------- the actions
-
-
-def _env_ids() -> list[str]:
-    return [spec.id for spec in envs.list_envs()]
 
 
 def _duel_envs(target: str) -> list[str]:
@@ -107,7 +108,7 @@ def _rebuild_images(_: str, report: Progress, runner: SandboxRunner) -> str:
 
 
 def _rebuild_leaderboard(target: str) -> str:
-    ids = [target] if target else _env_ids()
+    ids = [target] if target else env_ids()
     events.invalidate(ids)
     return f"dropped the cached leaderboards of {', '.join(ids)}"
 
@@ -212,9 +213,9 @@ def check_target(action: Action, target: str) -> str:
     if not target and action.target == "env-or-all":
         return ""
     if not target:
-        raise BadInput(f"{action.name} needs an environment: one of {', '.join(_env_ids())}")
-    if target not in _env_ids():  # a 404 in the API, like every other unknown env
-        raise NotFound(f"unknown environment {target!r}: use one of {', '.join(_env_ids())}")
+        raise BadInput(f"{action.name} needs an environment: one of {', '.join(env_ids())}")
+    if target not in env_ids():  # a 404 in the API, like every other unknown env
+        raise NotFound(f"unknown environment {target!r}: use one of {', '.join(env_ids())}")
     spec = envs.spec(target)
     if action.target == "duel-env" and spec.kind != "duel":
         raise BadInput(f"{spec.id} is a solo environment: it has no matchmaking")

@@ -34,11 +34,11 @@ RUNNING, REFUSED = "running", "refused"
 OUTCOMES = (RUNNING, "ok", "failed", REFUSED)
 # Every action the log knows: the admin actions (admin.actions.ACTIONS, which a test
 # holds to this list) and what other services audit.
-ACTIONS = frozenset({
+LOGGED_ACTIONS = frozenset({
     "rebuild-ratings", "refresh-bt", "rebuild-leaderboard", "rebuild-images", "requeue-failed",
     "pause", "resume", "disable", "enable", "revoke-sessions", "grant-admin", "revoke-admin",
     "login", "retire-agent"})
-KNOWN = ACTIONS | {UNKNOWN_ACTION}
+KNOWN = LOGGED_ACTIONS | {UNKNOWN_ACTION}
 # Refusals of one actor and action within a window are one row: a flood at the API's rate limit
 # is a handful of rows an hour, and a person's repeated mistakes stay readable as one.
 REFUSAL_WINDOW = timedelta(minutes=10)

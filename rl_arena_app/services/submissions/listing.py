@@ -1,4 +1,4 @@
-"""Submissions as the CLI lists and shows them (rows with stable keys), and a submitter's own."""
+"""Submissions as the CLI lists and shows them: rows with stable keys."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import reflex as rx
 
 from rl_arena_app.errors import BadInput, InfrastructureError
-from rl_arena_app.services.catalog import env_ids, open_env_kinds
+from rl_arena_app.services.catalog import open_env_kinds
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.read_models import Account, Quota
 from rl_arena_app.services.submissions.agents import my_agents
 from rl_arena_app.services.submissions.intake import submit_upload

@@ -15,7 +15,7 @@ import reflex as rx
 
 from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services.admin import actions, audit
-from rl_arena_app.services.catalog import env_ids
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 from rl_arena_app.ui import format, routes
 from rl_arena_app.ui.cache import change_number, load_or_none
@@ -30,7 +30,7 @@ ALL_ENVS = "__all__"
 AUDIT_ROWS = 50
 ANY_ACTION, ANY_OUTCOME = "any action", "any outcome"  # the filters' "no filter"
 ACTION_CHOICES = (ANY_ACTION, *actions.ACTIONS,
-                  *sorted(audit.ACTIONS - set(actions.ACTIONS)), audit.UNKNOWN_ACTION)
+                  *sorted(audit.LOGGED_ACTIONS - set(actions.ACTIONS)), audit.UNKNOWN_ACTION)
 OUTCOME_CHOICES = (ANY_OUTCOME, *audit.OUTCOMES)
 GROUPS = (
     ("Ratings and caches", "Recompute what is derived from the recorded games.",

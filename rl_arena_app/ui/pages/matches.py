@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from rl_arena_app.services.catalog import env_ids
+from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.matches.views import match_page
 from rl_arena_app.services.read_models import MatchPage, MatchSummary
 from rl_arena_app.ui import format, routes
