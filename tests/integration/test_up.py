@@ -15,7 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jobs.redis_server import _answers, embedded_socket, embedded_url
+from jobs.redis_server import _answers
+from rl_arena_app.broker import embedded_socket, embedded_url
 
 BUDGET_S = 240
 
