@@ -188,7 +188,7 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
 
 def prepare_database(echo: Callable[[str], None]) -> None:
     """Migrate; seed the house agents on the first start."""
-    from rl_arena_app.services.platform import migrate_database, seed_if_new
+    from rl_arena_app.services.bootstrap import migrate_database, seed_if_new
 
     migrate_database()
     echo("[up] database migrated")

@@ -114,7 +114,7 @@ def db() -> None:
 @handles_errors
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
-    from rl_arena_app.services.platform import migrate_database
+    from rl_arena_app.services.bootstrap import migrate_database
 
     migrate_database(revision)
     progress(f"database at {revision}")
@@ -125,7 +125,7 @@ def db_upgrade(revision: str) -> None:
 @handles_errors
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION ('base' empties it)."""
-    from rl_arena_app.services.platform import unmigrate_database
+    from rl_arena_app.services.bootstrap import unmigrate_database
 
     unmigrate_database(revision)
     progress(f"database at {revision}")

@@ -265,7 +265,7 @@ def test_only_the_owner_or_an_admin_retires_an_agent(platform):
 
 def test_the_house_cannot_upload_or_become_an_admin(platform):
     from rl_arena_app.services.accounts.users import house_email
-    from rl_arena_app.services.platform import seed_house_agents
+    from rl_arena_app.services.bootstrap import seed_house_agents
 
     seed_house_agents(enqueue=False)
     house = users.account_by_email(house_email())

@@ -19,7 +19,7 @@ from rl_arena_app.db.models import Agent, Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadAgent, BadInput, InfrastructureError
 from rl_arena_app.services import events
-from rl_arena_app.services.platform import seed_house_agents
+from rl_arena_app.services.bootstrap import seed_house_agents
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings

@@ -17,7 +17,7 @@ from rl_arena_app.db.models import Submission, SubmissionStatus, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadAgent, BadInput
 from rl_arena_app.services import storage
-from rl_arena_app.services.platform import seed_house_agents
+from rl_arena_app.services.bootstrap import seed_house_agents
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.services.submissions import listing as subs
 from rl_arena_app.settings import get_settings

@@ -132,7 +132,7 @@ def test_the_cycle_check_sees_a_cycle() -> None:
     is found (a test of the test)."""
     graph = import_graph("rl_arena_app", "jobs")
     assert "rl_arena_app.arena.envs" in graph["rl_arena_app.arena.referee"]
-    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.services.platform"]
+    assert "rl_arena_app.arena.envs" in graph["rl_arena_app.services.bootstrap"]
     assert first_cycle(graph) == []
     graph["rl_arena_app.arena.envs"].add("rl_arena_app.arena.referee")
     cycle = first_cycle(graph)

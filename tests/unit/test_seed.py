@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rl_arena_app.arena import envs
-from rl_arena_app.services.platform import house_agents
+from rl_arena_app.services.bootstrap import house_agents
 
 
 def test_every_env_gets_random_and_duels_get_their_strong_baseline():
