@@ -94,7 +94,8 @@ def workers_table(page) -> rx.Component:
             rx.table.cell(w.name), num(w.pid), rx.table.cell(w.host),
             rx.table.cell(rx.badge(w.state, color_scheme=rx.match(
                 w.state, ("busy", "blue"), ("idle", "green"), ("dead", "red"), "gray"))),
-            rx.table.cell(rx.code(w.job)), class_name="worker-row"),
+            rx.table.cell(rx.cond(w.job, rx.code(w.job), rx.text(format.DASH))),
+            class_name="worker-row"),
         id="workers")
 
 
