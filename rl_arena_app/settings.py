@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     agent_pids: int = 64
     agent_tmp_mb: int = 64
     agent_python_version: str = "3.11"
+    # Running sandboxes a worker keeps per process, one fresh agent process forked in them per
+    # match (0: a new container per match); idle ones are closed first when free memory falls
+    # under warm_sandboxes_min_free_mb.
+    warm_sandboxes: int = Field(default=16, ge=0)
+    warm_sandboxes_min_free_mb: int = Field(default=1024, ge=0)
 
     # Persistence and queues
     database_url: str | None = None  # default: SQLite file in data_dir

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import docker
 import docker.errors
@@ -28,6 +28,8 @@ from rl_arena_app.settings import Settings, get_settings
 
 from .base import SocketSandbox
 from .channel import ChannelClosed
+from .harness.forkserver import MATCH_MARK
+from .warm import WarmHost, signal_name
 
 MANAGED_LABEL = "rl-arena.managed"
 OWNER_LABEL = "rl-arena.owner"
@@ -35,6 +37,13 @@ AGENT_UID = 65534  # "nobody" in the base image
 SOCKET_NAME = "agent.sock"
 CONTAINER_SOCKET_DIR = "/run/arena"
 ENGINE_HINT = "Docker engine not reachable: start dockerd or use --sandbox process"
+FORK_SERVER_ENTRYPOINT = ["python3", "-I", "-B", "/opt/rl-arena/forkserver.py", "--connect",
+                          f"{CONTAINER_SOCKET_DIR}/{SOCKET_NAME}", "--agent-dir", "/agent",
+                          "--deps", "/agent-deps", "--wipe", "/tmp", "--wipe", "/dev/mqueue",
+                          "--kill-all", "--oom-counter", "/sys/fs/cgroup/memory/memory.oom_control",
+                          "--oom-counter", "/sys/fs/cgroup/memory.events"]
+# Memory a fork server holds beyond what it shares with its agent process.
+SERVER_MEMORY_MB = 32
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,12 @@ class ContainerRemover:
         self._lock = threading.Lock()
 
     def submit(self, container: Container) -> None:
-        """Kill and remove a container soon."""
-        future = self._pool.submit(_remove_container, container)
+        """Kill and remove a container soon (now, when the interpreter is shutting down)."""
+        try:
+            future = self._pool.submit(_remove_container, container)
+        except RuntimeError:  # at exit, after the executor stopped: warm sandboxes close then
+            _remove_container(container)
+            return
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
@@ -110,6 +123,8 @@ class ContainerRemover:
 
 
 _REMOVER = ContainerRemover()
+_ENGINES: dict[tuple[int, int], DockerEngine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 class DockerEngine:
@@ -127,6 +142,16 @@ class DockerEngine:
         self.socket_root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_root, 0o711)
         self.swept = self.sweep_orphans()  # the orphans this start removed
+
+    @classmethod
+    def shared(cls, settings: Settings) -> DockerEngine:
+        """This process's engine for ``settings`` (a forked child makes its own)."""
+        key = (os.getpid(), id(settings))
+        with _ENGINES_LOCK:
+            found = _ENGINES.get(key)
+            if found is None or found.settings is not settings:
+                found = _ENGINES[key] = cls(settings)
+            return found
 
     @staticmethod
     def drain() -> None:
@@ -162,19 +187,20 @@ class DockerEngine:
                 for c in self.client.api.containers(all=True, filters={"label": label})]
 
 
-class DockerSandbox(SocketSandbox):
-    """One agent in one container: no network, read-only root, capped memory, CPU, pids, writes."""
+class AgentContainer:
+    """One locked-down container and the private socket its harness or fork server dials."""
 
     def __init__(self, engine: DockerEngine, image: str) -> None:
-        super().__init__()
         self.engine = engine
         self.image = image
-        self.container = None
+        self.container: Container | None = None
         self._dir: Path | None = None
         self._listener: socket.socket | None = None
 
-    def _run_kwargs(self, socket_dir: Path) -> dict:
+    def _run_kwargs(self, socket_dir: Path, server: bool) -> dict:
         limits = self.engine.limits
+        # A fork server is one more process beside the agent's, sharing most of its pages.
+        extra_pids, extra_mb = (1, SERVER_MEMORY_MB) if server else (0, 0)
         return {
             "network_mode": "none",
             "read_only": True,
@@ -182,10 +208,10 @@ class DockerSandbox(SocketSandbox):
             "user": f"{AGENT_UID}:{AGENT_UID}",
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"],
-            "mem_limit": f"{limits.memory_mb}m",
-            "memswap_limit": f"{limits.memory_mb}m",
+            "mem_limit": f"{limits.memory_mb + extra_mb}m",
+            "memswap_limit": f"{limits.memory_mb + extra_mb}m",
             "nano_cpus": int(limits.cpus * 1e9),
-            "pids_limit": limits.pids,
+            "pids_limit": limits.pids + extra_pids,
             "ipc_mode": "none",
             "init": True,
             "hostname": "agent",
@@ -197,8 +223,8 @@ class DockerSandbox(SocketSandbox):
             "labels": {MANAGED_LABEL: "true", OWNER_LABEL: owner_tag()},
         }
 
-    def launch(self) -> None:
-        """Create the private socket, then start the container."""
+    def start(self, *, server: bool = False) -> None:
+        """Create the private socket, then start the container (its fork server if ``server``)."""
         self._dir = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-",
                                           dir=self.engine.socket_root))
         os.chmod(self._dir, 0o755)
@@ -211,7 +237,9 @@ class DockerSandbox(SocketSandbox):
         else:
             os.chmod(path, 0o666)
         self._listener.listen(1)
-        kwargs = self._run_kwargs(self._dir)
+        kwargs = self._run_kwargs(self._dir, server)
+        if server:
+            kwargs["entrypoint"] = FORK_SERVER_ENTRYPOINT
         try:
             # create + start, not run(): run() would try to pull a missing image from a registry.
             self.container = self.engine.client.containers.create(self.image, **kwargs)
@@ -220,9 +248,10 @@ class DockerSandbox(SocketSandbox):
             raise InfrastructureError(f"agent image {self.image} is missing: rebuild it") from None
         except docker.errors.DockerException as exc:
             raise InfrastructureError(f"could not start the agent container: {exc}") from None
-        metrics.count("rl_arena_sandbox_starts_total", kind="docker", warm="false")
+        metrics.count("rl_arena_sandbox_starts_total", kind="docker", warm=str(server).lower())
 
-    def _connect(self, deadline: float) -> socket.socket:
+    def accept(self, deadline: float) -> socket.socket:
+        """The harness's connection; the socket file is closed to anyone after it."""
         assert self._listener is not None
         next_check = time.monotonic() + 0.25
         while True:
@@ -238,17 +267,25 @@ class DockerSandbox(SocketSandbox):
                 raise TimeoutError
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + 0.25
-                if self._container_exited():
+                if self._exited():
                     raise ChannelClosed("container exited before connecting")
 
-    def _container_exited(self) -> bool:
+    def _exited(self) -> bool:
         try:
             self.container.reload()
         except docker.errors.NotFound:
             return True
         return self.container.status in {"exited", "dead"}
 
-    def _post_mortem(self) -> AgentFault:
+    def logs(self, lines: int = 15) -> str:
+        """The last lines the container wrote ("" when it cannot be read)."""
+        try:
+            return self.container.logs(tail=lines).decode(errors="replace").strip()
+        except docker.errors.DockerException:
+            return ""
+
+    def post_mortem(self) -> AgentFault:
+        """Why the container's harness went away (memory limit, exit code, output tail)."""
         with contextlib.suppress(docker.errors.DockerException, OSError):
             self.container.wait(timeout=3)
         try:
@@ -258,8 +295,7 @@ class DockerSandbox(SocketSandbox):
         except docker.errors.DockerException as exc:
             return AgentFault(Reason.CRASH, f"agent container vanished ({exc})", died=True)
         if state.get("OOMKilled"):
-            return AgentFault(Reason.RESOURCE_LIMIT, f"killed by the memory limit "
-                              f"({self.engine.limits.memory_mb} MB)", died=True)
+            return self.memory_fault()
         if state.get("Running"):
             return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
         code = state.get("ExitCode")
@@ -269,10 +305,84 @@ class DockerSandbox(SocketSandbox):
         return AgentFault(Reason.CRASH, f"{detail}: {logs[-1500:]}" if logs else detail,
                           died=True)
 
-    def _destroy(self) -> None:
+    def memory_fault(self) -> AgentFault:
+        """The forfeit of an agent the memory limit killed."""
+        return AgentFault(Reason.RESOURCE_LIMIT, f"killed by the memory limit "
+                          f"({self.engine.limits.memory_mb} MB)", died=True)
+
+    def destroy(self) -> None:
+        """Remove the container (in the background) and its socket folder."""
         if self._listener is not None:
             self._listener.close()
+            self._listener = None
         if self.container is not None:
             _REMOVER.submit(self.container)
+            self.container = None
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+class DockerSandbox(SocketSandbox):
+    """One agent in one container: no network, read-only root, capped memory, CPU, pids, writes."""
+
+    def __init__(self, engine: DockerEngine, image: str) -> None:
+        super().__init__()
+        self.image = image
+        self.box = AgentContainer(engine, image)
+
+    def launch(self) -> None:
+        """Create the private socket, then start the container."""
+        self.box.start()
+
+    def _connect(self, deadline: float) -> socket.socket:
+        return self.box.accept(deadline)
+
+    def _post_mortem(self) -> AgentFault:
+        return self.box.post_mortem()
+
+    def _destroy(self) -> None:
+        self.box.destroy()
+
+
+class DockerHost(WarmHost):
+    """A warm container: the agent's image running its fork server."""
+
+    def __init__(self, engine: DockerEngine, image: str) -> None:
+        super().__init__(image)
+        self.image = image
+        self.box = AgentContainer(engine, image)
+
+    def start(self) -> None:
+        """Start the container with its fork server."""
+        self.box.start(server=True)
+
+    def _accept(self, deadline: float) -> socket.socket:
+        return self.box.accept(deadline)
+
+    def post_mortem(self) -> AgentFault:
+        """Why the container went away."""
+        return self.box.post_mortem()
+
+    def child_fault(self, report: dict[str, Any]) -> AgentFault:
+        """The fault of an agent process that ended inside the container."""
+        if report.get("oom"):
+            return self.box.memory_fault()
+        if report.get("running"):
+            return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
+        output = self.box.logs(lines=30).rpartition(MATCH_MARK)[2].strip()
+        return exit_fault(report, output)
+
+    def destroy(self) -> None:
+        """Remove the container."""
+        self.box.destroy()
+
+
+def exit_fault(report: dict[str, Any], output: str) -> AgentFault:
+    """The crash of an agent process, as its fork server reported its end."""
+    if "signal" in report:
+        detail = f"agent process killed by {signal_name(int(report['signal']))}"
+    else:
+        detail = f"agent process exited with code {report.get('code')}"
+    return AgentFault(Reason.CRASH, f"{detail}: {output[-1500:]}" if output else detail,
+                      died=True)

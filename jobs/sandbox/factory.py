@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
+from jobs.sandbox.pool import SandboxPool, shared_pool
+from jobs.sandbox.warm import WarmSandbox
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.sandbox import PreparedAgents, Progress, SandboxRunner
 from rl_arena_app.errors import BadInput
@@ -23,24 +25,38 @@ def _docker(bundles: Sequence[AgentBundle], settings: Settings,
     """Agents in locked-down containers: build (or find) each bundle's image, by content hash."""
     from jobs.images.agent import ensure_agent_image
     from jobs.images.wheels import WheelCache
-    from jobs.sandbox.docker import DockerEngine, DockerSandbox
+    from jobs.sandbox.docker import DockerEngine, DockerHost, DockerSandbox
 
-    engine = DockerEngine(settings)
+    engine = DockerEngine.shared(settings)
     images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
                                  settings.agent_python_version, progress,
                                  WheelCache.of(settings)) for b in bundles]
-    return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
-                          list(images))
+    pool = _warm_pool("docker", settings)
+    if pool is None:
+        return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
+                              list(images))
+    return PreparedAgents([partial(WarmSandbox, pool, image, partial(DockerHost, engine, image))
+                           for image in images], list(images))
 
 
 def _process(bundles: Sequence[AgentBundle], settings: Settings,
              _progress: Progress) -> PreparedAgents:
     """Agents as unprivileged local processes (development only): nothing to build, each agent
     gets a private folder when it launches."""
-    from jobs.sandbox.process import ProcessSandbox
+    from jobs.sandbox.process import ProcessHost, ProcessSandbox, process_key
 
-    return PreparedAgents([partial(ProcessSandbox, b, settings) for b in bundles],
-                          [None] * len(bundles))
+    pool = _warm_pool("process", settings)
+    if pool is None:
+        factories = [partial(ProcessSandbox, b, settings) for b in bundles]
+    else:
+        factories = [partial(WarmSandbox, pool, process_key(b), partial(ProcessHost, b, settings))
+                     for b in bundles]
+    return PreparedAgents(factories, [None] * len(bundles))
+
+
+def _warm_pool(kind: SandboxKind, settings: Settings) -> SandboxPool | None:
+    """This process's warm sandboxes of ``kind``, None when they are off (or in a fork)."""
+    return shared_pool(kind, settings.warm_sandboxes, settings.warm_sandboxes_min_free_mb)
 
 
 def _inprocess(bundles: Sequence[AgentBundle], _settings: Settings,

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from jobs.sandbox.harness import harness_files
 from rl_arena_app.arena.bundle import AgentBundle
@@ -32,6 +32,8 @@ from rl_arena_app.services import metrics
 from rl_arena_app.settings import Settings, get_settings
 
 from .base import SocketSandbox
+from .harness.forkserver import MATCH_MARK
+from .warm import WarmHost, signal_name
 
 log = logging.getLogger(__name__)
 
@@ -233,43 +235,86 @@ def _remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=retry)
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-class ProcessSandbox(SocketSandbox):
-    """One agent as a local process: rlimits; as root also its own uid and no network."""
-
-    image = None
+class AgentProcess:
+    """An agent's private folder and its harness (or fork server) as a process under rlimits;
+    as root also under its own uid and without network."""
 
     def __init__(self, bundle: AgentBundle, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         if self.settings.production:
             raise BadInput("the process sandbox is refused in production mode "
                            "(RL_ARENA_ENV=production): use --sandbox docker")
-        super().__init__()
         self.bundle = bundle
         self.directory: Path | None = None
         self.uid: int | None = None
         self.network_isolated: bool | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._sock: socket.socket | None = None
         self._log: IO[bytes] | None = None
 
-    def launch(self) -> None:
-        """Write the agent's private folder, then start the harness in it."""
+    def start(self, *, server: bool = False) -> socket.socket:
+        """Write the private folder, start the harness (the fork server if ``server``) in it and
+        return the referee's end of its socket.
+
+        A fork server's agent processes may write only their tmp folder (wiped between them);
+        a one-off harness owns its whole folder, as it always has.
+        """
         root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
         self.directory = root
-        os.chmod(root, 0o700)
+        os.chmod(root, 0o755 if server else 0o700)
         agent_dir, harness_dir, deps_dir, tmp_dir = (root / n for n in
                                                      ("agent", "harness", "deps", "tmp"))
-        for folder in (agent_dir, harness_dir, deps_dir, tmp_dir):
-            folder.mkdir(mode=0o700)
+        for folder in (agent_dir, harness_dir, deps_dir):
+            folder.mkdir(mode=0o755 if server else 0o700)
+        tmp_dir.mkdir(mode=0o700)
         _write_files(agent_dir, self.bundle.files.items())
         _write_files(harness_dir, harness_files().items())
+        self._install_requirements(deps_dir)
+        self._log = open(root / OUTPUT_LOG, "w+b")  # noqa: SIM115 - kept open until destroy
+        as_root = os.geteuid() == 0
+        plan: MountPlan = []
+        if as_root:
+            self.uid = _allocate_uid()
+            if server:
+                _chown_tree(tmp_dir, self.uid)
+                os.chmod(root / OUTPUT_LOG, 0o600)
+            else:
+                _chown_tree(root, self.uid)
+            plan = _mount_plan([sys.executable, sys.prefix, sys.exec_prefix, sys.base_prefix,
+                                sys.base_exec_prefix, str(root)], self.uid)
+        else:
+            _warn_not_root()
+        parent_end, child_end = socket.socketpair()
+        script = "forkserver.py" if server else "harness.py"
+        command = [sys.executable, "-I", "-B", str(harness_dir / script),
+                   "--fd", str(child_end.fileno()), "--agent-dir", str(agent_dir),
+                   "--deps", str(deps_dir)]
+        if server:
+            command += ["--wipe", str(tmp_dir)] + (["--kill-all"] if as_root else [])
+        env = {"HOME": str(tmp_dir), "TMPDIR": str(tmp_dir), "PATH": CHILD_PATH,
+               "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
+               "OPENBLAS_NUM_THREADS": "1"}
+        try:
+            self._proc = subprocess.Popen(
+                command, cwd=agent_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+                stderr=subprocess.STDOUT, pass_fds=(child_end.fileno(),), start_new_session=True,
+                preexec_fn=_child_setup(self._rlimits(as_root, server), self.uid, plan))
+        except (OSError, subprocess.SubprocessError) as exc:
+            parent_end.close()
+            hint = (f" (the interpreter lies under {plan[0][0]}, which the agent uid cannot "
+                    "search: check that this process may create a mount namespace)"
+                    if plan else "")
+            raise InfrastructureError(f"could not start the agent process: {exc}{hint}") from None
+        finally:
+            child_end.close()
+        metrics.count("rl_arena_sandbox_starts_total", kind="process", warm=str(server).lower())
+        if as_root:
+            self.network_isolated = self._own_network_namespace()
+            if self.network_isolated is False:
+                log.warning("process sandbox: the kernel refused a network namespace; "
+                            "agent %s has network access", self.bundle.ref)
+        return parent_end
+
+    def _install_requirements(self, deps_dir: Path) -> None:
         requirements = self.bundle.requirements
         if requirements and requirements.strip():
             from jobs.images.wheels import WheelCache
@@ -279,47 +324,11 @@ class ProcessSandbox(SocketSandbox):
                                                         reuse_resolution=True) as site:
                 if site is not None:
                     shutil.copytree(site, deps_dir, dirs_exist_ok=True)
-        self._log = open(root / OUTPUT_LOG, "w+b")  # noqa: SIM115 - kept open until _destroy
-        as_root = os.geteuid() == 0
-        plan: MountPlan = []
-        if as_root:
-            self.uid = _allocate_uid()
-            _chown_tree(root, self.uid)
-            plan = _mount_plan([sys.executable, sys.prefix, sys.exec_prefix, sys.base_prefix,
-                                sys.base_exec_prefix, str(root)], self.uid)
-        else:
-            _warn_not_root()
-        parent_end, child_end = socket.socketpair()
-        self._sock = parent_end
-        command = [sys.executable, "-I", "-B", str(harness_dir / "harness.py"),
-                   "--fd", str(child_end.fileno()), "--agent-dir", str(agent_dir),
-                   "--deps", str(deps_dir)]
-        env = {"HOME": str(tmp_dir), "TMPDIR": str(tmp_dir), "PATH": CHILD_PATH,
-               "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1"}
-        try:
-            self._proc = subprocess.Popen(
-                command, cwd=agent_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                stderr=subprocess.STDOUT, pass_fds=(child_end.fileno(),), start_new_session=True,
-                preexec_fn=_child_setup(self._rlimits(as_root), self.uid, plan))
-        except (OSError, subprocess.SubprocessError) as exc:
-            hint = (f" (the interpreter lies under {plan[0][0]}, which the agent uid cannot "
-                    "search: check that this process may create a mount namespace)"
-                    if plan else "")
-            raise InfrastructureError(f"could not start the agent process: {exc}{hint}") from None
-        finally:
-            child_end.close()
-        metrics.count("rl_arena_sandbox_starts_total", kind="process", warm="false")
-        if as_root:
-            self.network_isolated = self._own_network_namespace()
-            if self.network_isolated is False:
-                log.warning("process sandbox: the kernel refused a network namespace; "
-                            "agent %s has network access", self.bundle.ref)
 
-    def _rlimits(self, as_root: bool) -> list[tuple[int, tuple[int, int]]]:
+    def _rlimits(self, as_root: bool, server: bool) -> list[tuple[int, tuple[int, int]]]:
         """Resource limits for the agent; NPROC counts every process of the uid."""
         memory = self.settings.agent_memory_mb << 20
-        pids = self.settings.agent_pids
+        pids = self.settings.agent_pids + (1 if server else 0)
         if not as_root:  # the agent shares the uid (and so the count) with the user's processes
             pids += len(processes_of(os.getuid(), zombies=True))
         file_size = self.settings.agent_tmp_mb << 20
@@ -339,29 +348,23 @@ class ProcessSandbox(SocketSandbox):
         except OSError:
             return None
 
-    def _connect(self, deadline: float) -> socket.socket:
-        assert self._sock is not None, "launch() first"
-        sock, self._sock = self._sock, None
-        return sock
-
-    def _output_tail(self) -> str:
+    def output_tail(self, *, since_mark: bool = False) -> str:
         """The end of what the process wrote to stdout/stderr (read through our own handle, so
-        an agent that swaps the file for a symlink cannot make us read anything else)."""
+        an agent that swaps the file for a symlink cannot make us read anything else); with
+        ``since_mark``, only what came after the fork server's last mark."""
         if self._log is None:
             return ""
         size = os.fstat(self._log.fileno()).st_size
         data = os.pread(self._log.fileno(), 4 * TAIL_CHARS, max(size - 4 * TAIL_CHARS, 0))
-        return data.decode(errors="replace").strip()[-TAIL_CHARS:]
+        text = data.decode(errors="replace")
+        if since_mark:
+            text = text.rpartition(MATCH_MARK)[2]
+        return text.strip()[-TAIL_CHARS:]
 
-    def _post_mortem(self) -> AgentFault:
-        assert self._proc is not None
-        try:
-            code = self._proc.wait(timeout=POST_MORTEM_WAIT_S)
-        except subprocess.TimeoutExpired:
-            return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
-        tail = self._output_tail()
+    def exit_fault(self, code: int, tail: str) -> AgentFault:
+        """The forfeit of an agent process that ended with ``code`` (negative: a signal)."""
         if code < 0:
-            name = _signal_name(-code)
+            name = signal_name(-code)
             if -code == signal.SIGXCPU:
                 return AgentFault(Reason.RESOURCE_LIMIT,
                                   f"killed by {name}: used {CPU_SECONDS}s of CPU time", died=True)
@@ -377,10 +380,17 @@ class ProcessSandbox(SocketSandbox):
                               died=True)
         return AgentFault(Reason.CRASH, f"{detail}: {tail}" if tail else detail, died=True)
 
-    def _destroy(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+    def post_mortem(self) -> AgentFault:
+        """Why the harness process went away."""
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=POST_MORTEM_WAIT_S)
+        except subprocess.TimeoutExpired:
+            return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
+        return self.exit_fault(code, self.output_tail())
+
+    def destroy(self) -> None:
+        """Kill every process of the agent, free its uid and delete its folder."""
         if self._proc is not None:
             if self.uid is not None:
                 _kill_uid(self.uid)
@@ -396,6 +406,92 @@ class ProcessSandbox(SocketSandbox):
             self._log = None
         if self.directory is not None:
             _remove_tree(self.directory)
+
+
+class ProcessSandbox(SocketSandbox):
+    """One agent as a one-off local process (see AgentProcess)."""
+
+    image = None
+
+    def __init__(self, bundle: AgentBundle, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.process = AgentProcess(bundle, settings)
+        self._sock: socket.socket | None = None
+
+    @property
+    def directory(self) -> Path | None:
+        """The agent's private folder."""
+        return self.process.directory
+
+    @property
+    def uid(self) -> int | None:
+        """The agent's own uid (None when not running as root)."""
+        return self.process.uid
+
+    @property
+    def network_isolated(self) -> bool | None:
+        """Whether the agent runs without network (None: unknown)."""
+        return self.process.network_isolated
+
+    def launch(self) -> None:
+        """Write the agent's private folder, then start the harness in it."""
+        self._sock = self.process.start()
+
+    def _connect(self, deadline: float) -> socket.socket:
+        assert self._sock is not None, "launch() first"
+        sock, self._sock = self._sock, None
+        return sock
+
+    def _post_mortem(self) -> AgentFault:
+        return self.process.post_mortem()
+
+    def _destroy(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self.process.destroy()
+
+
+class ProcessHost(WarmHost):
+    """A warm process sandbox: the agent's folder with its fork server running."""
+
+    def __init__(self, bundle: AgentBundle, settings: Settings | None = None) -> None:
+        super().__init__(process_key(bundle))
+        self.process = AgentProcess(bundle, settings)
+        self._sock: socket.socket | None = None
+
+    def start(self) -> None:
+        """Write the folder and start the fork server."""
+        self._sock = self.process.start(server=True)
+
+    def _accept(self, deadline: float) -> socket.socket:
+        assert self._sock is not None, "start() first"
+        sock, self._sock = self._sock, None
+        return sock
+
+    def post_mortem(self) -> AgentFault:
+        """Why the fork server went away."""
+        return self.process.post_mortem()
+
+    def child_fault(self, report: dict[str, Any]) -> AgentFault:
+        """The fault of an agent process that ended."""
+        if report.get("running"):
+            return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
+        code = -int(report["signal"]) if "signal" in report else int(report.get("code") or 0)
+        return self.process.exit_fault(code, self.process.output_tail(since_mark=True))
+
+    def destroy(self) -> None:
+        """Kill the server and every agent process, delete the folder."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self.process.destroy()
+
+
+def process_key(bundle: AgentBundle) -> str:
+    """What makes two process sandboxes interchangeable: the agent's files (requirements
+    included) and this interpreter."""
+    return f"{bundle.digest}:{sys.executable}"
 
 
 def _warn_not_root() -> None:

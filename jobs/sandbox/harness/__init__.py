@@ -8,8 +8,10 @@ HARNESS_DIR = Path(__file__).parent
 
 
 def harness_files() -> dict[str, bytes]:
-    """The files a sandbox needs next to each other: the harness and the wire protocol."""
+    """The files a sandbox needs next to each other: the harness, its fork server (warm
+    sandboxes) and the wire protocol."""
     return {
         "harness.py": (HARNESS_DIR / "harness.py").read_bytes(),
+        "forkserver.py": (HARNESS_DIR / "forkserver.py").read_bytes(),
         "protocol.py": Path(protocol.__file__).read_bytes(),
     }
