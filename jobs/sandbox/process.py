@@ -380,14 +380,14 @@ class AgentProcess:
                               died=True)
         return AgentFault(Reason.CRASH, f"{detail}: {tail}" if tail else detail, died=True)
 
-    def post_mortem(self) -> AgentFault:
-        """Why the harness process went away."""
+    def post_mortem(self, *, since_mark: bool = False) -> AgentFault:
+        """Why the harness (or fork server) process went away."""
         assert self._proc is not None
         try:
             code = self._proc.wait(timeout=POST_MORTEM_WAIT_S)
         except subprocess.TimeoutExpired:
             return AgentFault(Reason.PROTOCOL_ERROR, "agent closed the referee channel")
-        return self.exit_fault(code, self.output_tail())
+        return self.exit_fault(code, self.output_tail(since_mark=since_mark))
 
     def destroy(self) -> None:
         """Kill every process of the agent, free its uid and delete its folder."""
@@ -471,7 +471,7 @@ class ProcessHost(WarmHost):
 
     def post_mortem(self) -> AgentFault:
         """Why the fork server went away."""
-        return self.process.post_mortem()
+        return self.process.post_mortem(since_mark=True)
 
     def child_fault(self, report: dict[str, Any]) -> AgentFault:
         """The fault of an agent process that ended."""

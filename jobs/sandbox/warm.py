@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 # A healthy fork server answers within milliseconds; one that does not is discarded.
 CONTROL_TIMEOUT_S = 2.0
+# What a reused server may take to clean up after the last match (a fork bomb, a full tmpfs)
+# and fork; a new one has the agent's whole start-up allowance, as a cold sandbox has.
+REUSED_FORK_TIMEOUT_S = 3.0
 MAX_FDS = 4
 
 
@@ -136,12 +139,14 @@ class WarmHost(ABC):
 
     def fork(self, deadline: float) -> socket.socket:
         """A connected socket to a fresh agent process (TimeoutError / ChannelClosed)."""
-        if self.control is None:
+        if self.control is None:  # the server's first fork
             self.control = Control(self._accept(deadline))
             hello, fds = self.control.receive(max(deadline - time.monotonic(), 0.0))
             _close_all(fds)
             if hello.get("t") != "server" or hello.get("v") != protocol.PROTOCOL_VERSION:
                 raise ChannelClosed(f"not a fork server of protocol {protocol.PROTOCOL_VERSION}")
+        else:
+            deadline = min(deadline, time.monotonic() + REUSED_FORK_TIMEOUT_S)
         self.forks += 1
         self.control.send({"t": "fork"})
         reply, fds = self.control.receive(max(deadline - time.monotonic(), 0.0))
