@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,14 +71,40 @@ def docker_engine():
     return engine
 
 
+@pytest.fixture(autouse=True)
+def close_warm_sandboxes() -> Iterator[None]:
+    """Each test starts without warm sandboxes from an earlier one, and leaves none open."""
+    from jobs.sandbox.pool import close_pools
+
+    yield
+    close_pools()
+
+
 @pytest.fixture
-def docker_play(docker_engine) -> Iterator:
+def docker_mode() -> str:
+    """How docker_play runs agents: in warm sandboxes, the default (a module may override this
+    fixture to run cold ones too)."""
+    return "warm"
+
+
+@pytest.fixture
+def docker_play(docker_engine, docker_mode) -> Iterator:
     """Play a run in Docker; afterwards assert this process left no container behind."""
+    from functools import partial
+
     from jobs.images.agent import ensure_agent_image
-    from jobs.sandbox.docker import DockerSandbox, owner_tag
+    from jobs.sandbox.docker import DockerHost, DockerSandbox, owner_tag
+    from jobs.sandbox.pool import SandboxPool
+    from jobs.sandbox.warm import WarmSandbox
     from rl_arena_app.settings import get_settings
 
     settings = get_settings()
+    pool = SandboxPool(capacity=4)
+
+    def sandbox(image: str) -> Any:
+        if docker_mode == "cold":
+            return DockerSandbox(docker_engine, image)
+        return WarmSandbox(pool, image, partial(DockerHost, docker_engine, image), image)
 
     def run(env_id: str, bundles: list[AgentBundle], *, seed: int = 0,
             limits: Limits | None = None, games: int | None = None,
@@ -85,11 +112,12 @@ def docker_play(docker_engine) -> Iterator:
         spec = envs.spec(env_id)
         images = [ensure_agent_image(docker_engine.client, b, settings.agent_base_image,
                                      settings.agent_python_version) for b in bundles]
-        factories = [lambda image=image: DockerSandbox(docker_engine, image) for image in images]
+        factories = [partial(sandbox, image) for image in images]
         return play(spec, factories, [b.ref for b in bundles], sandbox="docker", seed=seed,
                     limits=limits or Limits.for_env(spec), games=games, episodes=episodes)
 
     yield run
+    pool.close_all()
     docker_engine.drain()
     left = docker_engine.managed_containers(owner=owner_tag())
     assert not left, f"containers left behind: {[c.name for c in left]}"

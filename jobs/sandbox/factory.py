@@ -35,8 +35,8 @@ def _docker(bundles: Sequence[AgentBundle], settings: Settings,
     if pool is None:
         return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
                               list(images))
-    return PreparedAgents([partial(WarmSandbox, pool, image, partial(DockerHost, engine, image))
-                           for image in images], list(images))
+    return PreparedAgents([partial(WarmSandbox, pool, image, partial(DockerHost, engine, image),
+                                   image) for image in images], list(images))
 
 
 def _process(bundles: Sequence[AgentBundle], settings: Settings,

@@ -187,8 +187,10 @@ class WarmHost(ABC):
 class WarmSandbox(SocketSandbox):
     """One agent process forked in a warm host leased from the pool."""
 
-    def __init__(self, pool: SandboxPool, key: str, new_host: Callable[[], WarmHost]) -> None:
+    def __init__(self, pool: SandboxPool, key: str, new_host: Callable[[], WarmHost],
+                 image: str | None = None) -> None:
         super().__init__()
+        self.image = image
         self.pool = pool
         self.key = key
         self.new_host = new_host
@@ -197,7 +199,6 @@ class WarmSandbox(SocketSandbox):
     def launch(self) -> None:
         """Lease a host (starting one when none is idle); the fork waits for wait_ready."""
         self.host = self.pool.lease(self.key, self.new_host)
-        self.image = self.host.image
 
     def _connect(self, deadline: float) -> socket.socket:
         assert self.host is not None, "launch() first"

@@ -82,6 +82,12 @@ def assert_no_forfeit(summary: dict[str, Any]) -> None:
         assert game["steps"] >= 5, game  # a finished tic-tac-toe game has at least 5 moves
 
 
+@pytest.fixture(params=["warm", "cold"])
+def docker_mode(request) -> str:
+    """Every attack, in a warm sandbox (a process forked in a running container) and a cold one."""
+    return request.param
+
+
 @pytest.fixture(autouse=True)
 def nothing_left(docker_engine) -> Any:
     """After each test: no container and no socket folder of this process remains."""
@@ -150,9 +156,10 @@ def test_output_flood_is_harmless(docker_play):
 
 
 # Each probe checks its fence from inside and plays on when it holds. process_killer: in its
-# own pid namespace the agent sees only its init and itself: kill(-1) reaches no one, the init
-# ignores SIGKILL from inside its namespace, and the opponent lives in another container. So
-# nobody dies and both games are played out.
+# own pid namespace the agent sees only its init, itself and, warm, its fork server: kill(-1)
+# reaches no one else, the init ignores SIGKILL from inside its namespace, and the opponent lives
+# in another container. Cold, nobody dies and both games are played out; warm, the agent kills
+# its own server and so itself.
 @pytest.mark.slow
 @pytest.mark.parametrize("probe", [
     pytest.param("network_probe", id="network_is_unreachable"),
@@ -160,8 +167,14 @@ def test_output_flood_is_harmless(docker_play):
     pytest.param("privilege", id="privilege_escalation_fails"),
     pytest.param("process_killer", id="killing_every_process_spares_the_opponent"),
 ])
-def test_isolation_holds(docker_play, probe):
-    assert_no_forfeit(duel(docker_play, hostile(probe)))
+def test_isolation_holds(docker_play, docker_mode, probe):
+    summary = duel(docker_play, hostile(probe))
+    if probe == "process_killer" and docker_mode == "warm":
+        # It reaches its own fork server too, and dies with it: its loss alone.
+        assert all(f["agent"] == 0 and f["reason"] == "crash" and "ESCAPE" not in f["detail"]
+                   for f in forfeits(summary)), forfeits(summary)
+        return
+    assert_no_forfeit(summary)
 
 
 @pytest.fixture

@@ -58,22 +58,30 @@ def test_rl_arena_sweep_removes_orphans_and_says_how_many(docker_engine):
     assert removed >= 1, done.stdout  # other runs' orphans may be swept too, never fewer
 
 
-def test_every_container_is_locked_down(docker_engine):
+@pytest.mark.parametrize("warm", [16, 0], ids=["warm", "cold"])
+def test_every_container_is_locked_down(docker_engine, warm):
     from jobs.sandbox.factory import sandbox_factories
+    from jobs.sandbox.pool import close_pools
+    from rl_arena_app.settings import get_settings
 
-    [factory], _ = sandbox_factories("docker", [builtin("random", "tictactoe")])
+    settings = get_settings().model_copy(update={"warm_sandboxes": warm})
+    [factory], _ = sandbox_factories("docker", [builtin("random", "tictactoe")], settings)
     sandbox = factory()
     sandbox.launch()
+    # A warm container also runs the fork server: one more process, 32 MB for what it does
+    # not share with the agent's process.
+    server_pids, server_mb = (1, 32) if warm else (0, 0)
     try:
         sandbox.wait_ready(30)
-        config = docker_engine.client.api.inspect_container(sandbox.container.id)
+        box = sandbox.host.box if warm else sandbox.box
+        config = docker_engine.client.api.inspect_container(box.container.id)
         host = config["HostConfig"]
         assert host["NetworkMode"] == "none"
         assert host["ReadonlyRootfs"] is True
         assert host["CapDrop"] == ["ALL"]
         assert "no-new-privileges" in host["SecurityOpt"]
-        assert host["Memory"] == 512 * 1024 * 1024 == host["MemorySwap"]
-        assert host["NanoCpus"] == 10**9 and host["PidsLimit"] == 64
+        assert host["Memory"] == (512 + server_mb) * 1024 * 1024 == host["MemorySwap"]
+        assert host["NanoCpus"] == 10**9 and host["PidsLimit"] == 64 + server_pids
         assert host["IpcMode"] == "none"
         assert "size=64m" in host["Tmpfs"]["/tmp"]
         assert config["Config"]["User"] == "65534:65534"
@@ -83,6 +91,7 @@ def test_every_container_is_locked_down(docker_engine):
         assert mounts["/run/arena"]["RW"] is False
     finally:
         sandbox.close()
+        close_pools()
     docker_engine.drain()
     assert docker_engine.managed_containers(owner=f"{os.uname().nodename}:{os.getpid()}") == []
 

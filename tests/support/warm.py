@@ -55,7 +55,8 @@ class WarmRuns:
             self.hosts.append(make())
             return self.hosts[-1]
 
-        return lambda: WarmSandbox(self.pool, key, new_host)
+        image = key if self.kind == "docker" else None
+        return lambda: WarmSandbox(self.pool, key, new_host, image)
 
     def duel(self, agent: AgentBundle, opponent: AgentBundle, limits: Limits | None = None,
              games: int = 1, seed: int = 0) -> dict[str, Any]:

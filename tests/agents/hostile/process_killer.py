@@ -15,8 +15,10 @@ def _escape(what):
 def attack():
     me = os.getpid()
     pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-    strangers = [p for p in pids if p not in (1, me)]
-    if strangers:  # a private pid namespace holds only the init and the harness
+    strangers = [p for p in pids if p not in (1, me, os.getppid())]
+    # A private pid namespace holds only the init, the harness and, in a warm sandbox, the
+    # harness's fork server (its parent).
+    if strangers:
         _escape(f"sees other processes: {strangers[:10]}")
     for pid in [-1, 1, *pids]:
         if pid != me:

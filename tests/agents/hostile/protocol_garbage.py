@@ -7,6 +7,10 @@ import numpy as np
 
 def act(observation, info):
     for name in os.listdir("/proc/self/fd"):
-        if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:  # the descriptor listdir used, closed since
+            continue
+        if target.startswith("socket:"):
             os.write(int(name), b"garbage\n")
     return int(np.flatnonzero(info["action_mask"])[0])
