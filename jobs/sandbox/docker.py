@@ -248,7 +248,7 @@ class AgentContainer:
             raise InfrastructureError(f"agent image {self.image} is missing: rebuild it") from None
         except docker.errors.DockerException as exc:
             raise InfrastructureError(f"could not start the agent container: {exc}") from None
-        metrics.count("rl_arena_sandbox_starts_total", kind="docker", warm=str(server).lower())
+        metrics.count("rl_arena_sandbox_starts_total", kind="docker", warm="false")
 
     def accept(self, deadline: float) -> socket.socket:
         """The harness's connection; the socket file is closed to anyone after it."""

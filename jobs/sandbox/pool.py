@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rl_arena_app.services import metrics
+
 from .warm import WarmHost
 
 # Idle sandboxes unused this long are closed at the next lease or release.
@@ -52,8 +54,9 @@ def available_memory_mb() -> int | None:
 class SandboxPool:
     """Warm hosts by key; each leased to one user at a time, idle ones evicted LRU first."""
 
-    def __init__(self, capacity: int, min_free_mb: int = 0) -> None:
+    def __init__(self, capacity: int, min_free_mb: int = 0, kind: str | None = None) -> None:
         self.capacity = capacity
+        self.kind = kind  # counted in the platform's metrics under this sandbox kind
         self.min_free_mb = min_free_mb
         self._idle: dict[int, WarmHost] = {}  # insertion order is recency: oldest first
         self._busy: set[int] = set()
@@ -65,15 +68,14 @@ class SandboxPool:
               ) -> WarmHost:
         """An idle host of ``key`` (most recently used), or a new one started now."""
         with self._lock:
-            if not fresh:
-                for ident, host in reversed(self._idle.items()):
-                    if host.key == key:
-                        del self._idle[ident]
-                        self._busy.add(ident)
-                        self._hits += 1
-                        return host
-            self._misses += 1
-            evicted = self._evict(room_for=1)
+            found = None if fresh else self._take_idle(key)
+            if found is None:
+                self._misses += 1
+                evicted = self._evict(room_for=1)
+        if found is not None:
+            if self.kind:
+                metrics.count("rl_arena_sandbox_starts_total", kind=self.kind, warm="true")
+            return found
         _close(evicted)
         host = new_host()
         with self._lock:
@@ -84,6 +86,16 @@ class SandboxPool:
             self.give_back(host, broken=True)
             raise
         return host
+
+    def _take_idle(self, key: str) -> WarmHost | None:
+        """Lease the most recently used idle host of ``key`` (lock held)."""
+        for ident, host in reversed(self._idle.items()):
+            if host.key == key:
+                del self._idle[ident]
+                self._busy.add(ident)
+                self._hits += 1
+                return host
+        return None
 
     def give_back(self, host: WarmHost, *, broken: bool = False) -> None:
         """Return a leased host: idle for its next use, or closed if broken or over the bounds."""
@@ -155,7 +167,7 @@ def shared_pool(kind: str, capacity: int, min_free_mb: int) -> SandboxPool | Non
     with _pools_lock:
         pool = _pools.get(kind)
         if pool is None or pool._closed:
-            pool = _pools[kind] = SandboxPool(capacity, min_free_mb)
+            pool = _pools[kind] = SandboxPool(capacity, min_free_mb, kind)
         pool.capacity, pool.min_free_mb = capacity, min_free_mb
         return pool
 

@@ -306,7 +306,7 @@ class AgentProcess:
             raise InfrastructureError(f"could not start the agent process: {exc}{hint}") from None
         finally:
             child_end.close()
-        metrics.count("rl_arena_sandbox_starts_total", kind="process", warm=str(server).lower())
+        metrics.count("rl_arena_sandbox_starts_total", kind="process", warm="false")
         if as_root:
             self.network_isolated = self._own_network_namespace()
             if self.network_isolated is False:

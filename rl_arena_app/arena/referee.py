@@ -84,6 +84,7 @@ class GameRecord:
     both_forfeit: bool = False
     truncated: bool = False
     duration_s: float = 0.0
+    started_at: float | None = None  # wall clock (Unix seconds) when play began
     initial_state: Any = None
     steps: list[dict[str, Any]] = field(default_factory=list)
 
@@ -111,6 +112,7 @@ class GameRecord:
             "forfeit": self.forfeit.to_json() if self.forfeit else None,
             "truncated": self.truncated,
             "duration_s": round(self.duration_s, 6),
+            "started_at": None if self.started_at is None else round(self.started_at, 6),
             "initial_state": self.initial_state,
             "steps": self.steps,
         }
@@ -195,6 +197,7 @@ def play_game(
 ) -> GameRecord:
     """Play one game or episode; `seats` is in seat order (seat 0 moves first)."""
     started = time.perf_counter()
+    record.started_at = time.time()
     game.reset(record.seed)
     record.initial_state = game.state()
     banks = [limits.time_bank_s] * len(seats)
