@@ -9,7 +9,7 @@ from typing import Any
 
 from rl_arena_app.arena.run import REPLAY_FORMAT, REPLAY_VERSION
 
-TIMING_KEYS = frozenset({"time_s", "duration_s"})
+TIMING_KEYS = frozenset({"time_s", "duration_s", "started_at"})
 
 
 def write_replay(path: str | Path, replay: dict[str, Any]) -> Path:
