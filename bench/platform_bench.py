@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,6 @@ def end_to_end(pairs: list[tuple[int, int]], workers: int, log_dir: Path, warm: 
 def first_moves_ms(match_ids: list[int]) -> list[float]:
     """Per match: from the worker taking its job (RQ's started_at) to the first move received."""
     import gzip
-    from datetime import timezone
 
     from rq.job import Job
 
@@ -171,7 +171,7 @@ def first_moves_ms(match_ids: list[int]) -> list[float]:
         job = Job.fetch(match_job_id(match_id, 0), connection=get_redis())
         with gzip.open(replay_path(paths[match_id]), "rt", encoding="utf-8") as fh:
             first = json.load(fh)["games"][0]
-        taken = job.started_at.replace(tzinfo=timezone.utc).timestamp()
+        taken = job.started_at.replace(tzinfo=UTC).timestamp()
         delays.append((first["started_at"] + first["steps"][0]["time_s"] - taken) * 1000)
     return delays
 

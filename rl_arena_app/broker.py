@@ -26,6 +26,8 @@ QUEUES = (BUILDS, MATCHES)
 LOCK_KEY = "rl-arena:scheduler:lock"  # held by the active scheduler, valued with its name
 BUILD_TASK = "jobs.tasks.build_submission"
 MATCH_TASK = "jobs.tasks.play_match"
+# A match job's meta entry listing its agents' sandbox images, for workers that keep them warm.
+MATCH_SANDBOXES = "sandboxes"
 ADMIN_TASK = "jobs.tasks.admin_action"
 
 

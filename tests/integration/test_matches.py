@@ -199,6 +199,7 @@ def test_rq_worker_plays_what_the_tick_enqueued(process_sandbox):
 @pytest.mark.docker
 def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     from jobs.sandbox.docker import owner_tag
+    from jobs.sandbox.pool import close_pools
 
     set_env(monkeypatch, sandbox="docker")
     a = make_submission("alice@example.org", "a", "connect_four")
@@ -213,6 +214,10 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     games = games_of(match_id)
     assert len(games) == 2 and all(g.forfeit_player is None for g in games)
     assert read_replay(replays.replay_path(match.replay_path))["env"] == "connect_four"
+    # The two agents stay warm for their next matches, until the pool closes (at exit).
+    assert len(docker_engine.managed_containers(owner=owner_tag())) == 2
+    close_pools()
+    docker_engine.drain()
     assert not docker_engine.managed_containers(owner=owner_tag())
 
 

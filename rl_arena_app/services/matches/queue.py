@@ -19,8 +19,15 @@ from rq.job import Job, JobStatus
 from sqlalchemy import update
 from sqlmodel import select
 
-from rl_arena_app.broker import MATCH_TASK, MATCHES, get_queue, get_redis, match_job_id
-from rl_arena_app.db.models import Match, MatchStatus, utcnow
+from rl_arena_app.broker import (
+    MATCH_SANDBOXES,
+    MATCH_TASK,
+    MATCHES,
+    get_queue,
+    get_redis,
+    match_job_id,
+)
+from rl_arena_app.db.models import Match, MatchStatus, Submission, utcnow
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
 
@@ -32,13 +39,25 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_match(match_id: int, attempts: int) -> Job:
-    """Put a match on the ``matches`` queue; infrastructure errors are retried with backoff."""
+    """Put a match on the ``matches`` queue, with its agents' images (workers prefer matches
+    they have warm); infrastructure errors are retried with backoff."""
     settings = get_settings()
     retries = max(settings.match_max_attempts - 1, 0)
     return get_queue(MATCHES).enqueue_call(
         MATCH_TASK, args=(match_id,), job_id=match_job_id(match_id, attempts),
         timeout=int(settings.match_deadline_s), result_ttl=3600, failure_ttl=7 * 24 * 3600,
-        retry=Retry(max=retries, interval=list(RETRY_BACKOFF_S)) if retries else None)
+        retry=Retry(max=retries, interval=list(RETRY_BACKOFF_S)) if retries else None,
+        meta={MATCH_SANDBOXES: match_images(match_id)})
+
+
+def match_images(match_id: int) -> list[str]:
+    """The images of a match's two agents (those built so far)."""
+    with session_scope() as session:
+        match = session.get(Match, match_id)
+        if match is None:
+            return []
+        return [image for image in session.exec(select(Submission.image).where(
+            Submission.id.in_([match.player_a_id, match.player_b_id]))) if image]
 
 
 def on_queue(matches: Sequence[tuple[int, int]]) -> set[int]:
