@@ -9,6 +9,9 @@ the random baseline on a pool of its own, and checks the pool reused the hostile
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +22,21 @@ from tests.support.agents import builtin, bundle_from_source, hostile
 from tests.support.warm import ENV, WarmRuns
 
 TIGHT = Limits(move_timeout_s=0.5, time_bank_s=0.5, startup_timeout_s=10)
+# Plays one duel with the platform's own warm pool, then waits with both sandboxes warm.
+PLAY_AND_WAIT = """
+import time
+from jobs.sandbox.factory import runner_for
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.referee import Limits
+from rl_arena_app.arena.run import play
+from tests.support.agents import builtin
+spec = envs.spec("tictactoe")
+prepared = runner_for("docker").prepare([builtin("random", "tictactoe")] * 2)
+play(spec, prepared.factories, ["a", "b"], sandbox="docker", seed=0,
+     limits=Limits.for_env(spec), games=2)
+print("ready", flush=True)
+time.sleep(600)
+"""
 
 
 @pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process"])
@@ -126,3 +144,18 @@ def test_killing_the_fork_server_costs_only_the_attacker(warm):
         # the next match runs on a fresh host.
         assert forfeit is None or forfeit["reason"] == "crash", (seed, forfeit)
     assert warm.hosts_of(attacker) == 2
+
+
+@pytest.mark.docker
+def test_ctrl_c_closes_the_warm_containers(docker_engine):
+    child = subprocess.Popen([sys.executable, "-c", PLAY_AND_WAIT], stdout=subprocess.PIPE,
+                             text=True, cwd=os.getcwd())
+    owner = f"{os.uname().nodename}:{child.pid}"
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        assert len(docker_engine.managed_containers(owner=owner)) == 2, "both kept warm"
+        child.send_signal(signal.SIGINT)
+        child.wait(60)
+    finally:
+        child.kill()
+    assert docker_engine.managed_containers(owner=owner) == []
