@@ -206,6 +206,18 @@ def _chown_tree(root: Path, uid: int) -> None:
             os.lchown(os.path.join(dirpath, name), uid, uid)
 
 
+def _share_read_only(root: Path, uid: int) -> None:
+    """Let ``uid``'s group (and no one else) read ``root`` but not change it: root keeps it."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        os.chown(dirpath, 0, uid)
+        os.chmod(dirpath, 0o750)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.chown(path, 0, uid)
+                os.chmod(path, 0o640)
+
+
 def _write_files(folder: Path, files: Iterable[tuple[str, bytes]]) -> None:
     for rel, data in files:
         parts = PurePosixPath(rel).parts
@@ -260,12 +272,10 @@ class AgentProcess:
         """
         root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
         self.directory = root
-        os.chmod(root, 0o755 if server else 0o700)
         agent_dir, harness_dir, deps_dir, tmp_dir = (root / n for n in
                                                      ("agent", "harness", "deps", "tmp"))
-        for folder in (agent_dir, harness_dir, deps_dir):
-            folder.mkdir(mode=0o755 if server else 0o700)
-        tmp_dir.mkdir(mode=0o700)
+        for folder in (agent_dir, harness_dir, deps_dir, tmp_dir):
+            folder.mkdir(mode=0o700)
         _write_files(agent_dir, self.bundle.files.items())
         _write_files(harness_dir, harness_files().items())
         self._install_requirements(deps_dir)
@@ -275,6 +285,7 @@ class AgentProcess:
         if as_root:
             self.uid = _allocate_uid()
             if server:
+                _share_read_only(root, self.uid)
                 _chown_tree(tmp_dir, self.uid)
                 os.chmod(root / OUTPUT_LOG, 0o600)
             else:

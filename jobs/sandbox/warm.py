@@ -15,16 +15,13 @@ import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rl_arena_app.arena import protocol
 from rl_arena_app.arena.outcomes import AgentFault
 
 from .base import SocketSandbox
 from .channel import ChannelClosed
-
-if TYPE_CHECKING:
-    from .pool import SandboxPool
 
 # A healthy fork server answers within milliseconds; one that does not is discarded.
 CONTROL_TIMEOUT_S = 2.0
@@ -184,10 +181,21 @@ class WarmHost(ABC):
         self.destroy()
 
 
+class HostLender(Protocol):
+    """Where warm sandboxes lease their hosts (a ``SandboxPool``)."""
+
+    def lease(self, key: str, new_host: Callable[[], WarmHost], *, fresh: bool = False
+              ) -> WarmHost:
+        """An idle host of ``key``, or a new one started now (always a new one if ``fresh``)."""
+
+    def give_back(self, host: WarmHost, *, broken: bool = False) -> None:
+        """Return a leased host."""
+
+
 class WarmSandbox(SocketSandbox):
     """One agent process forked in a warm host leased from the pool."""
 
-    def __init__(self, pool: SandboxPool, key: str, new_host: Callable[[], WarmHost],
+    def __init__(self, pool: HostLender, key: str, new_host: Callable[[], WarmHost],
                  image: str | None = None) -> None:
         super().__init__()
         self.image = image

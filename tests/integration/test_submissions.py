@@ -62,12 +62,15 @@ def statuses(submission_id: int) -> list[str]:
 
 @pytest.fixture
 def docker_platform(platform, docker_engine, monkeypatch):
-    """The platform with the Docker sandbox; afterwards no container of ours is left."""
+    """The platform with the Docker sandbox; afterwards, once this process's warm sandboxes are
+    closed, no container of ours is left."""
     from jobs.sandbox.docker import owner_tag
+    from jobs.sandbox.pool import close_pools
 
     monkeypatch.setenv("RL_ARENA_SANDBOX", "docker")
     get_settings.cache_clear()
     yield get_settings()
+    close_pools()
     docker_engine.drain()
     left = docker_engine.managed_containers(owner=owner_tag())
     assert not left, f"containers left behind: {[c.name for c in left]}"

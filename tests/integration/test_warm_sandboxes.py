@@ -159,3 +159,16 @@ def test_ctrl_c_closes_the_warm_containers(docker_engine):
     finally:
         child.kill()
     assert docker_engine.managed_containers(owner=owner) == []
+
+
+@pytest.mark.slow
+def test_a_warm_process_sandbox_keeps_its_folder_from_other_agents():
+    if os.geteuid() != 0:
+        pytest.fail("the process sandbox isolates agents by uid only as root: run as root")
+    runs = WarmRuns("process")
+    try:
+        runs.duel(hostile("state_keeper"), random_agent())  # both now idle and warm
+        forfeit = forfeit_of(runs.duel(hostile("folder_snooper"), random_agent()))
+        assert forfeit is None, forfeit
+    finally:
+        runs.close_and_check()
