@@ -6,6 +6,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.utils import str_to_date
+
+from rl_arena_app.broker import MATCH_SANDBOXES
+
 # How far into the matches queue a worker looks for a match it has warm.
 WINDOW = 256
 # A match may go ahead of the head only if it was queued at most this long after it: two default
@@ -42,3 +49,34 @@ def choose(waiting: Sequence[Waiting], warm: Collection[str],
     if best == 0 or warm_sides(waiting[best], warm) == 0:
         return None
     return waiting[best].job_id
+
+
+def queued_matches(queue: Queue, window: int = WINDOW) -> list[Waiting]:
+    """The first ``window`` jobs of ``queue`` as matches: two fields of each job, one round trip."""
+    ids = [i.decode() if isinstance(i, bytes) else i
+           for i in queue.connection.lrange(queue.key, 0, window - 1)]
+    with queue.connection.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.hmget(Job.key_for(job_id), "meta", "enqueued_at")
+        fields = pipe.execute()
+    waiting = []
+    for job_id, (meta, enqueued_at) in zip(ids, fields, strict=True):
+        if enqueued_at is None:  # gone meanwhile
+            continue
+        keys = queue.serializer.loads(meta).get(MATCH_SANDBOXES, ()) if meta else ()
+        waiting.append(Waiting(job_id, tuple(keys), str_to_date(enqueued_at).timestamp()))
+    return waiting
+
+
+def take_warm_match(queue: Queue, warm: Collection[str]) -> Job | None:
+    """Take a queued match this worker has warm off ``queue`` ahead of its head, as RQ's dequeue
+    would take the head (None: nothing better than the head, or another worker was faster)."""
+    if not warm:
+        return None
+    chosen = choose(queued_matches(queue), warm)
+    if chosen is None or queue.connection.lrem(queue.key, 1, chosen) != 1:
+        return None
+    try:
+        return Job.fetch(chosen, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:  # deleted after we looked: as RQ's dequeue, pass on it
+        return None

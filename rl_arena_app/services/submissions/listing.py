@@ -11,6 +11,7 @@ from rl_arena_app.db.models import Agent, Submission, User
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import NotFound
 from rl_arena_app.services.ids import in_range
+from rl_arena_app.services.ratings.snapshots import current_versions
 from rl_arena_app.services.submissions.intake import check_env
 
 
@@ -58,3 +59,17 @@ def describe(submission_id: int) -> dict[str, Any]:
             raise NotFound(f"no submission {submission_id} ({total} submissions exist): "
                            "see `rl-arena agent list`")
     return {**_row(*row), "log_tail": row[0].log_tail}
+
+
+def playable_images() -> set[str]:
+    """The images of the versions matches may still pick: each duel agent's current version,
+    the agent not retired (a worker keeps no other warm)."""
+    images: set[str] = set()
+    with session_scope() as session:
+        for env in envs.list_envs():
+            if env.kind == "duel":
+                images.update(session.exec(
+                    select(Submission.image).join(Agent, Agent.id == Submission.agent_id)
+                    .where(*current_versions(env.id), Agent.retired_at.is_(None),
+                           Submission.image.is_not(None))))
+    return images
