@@ -13,7 +13,7 @@ from redis.client import Pipeline
 from rq import Queue, SpawnWorker, Worker, worker_registration
 from rq.executions import Execution
 from rq.job import Job
-from rq.worker import WorkerStatus
+from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 
 from jobs.lifetime import die_with_parent
 from rl_arena_app import logs
@@ -103,6 +103,15 @@ class ArenaWorker(SpawnWorker):
         log_like_a_worker(get_settings())
         metrics.start_recording()
         super().main_work_horse(job, queue)
+
+    def kill_horse(self, sig=SHUTDOWN_SIGNAL) -> None:  # type: ignore[no-untyped-def]
+        """Kill the work horse; a match in this process has none, and goes on (RQ would kill
+        this process's group, the worker's, for `rq`'s stop-job or kill-horse command)."""
+        if self.horse_pid:
+            super().kill_horse(sig)
+            return
+        self._stopped_job_id = None  # not stopped: it must not be recorded so
+        log.warning("worker %s: a match cannot be stopped; it ends at its timeout", self.name)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """Extend this worker's life in Redis; register it again if Redis forgot it."""

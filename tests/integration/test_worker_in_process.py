@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 from rq import Queue, Worker, worker_registration
+from rq.command import send_stop_job_command
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
@@ -161,6 +162,20 @@ def test_a_match_past_its_timeout_fails_and_the_same_worker_plays_the_next(
     # As before: the stopped match waits for its deadline, then the reaper queues it again.
     wait_for(lambda: requeue_stale() == [hung], 30, "the reaper", 0.5)
     assert match_row(hung).status == MatchStatus.QUEUED
+
+
+@pytest.mark.slow
+def test_rqs_stop_job_command_leaves_a_match_and_its_worker_alone(process_sandbox, tmp_path):
+    match_id = queued_match(ready_pair(SLOW, tmp_path, "slow"))
+    with worker_process(tmp_path) as (worker, log):
+        started_match(match_id, worker)
+        # RQ would SIGKILL the horse's process group: with no horse, the worker's own.
+        send_stop_job_command(connection(), match_job_id(match_id, 0))
+        wait_for(lambda: match_row(match_id).status != MatchStatus.RUNNING
+                 or worker.poll() is not None, 120, "the match to end")
+        assert worker.poll() is None, log.read_text()
+        assert match_row(match_id).status == MatchStatus.FINISHED, log.read_text()
+        assert "a match cannot be stopped" in log.read_text()
 
 
 # ---------------------------------------------------------------------- work horses
