@@ -6,13 +6,18 @@ import logging
 import os
 import socket
 import sys
+import threading
 
 import redis
 from redis.client import Pipeline
-from rq import Queue, Worker, worker_registration
+from rq import Queue, SpawnWorker, Worker, worker_registration
+from rq.executions import Execution
+from rq.job import Job
+from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 
 from jobs.lifetime import die_with_parent
-from rl_arena_app.broker import QUEUES, get_redis
+from rl_arena_app import logs
+from rl_arena_app.broker import MATCHES, QUEUES, get_redis
 from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.processes import pid_alive
 from rl_arena_app.services import metrics
@@ -20,7 +25,12 @@ from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger("rl_arena.worker")
 
-# Imported once in the worker so every forked job (work horse) starts warm.
+# The queues whose jobs a worker runs in its own process (matches: `play_match` alone is put
+# there); jobs of the other queues (builds, admin actions) run in a work horse.
+IN_PROCESS_QUEUES = frozenset({MATCHES})
+# RQ itself logs warnings and failures only; jobs.tasks logs one line per job.
+RQ_LOG_LEVEL = "WARNING"
+# Imported once at start: the first match starts warm, and a missing module shows at once.
 PRELOAD = ("jobs.tasks", "rl_arena_app.arena.envs", "rl_arena_app.arena.referee",
            "rl_arena_app.services.matches.play", "rl_arena_app.services.submissions.listing")
 
@@ -34,12 +44,23 @@ HEARTBEAT_S = 5
 WORKER_TTL_S = HEARTBEAT_S + 15
 
 
-class ArenaWorker(Worker):
-    """An RQ worker whose work horse dies with it, and that Redis cannot forget.
+class ArenaWorker(SpawnWorker):
+    """An RQ worker that plays matches in its own process, and that Redis cannot forget.
 
-    A killed worker takes its match down too: otherwise the horse would outlive a SIGKILLed
-    worker and play on unsupervised; this way the match stays ``running`` until its deadline
-    and the reaper re-enqueues it. Each heartbeat registers the worker again if Redis lost it.
+    A match (a job of the matches queue) runs in this process, not in a work horse, so what
+    the process keeps warm (its imports, its sandboxes) serves match after match. RQ's
+    registries, retries and death penalty hold as for any job: SIGALRM ends a match at its job
+    timeout (the job fails; the match stays ``running`` until its deadline and the reaper
+    re-enqueues it), and a ``JobHeartbeat`` thread sends the heartbeats RQ's horse monitor
+    would. Each heartbeat registers the worker again if Redis lost it.
+
+    Builds and admin actions (the builds queue) keep a work horse: long pip, Docker and
+    rating work stays apart, and its memory is returned when it ends. The horse is spawned (a
+    fresh interpreter, RQ's ``SpawnWorker``), not forked: after a match this process holds
+    threads, database and Docker connections and warm sandboxes that a forked child would
+    share or find broken (a thread pool's work, container removals included, never runs in a
+    fork). The horse dies with the worker: a SIGKILLed worker leaves no job running, only
+    matches ``running`` in the database until their deadline, for the reaper.
     """
 
     max_connection_wait_time = float(HEARTBEAT_S)
@@ -48,14 +69,49 @@ class ArenaWorker(Worker):
         kwargs.setdefault("worker_ttl", WORKER_TTL_S)
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_S)
         super().__init__(*args, **kwargs)
+        self._job_heartbeat: JobHeartbeat | None = None
 
-    def main_work_horse(self, job, queue) -> None:  # type: ignore[no-untyped-def]
-        """Run the job in the forked horse, tied to the worker's life."""
-        parent = os.getppid()
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """A match in this process; a build or an admin action in a spawned work horse."""
+        if queue.name not in IN_PROCESS_QUEUES:
+            super().execute_job(job, queue)
+            return
+        execution = self.prepare_execution(job)
+        self._job_heartbeat = JobHeartbeat(self, job, execution)
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            self._stop_job_heartbeat()
+        self.set_state(WorkerStatus.IDLE)
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """No heartbeat once the job has ended: a late one would revive its deleted execution."""
+        self._stop_job_heartbeat()
+        super().handle_execution_ended(job, queue, heartbeat_ttl)
+
+    def _stop_job_heartbeat(self) -> None:
+        if self._job_heartbeat is not None:
+            self._job_heartbeat.stop()
+            self._job_heartbeat = None
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """In the spawned horse: tie its life to the worker's, log and count as the worker
+        does, run the job."""
         die_with_parent()
-        if os.getppid() != parent:  # the worker died before the tie was made
+        if os.getppid() != self.pid:  # the worker died before the tie was made
             os._exit(1)
+        log_like_a_worker(get_settings())
+        metrics.start_recording()
         super().main_work_horse(job, queue)
+
+    def kill_horse(self, sig=SHUTDOWN_SIGNAL) -> None:  # type: ignore[no-untyped-def]
+        """Kill the work horse; a match in this process has none, and goes on (RQ would kill
+        this process's group, the worker's, for `rq`'s stop-job or kill-horse command)."""
+        if self.horse_pid:
+            super().kill_horse(sig)
+            return
+        self._stopped_job_id = None  # not stopped: it must not be recorded so
+        log.warning("worker %s: a match cannot be stopped; it ends at its timeout", self.name)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """Extend this worker's life in Redis; register it again if Redis forgot it."""
@@ -80,7 +136,7 @@ class ArenaWorker(Worker):
             pipeline.hset(self.key, mapping={**self.serialize(), "state": self.get_state()})
             pipeline.expire(self.key, ttl)
             worker_registration.register(self, pipeline)
-            for execution in self.executions.values():
+            for execution in list(self.executions.values()):  # the job may end meanwhile
                 execution.save(ttl, pipeline)
                 pipeline.sadd(self.executions_key, execution.composite_key)
             pipeline.expire(self.executions_key, ttl)
@@ -88,11 +144,42 @@ class ArenaWorker(Worker):
         log.info("worker %s registered again: Redis had lost it", self.name)
 
     def perform_job(self, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
-        """Run the job, then finish its container removals before the horse's ``os._exit``."""
+        """Run the job; a horse then finishes its container removals before its ``os._exit``."""
         try:
             return super().perform_job(*args, **kwargs)
         finally:
-            finish_removals()
+            if self.is_horse:
+                finish_removals()
+
+    def teardown(self) -> None:
+        """Leave Redis, then finish the removals of the containers this process's matches
+        closed (they run in the background between matches)."""
+        super().teardown()
+        finish_removals()
+
+
+class JobHeartbeat:
+    """While a job runs in the worker's process, a daemon thread does what RQ's work horse
+    monitor does every ``job_monitoring_interval``: the worker's and the execution's heartbeats
+    (the started registry's score), and registering again if Redis forgot the worker.
+
+    Each beat takes a connection of its own from the (thread-safe) pool, in a fresh pipeline.
+    """
+
+    def __init__(self, worker: ArenaWorker, job: Job, execution: Execution) -> None:
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(worker, job, execution),
+                                        name=f"heartbeat-{job.id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self, worker: ArenaWorker, job: Job, execution: Execution) -> None:
+        while not self._stopped.wait(worker.job_monitoring_interval):
+            worker.maintain_heartbeats(job, execution)
+
+    def stop(self) -> None:
+        """No beat after this returns."""
+        self._stopped.set()
+        self._thread.join()
 
 
 def finish_removals() -> None:
@@ -108,13 +195,20 @@ def finish_removals() -> None:
         log.warning("container removal failed (the next orphan sweep retries it): %s", exc)
 
 
+def log_like_a_worker(settings: Settings) -> None:
+    """Logging as `rl-arena worker` sets it up, for a spawned work horse (a fresh interpreter)."""
+    logs.configure(settings.log_format)
+    for name in ("rq.worker", "rq.job"):
+        logging.getLogger(name).setLevel(RQ_LOG_LEVEL)
+
+
 def default_name() -> str:
     """``<host>.<pid>``: unique on a shared Redis."""
     return f"{socket.gethostname()}.{os.getpid()}"
 
 
 def preload() -> list[str]:
-    """Import the job modules now so work horses inherit them; returns those not available."""
+    """Import the job modules now; returns those not available."""
     import importlib
 
     missing = []
@@ -148,7 +242,7 @@ def sweep_containers(settings: Settings) -> None:
     from jobs.sandbox.docker import DockerEngine
 
     engine = DockerEngine(settings)  # its construction sweeps orphans
-    engine.client.close()  # no Docker connection may be shared with forked work horses
+    engine.client.close()  # matches open their own
 
 
 def build_worker(name: str | None = None, settings: Settings | None = None) -> ArenaWorker:
@@ -157,7 +251,8 @@ def build_worker(name: str | None = None, settings: Settings | None = None) -> A
     name = name or default_name()
     clear_stale_name(name, connection)
     queues = [Queue(q, connection=connection) for q in QUEUES]
-    # Each job runs in a forked work horse: a crash or failure of a job never kills the worker.
+    # A job that fails or raises never ends the worker: RQ records it (and retries it) either in
+    # this process (matches) or from the horse's exit.
     return ArenaWorker(queues, connection=connection, name=name)
 
 
@@ -173,7 +268,6 @@ def run_worker(name: str | None = None, *, burst: bool = False) -> bool:
     log.info("worker %s on queues %s (pid %d)", worker.name, ", ".join(QUEUES), os.getpid())
     try:
         # with_scheduler: RQ's scheduler re-enqueues jobs whose Retry has a backoff interval.
-        # RQ itself logs warnings and failures only; jobs.tasks logs one line per job.
-        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        return worker.work(burst=burst, with_scheduler=True, logging_level=RQ_LOG_LEVEL)
     except redis.ConnectionError as exc:
         raise InfrastructureError(f"worker {worker.name} lost Redis: {exc}") from exc
