@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 import redis
 from redis.client import Pipeline
@@ -16,11 +17,14 @@ from rq.job import Job
 from rq.worker import SHUTDOWN_SIGNAL, WorkerStatus
 
 from jobs.lifetime import die_with_parent
+from jobs.routing import take_warm_match
+from jobs.sandbox.pool import close_pools, retain_warm, warm_keys
 from rl_arena_app import logs
-from rl_arena_app.broker import MATCHES, QUEUES, get_redis
+from rl_arena_app.broker import BUILDS, MATCHES, QUEUES, get_redis
 from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.processes import pid_alive
 from rl_arena_app.services import metrics
+from rl_arena_app.services.submissions.listing import playable_images
 from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger("rl_arena.worker")
@@ -40,6 +44,8 @@ PRELOAD = ("jobs.tasks", "rl_arena_app.arena.envs", "rl_arena_app.arena.referee"
 # state and current job) at most about twice this long after Redis is back; RQ's defaults
 # would take minutes.
 HEARTBEAT_S = 5
+# How often a worker closes the warm sandboxes of versions that no longer play.
+RETAIN_EVERY_S = 60.0
 # RQ blocks on the queues for worker_ttl - 15 s between heartbeats.
 WORKER_TTL_S = HEARTBEAT_S + 15
 
@@ -70,6 +76,7 @@ class ArenaWorker(SpawnWorker):
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_S)
         super().__init__(*args, **kwargs)
         self._job_heartbeat: JobHeartbeat | None = None
+        self._retain_at = 0.0
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """A match in this process; a build or an admin action in a spawned work horse."""
@@ -144,18 +151,49 @@ class ArenaWorker(SpawnWorker):
         log.info("worker %s registered again: Redis had lost it", self.name)
 
     def perform_job(self, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
-        """Run the job; a horse then finishes its container removals before its ``os._exit``."""
+        """Run the job; a horse then closes its sandboxes and finishes their removals before
+        its ``os._exit`` (which runs no exit handler)."""
         try:
             return super().perform_job(*args, **kwargs)
         finally:
             if self.is_horse:
+                close_pools()
                 finish_removals()
 
     def teardown(self) -> None:
-        """Leave Redis, then finish the removals of the containers this process's matches
-        closed (they run in the background between matches)."""
+        """Leave Redis, then close this process's warm sandboxes and finish the removals of the
+        containers its matches closed (they run in the background between matches)."""
         super().teardown()
+        close_pools()
         finish_removals()
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None
+                                     ) -> tuple[Job, Queue] | None:
+        """A queued match this worker has both or one of the agents warm for, if one is near
+        the head of the queue (builds still first); otherwise RQ's own dequeue."""
+        taken = self._take_warm_match()
+        if taken is not None:
+            self.heartbeat()
+            return taken
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def _take_warm_match(self) -> tuple[Job, Queue] | None:
+        settings = get_settings()
+        if settings.sandbox != "docker":  # only containers are routed: their keys are images
+            return None
+        now = time.monotonic()
+        if now >= self._retain_at:  # versions retired or superseded lose their containers
+            self._retain_at = now + RETAIN_EVERY_S
+            retain_warm("docker", playable_images())
+        warm = warm_keys("docker")
+        queues = {q.name: q for q in self.queues}
+        if not warm or MATCHES not in queues or (BUILDS in queues and queues[BUILDS].count):
+            return None
+        try:
+            job = take_warm_match(queues[MATCHES], warm)
+        except (redis.ConnectionError, redis.TimeoutError):
+            return None  # RQ's dequeue waits Redis out
+        return None if job is None else (job, queues[MATCHES])
 
 
 class JobHeartbeat:

@@ -12,7 +12,7 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from rl_arena_app.services import metrics
@@ -170,6 +170,20 @@ def shared_pool(kind: str, capacity: int, min_free_mb: int) -> SandboxPool | Non
             pool = _pools[kind] = SandboxPool(capacity, min_free_mb, kind)
         pool.capacity, pool.min_free_mb = capacity, min_free_mb
         return pool
+
+
+def warm_keys(kind: str) -> set[str]:
+    """The keys (images, for Docker) this process holds warm sandboxes of."""
+    with _pools_lock:
+        pool = _pools.get(kind)
+    return set() if pool is None else pool.keys()
+
+
+def retain_warm(kind: str, keep: Collection[str]) -> int:
+    """Close this process's idle warm sandboxes whose key is not in ``keep``; how many."""
+    with _pools_lock:
+        pool = _pools.get(kind)
+    return 0 if pool is None else pool.retain(lambda key: key in keep)
 
 
 def close_pools() -> None:

@@ -14,7 +14,7 @@ import signal
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from rl_arena_app.arena import protocol
@@ -136,33 +136,46 @@ class WarmHost(ABC):
 
     def fork(self, deadline: float) -> socket.socket:
         """A connected socket to a fresh agent process (TimeoutError / ChannelClosed)."""
-        if self.control is None:  # the server's first fork
-            self.control = Control(self._accept(deadline))
-            hello, fds = self.control.receive(max(deadline - time.monotonic(), 0.0))
-            _close_all(fds)
-            if hello.get("t") != "server" or hello.get("v") != protocol.PROTOCOL_VERSION:
-                raise ChannelClosed(f"not a fork server of protocol {protocol.PROTOCOL_VERSION}")
-        else:
-            deadline = min(deadline, time.monotonic() + REUSED_FORK_TIMEOUT_S)
-        self.forks += 1
-        self.control.send({"t": "fork"})
-        reply, fds = self.control.receive(max(deadline - time.monotonic(), 0.0))
-        if reply.get("t") != "forked" or len(fds) != 1:
-            _close_all(fds)
-            raise ChannelClosed(f"fork server answered {reply.get('t')!r} to fork")
-        return socket.socket(fileno=fds[0])
+        with self._exchange():
+            if self.control is None:  # the server's first fork
+                self.control = Control(self._accept(deadline))
+                hello, fds = self.control.receive(max(deadline - time.monotonic(), 0.0))
+                _close_all(fds)
+                if hello.get("t") != "server" or hello.get("v") != protocol.PROTOCOL_VERSION:
+                    raise ChannelClosed(
+                        f"not a fork server of protocol {protocol.PROTOCOL_VERSION}")
+            else:
+                deadline = min(deadline, time.monotonic() + REUSED_FORK_TIMEOUT_S)
+            self.forks += 1
+            self.control.send({"t": "fork"})
+            reply, fds = self.control.receive(max(deadline - time.monotonic(), 0.0))
+            if reply.get("t") != "forked" or len(fds) != 1:
+                _close_all(fds)
+                raise ChannelClosed(f"fork server answered {reply.get('t')!r} to fork")
+            return socket.socket(fileno=fds[0])
 
     def exit_report(self) -> dict[str, Any] | None:
         """How the last agent process ended, or None when the server cannot say."""
         if self.control is None:
             return None
         try:
-            self.control.send({"t": "status"})
-            report, fds = self.control.receive(CONTROL_TIMEOUT_S + 1.0)
+            with self._exchange():
+                self.control.send({"t": "status"})
+                report, fds = self.control.receive(CONTROL_TIMEOUT_S + 1.0)
         except (ChannelClosed, TimeoutError):
             return None
         _close_all(fds)
         return report if report.get("t") == "exit" else None
+
+    @contextlib.contextmanager
+    def _exchange(self) -> Iterator[None]:
+        """A request and its answer: anything that cuts one short (a timeout, a job's deadline,
+        Ctrl-C) leaves the control stream out of step, so the host is never used again."""
+        try:
+            yield
+        except BaseException:
+            self.broken = True
+            raise
 
     def end_child(self) -> None:
         """Ask the server to end the agent process and clean up (it answers nothing)."""
