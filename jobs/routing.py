@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from rq.utils import str_to_date
 
 from rl_arena_app.broker import MATCH_SANDBOXES
 
@@ -64,8 +64,14 @@ def queued_matches(queue: Queue, window: int = WINDOW) -> list[Waiting]:
         if enqueued_at is None:  # gone meanwhile
             continue
         keys = queue.serializer.loads(meta).get(MATCH_SANDBOXES, ()) if meta else ()
-        waiting.append(Waiting(job_id, tuple(keys), str_to_date(enqueued_at).timestamp()))
+        waiting.append(Waiting(job_id, tuple(keys), _timestamp(enqueued_at)))
     return waiting
+
+
+def _timestamp(rq_time: bytes) -> float:
+    """Seconds since the epoch of one of RQ's UTC times (``2026-12-07T13:52:01.123456Z``);
+    ``fromisoformat`` parses it many times faster than RQ's ``strptime``."""
+    return datetime.fromisoformat(rq_time.decode()).timestamp()
 
 
 def take_warm_match(queue: Queue, warm: Collection[str]) -> Job | None:

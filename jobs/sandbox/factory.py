@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -28,10 +30,17 @@ def _docker(bundles: Sequence[AgentBundle], settings: Settings,
     from jobs.sandbox.docker import DockerEngine, DockerHost, DockerSandbox
 
     engine = DockerEngine.shared(settings)
-    images = [ensure_agent_image(engine.client, b, settings.agent_base_image,
-                                 settings.agent_python_version, progress,
-                                 WheelCache.of(settings)) for b in bundles]
     pool = _warm_pool("docker", settings)
+
+    def image(bundle: AgentBundle) -> str:
+        return ensure_agent_image(engine.client, bundle, settings.agent_base_image,
+                                  settings.agent_python_version, progress,
+                                  WheelCache.of(settings))
+
+    # A worker with warm sandboxes plays the same versions over and over: it asks the engine
+    # about their images only every IMAGE_RECHECK_S.
+    images = [image(b) if pool is None else _CHECKED_IMAGES.get(b, settings, image)
+              for b in bundles]
     if pool is None:
         return PreparedAgents([partial(DockerSandbox, engine, image) for image in images],
                               list(images))
@@ -52,6 +61,33 @@ def _process(bundles: Sequence[AgentBundle], settings: Settings,
         factories = [partial(WarmSandbox, pool, process_key(b), partial(ProcessHost, b, settings))
                      for b in bundles]
     return PreparedAgents(factories, [None] * len(bundles))
+
+
+class CheckedImages:
+    """Image tags recently found (or built) for bundles, by content and base image."""
+
+    def __init__(self, recheck_s: float) -> None:
+        self.recheck_s = recheck_s
+        self._tags: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, bundle: AgentBundle, settings: Settings,
+            ensure: Callable[[AgentBundle], str]) -> str:
+        """The bundle's image tag: remembered if checked within ``recheck_s``, else ``ensure``."""
+        key = (settings.agent_base_image, settings.agent_python_version, bundle.digest)
+        with self._lock:
+            known = self._tags.get(key)
+        if known is not None and time.monotonic() - known[1] < self.recheck_s:
+            return known[0]
+        tag = ensure(bundle)
+        with self._lock:
+            self._tags[key] = (tag, time.monotonic())
+        return tag
+
+
+# After a base image is rebuilt, new containers use its images at most this much later.
+IMAGE_RECHECK_S = 30.0
+_CHECKED_IMAGES = CheckedImages(IMAGE_RECHECK_S)
 
 
 def _warm_pool(kind: SandboxKind, settings: Settings) -> SandboxPool | None:
