@@ -26,7 +26,6 @@ import os
 import signal
 import socket
 import stat
-import sys
 import time
 import types
 
@@ -263,12 +262,8 @@ class Server:
 
 def main() -> None:
     """Lock the server down, import what every child shares, connect and serve."""
-    parser = argparse.ArgumentParser()
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--connect")
-    where.add_argument("--fd", type=int)
-    parser.add_argument("--agent-dir", default="/agent")
-    parser.add_argument("--deps", action="append", default=[])
+    harness = load_sibling("rl_arena_harness", "harness.py")
+    parser = harness.argument_parser()
     parser.add_argument("--wipe", action="append", default=[])
     parser.add_argument("--kill-all", action="store_true")
     parser.add_argument("--oom-counter", action="append", default=[])
@@ -277,21 +272,13 @@ def main() -> None:
         signal.signal(number, signal.SIG_IGN)
     _prctl(PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem or fd for the agent
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # double-forked daemons stay within reach
-    agent_dir = os.path.abspath(args.agent_dir)
-    deps = [os.path.abspath(d) for d in args.deps]
-    harness = load_sibling("rl_arena_harness", "harness.py")
+    agent_dir, deps = harness.agent_paths(args)
     # numpy is shared by the children unless the agent brings its own, which must win.
     if not any(os.path.exists(os.path.join(d, "numpy")) for d in [agent_dir, *deps]):
         with contextlib.suppress(ImportError):
             import numpy  # noqa: F401
-    for path in reversed([agent_dir, *deps]):
-        sys.path.insert(0, path)
-    if args.connect:
-        control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        control.connect(args.connect)
-    else:
-        control = socket.socket(fileno=args.fd)
-    os.chdir(agent_dir)
+    harness.put_agent_first(agent_dir, deps)
+    control = harness.connect(args)
     gc.freeze()  # children share the server's objects without copying their pages
     Server(control, harness, agent_dir, deps, args).run()
 

@@ -211,28 +211,48 @@ def load_protocol() -> types.ModuleType:
     return module
 
 
-def main() -> None:
-    """Parse arguments, connect to the referee and serve."""
+def argument_parser() -> argparse.ArgumentParser:
+    """The arguments of every entry point in the sandbox: where the referee is (a socket path or
+    an inherited descriptor) and where the agent and its wheels lie."""
     parser = argparse.ArgumentParser()
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--connect")
     where.add_argument("--fd", type=int)
     parser.add_argument("--agent-dir", default="/agent")
     parser.add_argument("--deps", action="append", default=[])
-    args = parser.parse_args()
-    agent_dir = os.path.abspath(args.agent_dir)
-    deps = [os.path.abspath(d) for d in args.deps]
-    # The agent's own wheels come first, so its numpy wins over the image's.
+    return parser
+
+
+def agent_paths(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The agent's folder and its wheels' folders, absolute."""
+    return os.path.abspath(args.agent_dir), [os.path.abspath(d) for d in args.deps]
+
+
+def put_agent_first(agent_dir: str, deps: list[str]) -> None:
+    """Put the agent's folder, then its wheels, before everything else on sys.path: the
+    agent's own wheels win, e.g. its numpy over the image's."""
     for path in reversed([agent_dir, *deps]):
         sys.path.insert(0, path)
-    protocol = load_protocol()
 
+
+def connect(args: argparse.Namespace) -> socket.socket:
+    """The socket to the referee, then work from the agent's folder."""
     if args.connect:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(args.connect)
     else:
         sock = socket.socket(fileno=args.fd)
-    os.chdir(agent_dir)
+    os.chdir(os.path.abspath(args.agent_dir))
+    return sock
+
+
+def main() -> None:
+    """Parse arguments, connect to the referee and serve."""
+    args = argument_parser().parse_args()
+    agent_dir, deps = agent_paths(args)
+    put_agent_first(agent_dir, deps)
+    protocol = load_protocol()
+    sock = connect(args)
     serve(Channel(sock, protocol), agent_dir, SourceNames(agent_dir, deps))
 
 
