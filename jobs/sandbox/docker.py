@@ -350,7 +350,6 @@ class DockerHost(WarmHost):
 
     def __init__(self, engine: DockerEngine, image: str) -> None:
         super().__init__(image)
-        self.image = image
         self.box = AgentContainer(engine, image)
 
     def start(self) -> None:

@@ -108,7 +108,6 @@ class WarmHost(ABC):
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.image: str | None = None
         self.control: Control | None = None
         self.broken = False
         self.forks = 0
@@ -237,7 +236,7 @@ class WarmSandbox(SocketSandbox):
 
     def _post_mortem(self) -> AgentFault:
         assert self.host is not None
-        report = self.host.exit_report()
+        report = None if self.host.broken else self.host.exit_report()
         if report is None:
             self.host.broken = True
             return self.host.post_mortem()
