@@ -186,7 +186,7 @@ def engine_warm(players: list[int], pairs: list[tuple[int, int]]) -> dict[str, A
     """The same duels back to back in this process on one warm pair of sandboxes; then the
     memory an idle warm sandbox holds."""
     from jobs.sandbox.factory import runner_for
-    from jobs.sandbox.pool import _pools, close_pools
+    from jobs.sandbox.pool import close_pools, pool_of
     from rl_arena_app.arena import envs
     from rl_arena_app.arena.referee import Limits
     from rl_arena_app.arena.run import play
@@ -208,7 +208,7 @@ def engine_warm(players: list[int], pairs: list[tuple[int, int]]) -> dict[str, A
         play(spec, factories, ["a", "b"], sandbox="docker", seed=seed,
              limits=Limits.for_env(spec), games=spec.games)
     elapsed = time.perf_counter() - started
-    rss = idle_rss_mb(_pools["docker"])
+    rss = idle_rss_mb(pool_of("docker"))
     close_pools()
     return {"duels": len(pairs), "seconds": round(elapsed, 3),
             "duels_per_min": round(len(pairs) / elapsed * 60, 1), "idle_sandbox_rss_mb": rss}
@@ -217,7 +217,7 @@ def engine_warm(players: list[int], pairs: list[tuple[int, int]]) -> dict[str, A
 def idle_rss_mb(pool: Any) -> float:
     """Median memory an idle warm container holds (the cgroup's usage less its file cache)."""
     held = []
-    for host in list(pool._idle.values()):
+    for host in pool.idle_hosts():
         stats = host.box.container.stats(stream=False)["memory_stats"]
         cache = stats.get("stats", {}).get("total_inactive_file",
                                           stats.get("stats", {}).get("inactive_file", 0))

@@ -1,9 +1,9 @@
 """The warm sandboxes a process keeps: least recently used first out, bounded by count and memory.
 
-One pool per kind of sandbox and per process. A forked child (an RQ work horse) starts without
-pools, so it never touches its parent's sandboxes and plays in cold ones. The pools close their
-sandboxes when the process exits (Ctrl-C included); a killed process leaves its containers to the
-next orphan sweep.
+One pool per kind of sandbox and per process. A forked child starts without pools, so it never
+touches its parent's sandboxes and plays in cold ones (RQ's build horses are spawned, not forked:
+they close their pool when their job ends). The pools close their sandboxes when the process
+exits (Ctrl-C included); a killed process leaves its containers to the next orphan sweep.
 """
 
 from __future__ import annotations
@@ -133,6 +133,11 @@ class SandboxPool:
         _close(gone)
         return len(gone)
 
+    def idle_hosts(self) -> list[WarmHost]:
+        """The idle hosts, least recently used first."""
+        with self._lock:
+            return list(self._idle.values())
+
     def keys(self) -> set[str]:
         """The keys of every host the pool holds, idle or leased."""
         with self._lock:
@@ -172,17 +177,21 @@ def shared_pool(kind: str, capacity: int, min_free_mb: int) -> SandboxPool | Non
         return pool
 
 
+def pool_of(kind: str) -> SandboxPool | None:
+    """This process's pool for ``kind`` if it has one (never making one)."""
+    with _pools_lock:
+        return _pools.get(kind)
+
+
 def warm_keys(kind: str) -> set[str]:
     """The keys (images, for Docker) this process holds warm sandboxes of."""
-    with _pools_lock:
-        pool = _pools.get(kind)
+    pool = pool_of(kind)
     return set() if pool is None else pool.keys()
 
 
 def retain_warm(kind: str, keep: Collection[str]) -> int:
     """Close this process's idle warm sandboxes whose key is not in ``keep``; how many."""
-    with _pools_lock:
-        pool = _pools.get(kind)
+    pool = pool_of(kind)
     return 0 if pool is None else pool.retain(lambda key: key in keep)
 
 

@@ -60,6 +60,7 @@ def test_the_least_recently_used_idle_host_goes_first():
     lease(pool, "c", made)  # over capacity: a, the older, is closed
     assert a.closed and not b.closed
     assert pool.keys() == {"b"}
+    assert pool.idle_hosts() == [b]
 
 
 def test_broken_hosts_are_closed_never_reused():
