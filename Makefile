@@ -9,13 +9,13 @@ BUN := .tools/node_modules/.bin/bun
 BUN_VERSION := 1.4.5
 APP_IMAGE ?= rl-arena/app:dev
 
-.PHONY: setup test-setup docker base-image browser frontend image run test test-fast lint bench \
+.PHONY: setup test-setup docker base-image stack-images browser frontend image run test test-fast lint bench \
 	clean
 
 # What `make run` needs; the tests also need a browser (test-setup).
 setup: $(STAMP) $(BUN) base-image
 
-test-setup: setup browser
+test-setup: setup browser stack-images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ frontend: $(STAMP) $(BUN)
 
 base-image: $(STAMP) docker
 	$(BIN)/rl-arena images build-base --if-missing
+
+# Offline stand-ins for the official postgres and redis images (compose.yaml's POSTGRES_IMAGE and
+# REDIS_IMAGE), from Debian's packages: for machines whose Docker cannot reach Docker Hub.
+STACK_IMAGES := postgres:rl-arena/postgres:15 redis:rl-arena/redis:7
+stack-images: docker
+	@for spec in $(STACK_IMAGES); do name=$${spec%%:*}; tag=$${spec#*:}; \
+	  docker image inspect $$tag >/dev/null 2>&1 || bash jobs/images/build-stack-offline.sh $$name $$tag; \
+	done
 
 # The app image (compose.yaml), built offline: host wheelhouse + Dockerfile on the agent base image.
 # async-timeout is listed because redis needs it on the base image's Python 3.11.2 (< 3.11.3).
