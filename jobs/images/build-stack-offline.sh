@@ -7,16 +7,7 @@ set -euo pipefail
 what=${1:?usage: build-stack-offline.sh postgres|redis IMAGE_TAG}
 tag=${2:?usage: build-stack-offline.sh postgres|redis IMAGE_TAG}
 here=$(cd "$(dirname "$0")" && pwd)
-suite=${RL_ARENA_DEBIAN_SUITE:-bookworm}
-mirror=${RL_ARENA_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-  mirror=$(grep -rhoE '(URIs:|^deb)[[:space:]]+[^[:space:]]+/debian/?([[:space:]]|$)' \
-             /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-           | awk '{print $2}' | head -n 1 || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
-command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "debootstrap needs root" >&2; exit 1; }
+source "$here/debootstrap-env.sh"
 
 case "$what" in
   postgres) packages=postgresql-15 ;;
