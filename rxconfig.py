@@ -20,7 +20,10 @@ config = rx.Config(
     cors_allowed_origins=list(settings.browser_origins),
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    state_manager_mode="memory",
+    # Tab state in Redis whenever the platform has one (compose, `rl-arena up`'s embedded one):
+    # any web replica can then serve any tab, and a tab outlives its replica's restart.
+    state_manager_mode="redis" if settings.redis_url else "memory",
+    redis_url=settings.redis_url,
     default_color_mode="system",
     plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin()],
 )
