@@ -19,10 +19,14 @@ def token_group() -> None:
 @click.option("--name", default="", help="What the token is for, e.g. laptop or ci.")
 @handles_errors
 def token_create(email: str, admin: bool, name: str) -> None:
-    """Print a new API token of EMAIL's account, alone on stdout (it is shown this once)."""
+    """Print a new API token of EMAIL's account, alone on stdout (it is shown this once); the
+    account is made if EMAIL has never logged in."""
     from rl_arena_app.services.accounts import tokens, users
 
-    account = users.account_by_email(email)
+    account, made = users.ensure_account(email)
+    if made:
+        click.echo(f"made an account for {account.email} (it logs in with that email)",
+                   err=True)
     click.echo(tokens.create_token(account, "admin" if admin else "submit", name))
 
 

@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse
 from rl_arena_app.api.app import create_api
 from rl_arena_app.db.models import Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.services.accounts import logins
+from rl_arena_app.services.accounts import logins, users
 from rl_arena_app.services.admin import audit
 from rl_arena_app.services.submissions import intake
 from rl_arena_app.settings import get_settings
@@ -223,6 +223,21 @@ def test_a_url_that_is_not_an_arena_is_named(platform, token, tmp_path):
 def test_token_create_prints_the_token_alone(token):
     assert token.startswith("rla_") and len(token.split()) == 1
     assert token.replace("_", "").replace("-", "").isalnum()  # URL-safe characters only
+
+
+def test_token_create_makes_the_account_of_someone_who_never_logged_in(platform):
+    """A fresh deployment's operator makes a token for a bot, or for a person before they
+    log in: the account is made with it, and says so apart from the token."""
+    made = rl_arena("token", "create", "Bot@Example.org", "--name", "ci")
+    again = rl_arena("token", "create", "bot@example.org")
+
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().startswith("rla_") and len(made.stdout.split()) == 1
+    assert "made an account for bot@example.org" in made.stderr
+    assert again.returncode == 0 and "made an account" not in again.stderr
+    assert users.account_by_email("bot@example.org").email == "bot@example.org"
+    refused = rl_arena("token", "create", "not an email")
+    assert refused.returncode == 2 and refused.stdout == ""
 
 
 def test_an_admin_token_is_refused_to_a_non_admin_until_granted(platform):

@@ -61,6 +61,15 @@ def configured_admins() -> frozenset[str]:
     return frozenset(stored_spelling(email) for email in get_settings().admin_email_set)
 
 
+def ensure_account(email: str) -> tuple[Account, bool]:
+    """The account with this email, made on first use (a person who has not logged in yet, a
+    bot); whether it was made now."""
+    with session_scope() as session:
+        existing = session.exec(select(User.id).where(
+            User.email == stored_spelling(email))).first()
+        return account_of(ensure_user(email, session=session)), existing is None
+
+
 def account_by_email(email: str) -> Account:
     """The account with this email; NotFound naming what to do."""
     with session_scope() as session:
