@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import docker.errors
 import redis
 from redis.client import Pipeline
 from rq import Queue, SpawnWorker, Worker, worker_registration
@@ -161,11 +162,13 @@ class ArenaWorker(SpawnWorker):
                 finish_removals()
 
     def teardown(self) -> None:
-        """Leave Redis, then close this process's warm sandboxes and finish the removals of the
-        containers its matches closed (they run in the background between matches)."""
+        """Leave Redis, then close this process's warm sandboxes, finish the removals of the
+        containers its matches closed (they run in the background between matches) and remove
+        what dead workers left on this engine."""
         super().teardown()
         close_pools()
         finish_removals()
+        sweep_containers(get_settings())
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None
                                      ) -> tuple[Job, Queue] | None:
@@ -185,6 +188,7 @@ class ArenaWorker(SpawnWorker):
         if now >= self._retain_at:  # versions retired or superseded lose their containers
             self._retain_at = now + RETAIN_EVERY_S
             retain_warm("docker", playable_images())
+            sweep_containers(settings)  # and so do workers killed mid-match
         warm = warm_keys("docker")
         queues = {q.name: q for q in self.queues}
         if not warm or MATCHES not in queues or (BUILDS in queues and queues[BUILDS].count):
@@ -279,8 +283,10 @@ def sweep_containers(settings: Settings) -> None:
         return
     from jobs.sandbox.docker import DockerEngine
 
-    engine = DockerEngine(settings)  # its construction sweeps orphans
-    engine.client.close()  # matches open their own
+    try:
+        DockerEngine.shared(settings).sweep_orphans()
+    except (InfrastructureError, docker.errors.DockerException) as exc:
+        log.warning("sweeping orphaned agent containers failed (retried later): %s", exc)
 
 
 def build_worker(name: str | None = None, settings: Settings | None = None) -> ArenaWorker:

@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,6 +45,9 @@ FORK_SERVER_ENTRYPOINT = ["python3", "-I", "-B", "/opt/rl-arena/forkserver.py", 
                           "--oom-counter", "/sys/fs/cgroup/memory.events"]
 # Memory a fork server holds beyond what it shares with its agent process.
 SERVER_MEMORY_MB = 32
+# A live owner removes its container seconds after it ends: one ended longer ago than this was
+# left by a process that died, on whatever host or in whatever container it ran.
+ENDED_ORPHAN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,17 @@ class ManagedContainer(NamedTuple):
     id: str
     name: str
     labels: dict[str, str]
+    state: str = ""  # running, exited, created...
+
+
+def _engine_time(stamp: str) -> float | None:
+    """An engine timestamp (RFC 3339, nanoseconds) as epoch seconds; None for its zero time."""
+    head, _, rest = stamp.partition(".")
+    try:
+        when = datetime.fromisoformat(head + ("Z" if rest else "")) if head else None
+    except ValueError:
+        return None
+    return None if when is None or when.year < 2000 else when.timestamp()
 
 
 def _remove_container(container: Container) -> None:
@@ -159,12 +174,15 @@ class DockerEngine:
         _REMOVER.drain()
 
     def sweep_orphans(self) -> list[str]:
-        """Remove containers and socket folders left behind by dead processes on this host."""
+        """Remove containers and socket folders left behind by dead processes: on this host,
+        those of dead pids; on this engine, any that ended more than ENDED_ORPHAN_S ago (their
+        owner ran in another container, e.g. a compose worker killed mid-match)."""
         removed = []
         host = socket.gethostname()
         for container in self.managed_containers():
             owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
-            if owner_host == host and pid.isdigit() and not pid_alive(int(pid)):
+            dead_owner = owner_host == host and pid.isdigit() and not pid_alive(int(pid))
+            if dead_owner or self._ended_long_ago(container):
                 # Another process may be removing it right now: gone or going is fine.
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                     self.client.api.remove_container(container.id, force=True)
@@ -175,6 +193,19 @@ class DockerEngine:
                 shutil.rmtree(folder, ignore_errors=True)
         return removed
 
+    def _ended_long_ago(self, container: ManagedContainer) -> bool:
+        """Whether the container stopped more than ENDED_ORPHAN_S ago."""
+        if container.state in ("running", "restarting", "paused"):
+            return False
+        try:
+            details = self.client.api.inspect_container(container.id)
+        except (docker.errors.NotFound, docker.errors.APIError):
+            return False
+        # A container created but never started (its owner died in between) has no end.
+        ended = _engine_time(details["State"].get("FinishedAt", "")) or _engine_time(
+            details.get("Created", ""))
+        return ended is not None and time.time() - ended > ENDED_ORPHAN_S
+
     def managed_containers(self, owner: str | None = None) -> list[ManagedContainer]:
         """Containers this platform started (optionally only this process's).
 
@@ -183,7 +214,7 @@ class DockerEngine:
         """
         label = [MANAGED_LABEL] + ([f"{OWNER_LABEL}={owner}"] if owner else [])
         return [ManagedContainer(c["Id"], (c.get("Names") or ["?"])[0].lstrip("/"),
-                                 c.get("Labels") or {})
+                                 c.get("Labels") or {}, c.get("State", ""))
                 for c in self.client.api.containers(all=True, filters={"label": label})]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import docker.errors
 import pytest
 
 from jobs.sandbox.docker import MANAGED_LABEL, OWNER_LABEL, DockerEngine
@@ -56,6 +58,42 @@ def test_rl_arena_sweep_removes_orphans_and_says_how_many(docker_engine):
     assert docker_engine.managed_containers(owner=owner) == []
     removed = int(done.stdout.split()[1])  # "removed N orphaned container(s)"
     assert removed >= 1, done.stdout  # other runs' orphans may be swept too, never fewer
+
+
+def foreign_container(engine: DockerEngine, command: str) -> str:
+    """A platform container whose owner ran elsewhere (another worker's container); its id."""
+    from rl_arena_app.settings import get_settings
+
+    container = engine.client.containers.create(
+        get_settings().agent_base_image, ["python3", "-c", command], network_mode="none",
+        labels={MANAGED_LABEL: "true", OWNER_LABEL: "another-host:7"})
+    container.start()
+    return container.id
+
+
+def test_containers_of_workers_elsewhere_are_swept_once_they_have_long_ended(
+        docker_engine, monkeypatch):
+    """A compose worker killed mid-match leaves its agent containers (ended: their fork server
+    saw the referee hang up) to whichever worker shares the engine; a running one is never
+    touched, nor one that ended moments ago (its owner may be reading its exit)."""
+    import jobs.sandbox.docker as docker_sandbox
+
+    ended = foreign_container(docker_engine, "pass")
+    running = foreign_container(docker_engine, "import time; time.sleep(60)")
+    try:
+        docker_engine.client.containers.get(ended).wait(timeout=30)
+        docker_engine.sweep_orphans()
+        listed = {c.id for c in docker_engine.managed_containers(owner="another-host:7")}
+        assert listed == {ended, running}, "an orphan's grace time is a minute"
+
+        monkeypatch.setattr(docker_sandbox, "ENDED_ORPHAN_S", 0.0)
+        docker_engine.sweep_orphans()
+        listed = {c.id for c in docker_engine.managed_containers(owner="another-host:7")}
+        assert listed == {running}
+    finally:
+        for container_id in (ended, running):
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_engine.client.api.remove_container(container_id, force=True)
 
 
 @pytest.mark.parametrize("warm", [16, 0], ids=["warm", "cold"])
