@@ -9,13 +9,13 @@ BUN := .tools/node_modules/.bin/bun
 BUN_VERSION := 1.4.5
 APP_IMAGE ?= rl-arena/app:dev
 
-.PHONY: setup test-setup docker base-image stack-images browser frontend image run test test-fast lint bench \
+.PHONY: setup test-setup docker compose base-image stack-images browser frontend image run test test-fast lint bench \
 	clean
 
 # What `make run` needs; the tests also need a browser (test-setup).
 setup: $(STAMP) $(BUN) base-image
 
-test-setup: setup browser stack-images
+test-setup: setup browser stack-images compose
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ $(BUN):
 docker:
 	bash jobs/images/ensure-docker.sh
 
+# Compose v2 (`docker compose`, for `up --wait`), as a Docker CLI plugin when it is missing.
+compose: docker
+	bash jobs/images/ensure-compose.sh
+
 browser:
 	bash tests/ensure-chromium.sh
 
@@ -41,9 +45,10 @@ frontend: $(STAMP) $(BUN)
 base-image: $(STAMP) docker
 	$(BIN)/rl-arena images build-base --if-missing
 
-# Offline stand-ins for the official postgres and redis images (compose.yaml's POSTGRES_IMAGE and
-# REDIS_IMAGE), from Debian's packages: for machines whose Docker cannot reach Docker Hub.
-STACK_IMAGES := postgres:rl-arena/postgres:15 redis:rl-arena/redis:7
+# Offline stand-ins for the official postgres, redis and nginx images (compose.yaml's
+# POSTGRES_IMAGE, REDIS_IMAGE and PROXY_IMAGE), from Debian's packages: for machines whose Docker
+# cannot reach Docker Hub.
+STACK_IMAGES := postgres:rl-arena/postgres:15 redis:rl-arena/redis:7 nginx:rl-arena/nginx:1
 stack-images: docker
 	@for spec in $(STACK_IMAGES); do name=$${spec%%:*}; tag=$${spec#*:}; \
 	  docker image inspect $$tag >/dev/null 2>&1 || bash jobs/images/build-stack-offline.sh $$name $$tag; \

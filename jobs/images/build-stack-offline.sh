@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Build offline stand-ins for the official Postgres and Redis images from Debian's packages, for
-# machines whose Docker cannot reach Docker Hub (this project's CI): a minimal Debian root made by
-# debootstrap from the machine's own mirror, then `docker import`ed (as the agent base image is).
-# Usage: build-stack-offline.sh postgres|redis IMAGE_TAG
+# Build offline stand-ins for the official Postgres, Redis and nginx images from Debian's
+# packages, for machines whose Docker cannot reach Docker Hub (this project's CI): a minimal
+# Debian root made by debootstrap from the machine's own mirror, then `docker import`ed (as the
+# agent base image is).
+# Usage: build-stack-offline.sh postgres|redis|nginx IMAGE_TAG
 set -euo pipefail
-what=${1:?usage: build-stack-offline.sh postgres|redis IMAGE_TAG}
-tag=${2:?usage: build-stack-offline.sh postgres|redis IMAGE_TAG}
+what=${1:?usage: build-stack-offline.sh postgres|redis|nginx IMAGE_TAG}
+tag=${2:?usage: build-stack-offline.sh postgres|redis|nginx IMAGE_TAG}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/debootstrap-env.sh"
 
 case "$what" in
   postgres) packages=postgresql-15 ;;
   redis) packages=redis-server ;;
-  *) echo "unknown image $what: postgres or redis" >&2; exit 2 ;;
+  nginx) packages=nginx ;;
+  *) echo "unknown image $what: postgres, redis or nginx" >&2; exit 2 ;;
 esac
 rootfs=$(mktemp -d /var/tmp/rl-arena-$what.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
@@ -33,6 +35,15 @@ if [ "$what" = postgres ]; then
     --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
     --change 'EXPOSE 5432' \
     --change 'LABEL rl-arena.stand-in=postgres:15' - "$tag" >&2
+elif [ "$what" = nginx ]; then
+  # As the official image: the site comes from conf.d, the logs go to the container's output.
+  rm -f "$rootfs"/etc/nginx/sites-enabled/*
+  ln -sf /dev/stdout "$rootfs/var/log/nginx/access.log"
+  ln -sf /dev/stderr "$rootfs/var/log/nginx/error.log"
+  tar -C "$rootfs" -c . | docker import \
+    --change "ENV PATH=$path LANG=C.UTF-8" \
+    --change 'CMD ["nginx", "-g", "daemon off;"]' \
+    --change 'EXPOSE 80' --change 'LABEL rl-arena.stand-in=nginx:1' - "$tag" >&2
 else
   mkdir -p "$rootfs/data"
   chroot "$rootfs" chown redis:redis /data
