@@ -111,13 +111,18 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.argument("revision", default="head")
+@click.option("--seed", is_flag=True, help="Then enter the house agents if this arena never had "
+              "them (queues their builds: needs Redis), as `rl-arena up` does.")
 @handles_errors
-def db_upgrade(revision: str) -> None:
+def db_upgrade(revision: str, seed: bool) -> None:
     """Migrate the database up to REVISION (default: head)."""
-    from rl_arena_app.services.bootstrap import migrate_database
+    from rl_arena_app.services.bootstrap import migrate_database, seed_if_new
 
     migrate_database(revision)
     progress(f"database at {revision}")
+    if seed:
+        made = seed_if_new()
+        progress(f"entered {len(made)} house agents" if made else "house agents already in")
 
 
 @db.command("downgrade")

@@ -46,7 +46,7 @@ def test_compose_has_the_platform_services(compose: dict) -> None:
     assert services["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:16}"
     assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
     assert {"arena-data", "postgres-data", "redis-data"} <= set(compose["volumes"])
-    assert services["migrate"]["command"] == ["rl-arena", "db", "upgrade"]
+    assert services["migrate"]["command"] == ["rl-arena", "db", "upgrade", "--seed"]
     assert services["scheduler"]["command"] == ["rl-arena", "scheduler"]
     assert "rl-arena worker" in " ".join(services["worker"]["command"])
 

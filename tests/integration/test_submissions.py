@@ -366,6 +366,20 @@ def test_house_agents_are_seeded_once(platform):
     assert len(subs.list_submissions()) == len(created)
 
 
+def test_db_upgrade_seed_enters_the_house_agents_of_a_new_arena_once(platform):
+    """Compose's one-shot migration: `rl-arena db upgrade --seed`, run at every `up`."""
+    first = CliRunner().invoke(main, ["db", "upgrade", "--seed"])
+    again = CliRunner().invoke(main, ["db", "upgrade", "--seed"])
+    plain = CliRunner().invoke(main, ["db", "upgrade"])
+
+    assert first.exit_code == 0, first.output
+    seeded = len(subs.list_submissions())
+    assert seeded >= 5 and f"entered {seeded} house agents" in first.output
+    assert again.exit_code == 0 and "house agents already in" in again.output
+    assert plain.exit_code == 0 and "house agents" not in plain.output
+    assert len(subs.list_submissions()) == seeded == builds_queue().count
+
+
 # ------------------------------------------------------------------------------------- CLI
 
 
