@@ -327,6 +327,31 @@ def test_requeue_stale_requeues_then_fails(platform, monkeypatch):
     assert queue.requeue_stale() == []
 
 
+def test_requeue_stale_takes_back_a_match_whose_worker_left_redis(platform):
+    """A worker SIGKILLed mid-match (a compose replica, a lost host) drops out of Redis within
+    its heartbeat's time to live: its match comes back a minute after it started, not at its
+    deadline. A live worker's long match, and a match claimed moments ago, stay."""
+    a = make_submission("alice@example.org", "a")
+    b = make_submission("bob@example.org", "b")
+    alive = SimpleWorker([get_queue("matches")], connection=get_redis(), name="alive")
+    alive.register_birth()
+    try:
+        later, long_ago = utcnow() + timedelta(hours=1), utcnow() - timedelta(minutes=5)
+        orphan = make_match(a, b, deadline=later, started_at=long_ago, worker="gone-host:7")
+        playing = make_match(a, b, deadline=later, started_at=long_ago,
+                             worker=f"{alive.hostname}:{alive.pid}")
+        just_claimed = make_match(a, b, deadline=later, started_at=utcnow(), worker="gone-host:7")
+
+        assert queue.requeue_stale() == [orphan]
+        assert fetch(Match, orphan).status == MatchStatus.QUEUED
+        assert "worker gone-host:7 gone on attempt 1" in fetch(Match, orphan).error
+        assert get_queue("matches").job_ids == [match_job_id(orphan, 1)]
+        assert fetch(Match, playing).status == MatchStatus.RUNNING
+        assert fetch(Match, just_claimed).status == MatchStatus.RUNNING
+    finally:
+        alive.register_death()
+
+
 def test_requeue_pending_after_a_flush(platform):
     for k in range(4):
         make_submission(f"u{k}@example.org", f"a{k}")

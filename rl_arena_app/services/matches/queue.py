@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from rq import Retry
+from rq import Retry, Worker
 from rq.job import Job, JobStatus
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import select
 
 from rl_arena_app.broker import (
@@ -32,6 +32,9 @@ from rl_arena_app.db.session import session_scope
 from rl_arena_app.settings import get_settings
 
 RETRY_BACKOFF_S = (5, 30, 120)
+# A running match whose worker has left Redis comes back this long after it started (not at its
+# deadline): more than a worker's heartbeat time to live, so a live one is never taken for dead.
+ORPHANED_AFTER = timedelta(seconds=60)
 PENDING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
                      JobStatus.STARTED, JobStatus.CREATED})
 
@@ -68,8 +71,15 @@ def on_queue(matches: Sequence[tuple[int, int]]) -> set[int]:
             if job is not None and job.get_status(refresh=False) in PENDING}
 
 
+def live_workers() -> set[str]:
+    """``host:pid`` of every worker registered in Redis now (a killed one drops out within its
+    heartbeat's time to live)."""
+    return {f"{w.hostname}:{w.pid}" for w in Worker.all(connection=get_redis())}
+
+
 def requeue_stale(now: datetime | None = None) -> list[int]:
-    """Running matches past their deadline (dead worker) go back to the queue; return their ids.
+    """Running matches past their deadline, or whose worker is gone (killed, its host lost),
+    go back to the queue; return their ids.
 
     A match that has used up its attempts is marked failed instead.
     """
@@ -77,13 +87,22 @@ def requeue_stale(now: datetime | None = None) -> list[int]:
     max_attempts = get_settings().match_max_attempts
     requeued: list[tuple[int, int]] = []
     with session_scope() as session:
-        stale = session.exec(select(Match.id, Match.attempts).where(
-            Match.status == MatchStatus.RUNNING, Match.deadline < now)).all()
-        for match_id, attempts in stale:
+        running = session.exec(select(Match.id, Match.attempts, Match.deadline, Match.worker)
+                               .where(Match.status == MatchStatus.RUNNING, or_(
+                                   Match.deadline < now,
+                                   Match.started_at < now - ORPHANED_AFTER))).all()
+        live = live_workers() if running else set()
+        for match_id, attempts, deadline, worker in running:
+            if deadline is not None and deadline < now:
+                why = "deadline passed"
+            elif worker is not None and worker not in live:
+                why = f"worker {worker} gone"
+            else:
+                continue
             give_up = attempts >= max_attempts
             values = {"status": MatchStatus.FAILED if give_up else MatchStatus.QUEUED,
                       "deadline": None, "worker": None,
-                      "error": f"deadline passed on attempt {attempts}"
+                      "error": f"{why} on attempt {attempts}"
                                + (f"; gave up after {attempts} attempts" if give_up else "")}
             if give_up:
                 values["finished_at"] = now
