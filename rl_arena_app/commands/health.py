@@ -14,6 +14,7 @@ import click
 import psutil
 
 from rl_arena_app.commands.common import clean
+from rl_arena_app.errors import BadInput, InfrastructureError
 
 ROLES = ("web", "worker", "scheduler")
 MAIN_PID = 1
@@ -77,7 +78,10 @@ def health(role: str | None) -> None:
         click.echo("unhealthy: this container runs no `rl-arena web|worker|scheduler|up`: "
                    "name the role (rl-arena health web)", err=True)
         sys.exit(1)
-    problem = problem_of(role)
+    try:
+        problem = problem_of(role)
+    except (BadInput, InfrastructureError) as exc:  # settings refused: the process cannot run
+        problem = str(exc)
     if problem is not None:
         click.echo(f"unhealthy: {clean(problem)}", err=True)
         sys.exit(1)
