@@ -1,15 +1,41 @@
-# The RL Arena app image (web, worker, scheduler, migrate): builds without any registry.
+# The RL Arena app image (web, worker, scheduler, migrate), in two stages: the build stage makes
+# the wheels and the dashboard's frontend, the runtime stage keeps the installed platform and the
+# built frontend, nothing to build them with.
 #
-# Offline (CI, machines without Docker Hub): the base is the debootstrap-built agent base image
-# (`rl-arena images build-base`) and every Python package comes from a wheelhouse made on the
-# host, so the build itself needs no network:
-#   python3 -m pip wheel --wheel-dir build/wheelhouse . pip "setuptools>=69" wheel
-#   docker build -t rl-arena/app:dev .
-# With Docker Hub: docker build --build-arg BASE=python:3.11-slim -t rl-arena/app:dev .
-# The wheelhouse must match the base's Python (3.11) and be built on a glibc Linux host.
-ARG BASE=rl-arena/agent-base:1
-FROM ${BASE}
+# Anywhere Docker reaches PyPI and the npm registry, from a clean checkout:
+#   docker build -t rl-arena/app:dev .          (or `docker compose build`)
+# Offline (CI, machines without Docker Hub), `make image` puts the host's wheelhouse, bun and the
+# frontend's packages into docker/offline/ and builds on the agent base image, without network:
+#   docker build --build-arg BASE=rl-arena/agent-base:1 -t rl-arena/app:dev .
+# BASE is any Debian-like image with Python 3.11 and python3 -m venv (pip optional): both stages
+# use it, so the venv built in the first runs unchanged in the second.
+#
+# Only the classic builder's features (no BuildKit): every stage is built, every FROM is an ARG.
+ARG BASE=python:3.11-slim
 
+FROM ${BASE} AS build
+ARG BUN_VERSION=1.4.5
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    LANG=C.UTF-8 \
+    VIRTUAL_ENV=/opt/rl-arena/venv \
+    PATH=/opt/rl-arena/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    REFLEX_TELEMETRY_ENABLED=false \
+    BUN_VERSION=${BUN_VERSION}
+COPY docker/ /src/docker/
+COPY pyproject.toml README.md /src/
+COPY rl_arena_app/ /src/rl_arena_app/
+COPY jobs/ /src/jobs/
+# The app folder: what `rl-arena web` and `rl-arena db upgrade` read besides the package.
+WORKDIR /app
+COPY rxconfig.py alembic.ini ./
+COPY alembic/ alembic/
+COPY assets/ assets/
+COPY reflex.lock/ reflex.lock/
+RUN sh /src/docker/build-stage.sh
+
+FROM ${BASE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/rl-arena/venv \
@@ -17,36 +43,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LANG=C.UTF-8 \
     RL_ARENA_DATA_DIR=/data \
     RL_ARENA_SANDBOX_DIR=/var/lib/rl-arena/sandboxes
-
-# Dependencies first (cached until the wheelhouse changes). The base may lack pip and ensurepip
-# (Debian's minimal python3): a venv without pip, then pip run straight from its own wheel.
-COPY build/wheelhouse/ /tmp/wheels/
-RUN set -eu; \
-    python3 -m venv --without-pip "$VIRTUAL_ENV"; \
-    pip_wheel=$(ls /tmp/wheels/pip-*.whl | head -n 1); \
-    deps=$(ls /tmp/wheels/*.whl | grep -v '/rl_arena-'); \
-    "$VIRTUAL_ENV/bin/python" "$pip_wheel/pip" install --quiet --no-cache-dir \
-        --disable-pip-version-check --no-index --find-links /tmp/wheels $deps; \
-    rm -rf /tmp/wheels
-
-# The project, installed editable: alembic/ and alembic.ini stay next to the package, where
-# `rl-arena db upgrade` finds them.
-WORKDIR /app
-COPY pyproject.toml README.md alembic.ini rxconfig.py* ./
-COPY alembic/ alembic/
-COPY assets/ assets/
-# The dashboard's frontend, prebuilt on the host (`make frontend`, for RL_ARENA_PUBLIC_URL): the
-# image has no JavaScript toolchain, and `rl-arena web` serves these files as they are.
-COPY .web/build/client/ .web/build/client/
-COPY jobs/ jobs/
-COPY rl_arena_app/ rl_arena_app/
-RUN pip install --quiet --no-cache-dir --disable-pip-version-check --no-index \
-        --no-deps --no-build-isolation -e /app \
- && python -m compileall -q /app/rl_arena_app /app/jobs \
- && groupadd --system --gid 10001 arena \
+RUN groupadd --system --gid 10001 arena \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin arena \
- && mkdir -p /data "$RL_ARENA_SANDBOX_DIR" \
- && chown arena:arena /data "$RL_ARENA_SANDBOX_DIR"
+ && mkdir -p /data "$RL_ARENA_SANDBOX_DIR" /app/.web/build /app/uploaded_files \
+ && chown arena:arena /data "$RL_ARENA_SANDBOX_DIR" /app/.web /app/.web/build /app/uploaded_files
+# The platform, installed (not editable) in the build stage's venv.
+COPY --from=build /opt/rl-arena/venv/ /opt/rl-arena/venv/
+WORKDIR /app
+COPY --from=build /app/rxconfig.py /app/alembic.ini ./
+COPY --from=build /app/alembic/ alembic/
+COPY --from=build /app/assets/ assets/
+# .web belongs to arena: `rl-arena web` writes RL_ARENA_PUBLIC_URL into the built frontend at
+# start (jobs/frontend_url.py), so one image serves any deployment, and Reflex writes its
+# .web/backend there; uploaded_files/ is where Reflex takes uploads.
+COPY --from=build --chown=10001:10001 /app/.web/build/client/ .web/build/client/
 
 USER arena
 VOLUME ["/data"]
@@ -60,4 +70,7 @@ VOLUME ["/data"]
 ENV RL_ARENA_ENV=production \
     RL_ARENA_WEB_HOST=0.0.0.0
 EXPOSE 3000
+# The role of the container's command (web, worker, scheduler; `up`: its web) is checked.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["rl-arena", "health"]
 CMD ["rl-arena", "up"]

@@ -38,7 +38,7 @@ compose: docker
 browser:
 	bash tests/ensure-chromium.sh
 
-# The dashboard's frontend, built for RL_ARENA_PUBLIC_URL (default http://localhost:3000).
+# The dashboard's frontend (any RL_ARENA_PUBLIC_URL: `rl-arena web` writes it in at start).
 frontend: $(STAMP) $(BUN)
 	$(BIN)/rl-arena web --build-only
 
@@ -54,14 +54,22 @@ stack-images: docker
 	  docker image inspect $$tag >/dev/null 2>&1 || bash jobs/images/build-stack-offline.sh $$name $$tag; \
 	done
 
-# The app image (compose.yaml), built offline: host wheelhouse + Dockerfile on the agent base image.
-# async-timeout is listed because redis needs it on the base image's Python 3.11.2 (< 3.11.3).
+# The app image (compose.yaml), built offline on the agent base image: the Dockerfile's build
+# stage takes from docker/offline/ what it would download (the wheelhouse, bun, bun's cache of
+# the frontend's packages). async-timeout is listed because redis needs it on the base's Python 3.11.2.
+# Elsewhere `docker build .` alone builds it, from PyPI and the npm registry.
+OFFLINE := docker/offline
 image: setup frontend
-	rm -rf build/wheelhouse
-	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --wheel-dir build/wheelhouse \
+	rm -rf $(OFFLINE)/wheelhouse $(OFFLINE)/bun $(OFFLINE)/bun-cache
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --wheel-dir $(OFFLINE)/wheelhouse \
 	  . pip "setuptools>=69" wheel async-timeout
-	rm -f build/wheelhouse/rl_arena-*.whl
-	docker build --quiet -t $(APP_IMAGE) .
+	rm -f $(OFFLINE)/wheelhouse/rl_arena-*.whl
+	cp "$$(readlink -f $(BUN))" $(OFFLINE)/bun
+	cp -al .tools/bun-home/install/cache $(OFFLINE)/bun-cache 2>/dev/null \
+	  || cp -a .tools/bun-home/install/cache $(OFFLINE)/bun-cache
+	docker build --quiet --build-arg BASE=$$($(BIN)/python -c \
+	  "from rl_arena_app.settings import get_settings; print(get_settings().agent_base_image)") \
+	  -t $(APP_IMAGE) .
 
 run: setup
 	$(BIN)/rl-arena up

@@ -1,7 +1,8 @@
 """`rl-arena scheduler`: matchmaking ticks, the stale-match reaper and Bradley-Terry refreshes.
 
 Only one scheduler is active at a time: it holds a Redis lock (TTL three matchmaking intervals)
-renewed on every tick. Others wait and take over when the holder dies or loses the lock.
+renewed on every tick. Others wait and take over when the holder dies or loses the lock. Active
+or waiting, each beats (services.health) on every tick or wait, for its host's healthcheck.
 
 Besides its fixed timers, the active scheduler follows the live events: a submission that becomes
 ready gets a matchmaking tick of its env at once, and an env's new games refresh its
@@ -27,6 +28,7 @@ from redis.lock import Lock
 
 from rl_arena_app.arena import envs
 from rl_arena_app.broker import LOCK_KEY, get_redis, holder
+from rl_arena_app.services.health import record_scheduler_beat
 from rl_arena_app.settings import Settings, get_settings
 
 TICKS_KEY = "rl-arena:scheduler:ticks"  # hash: scheduler name -> ticks run
@@ -77,11 +79,16 @@ class ArenaScheduler:
         """Take the lock if it is free; its value names this scheduler."""
         return bool(self.lock.acquire(blocking=False, token=self.name))
 
+    def beat(self, role: str) -> None:
+        """Tell Redis this scheduler lives (``active`` or ``standby``), for one lock TTL."""
+        record_scheduler_beat(self.connection, self.name, role, self.ttl)
+
     def wait_for_lock(self) -> bool:
         """Block until this scheduler holds the lock (False if asked to stop first)."""
         announced = False
         while not self._stopping.is_set():
             try:
+                self.beat("standby")
                 if self.try_acquire():
                     log.info("%s: lock acquired, now the active scheduler", self.name)
                     return True
@@ -141,6 +148,7 @@ class ArenaScheduler:
         from rl_arena_app.services.matches.queue import requeue_pending
 
         self.ticks += 1
+        self.beat("active")
         self.connection.hincrby(TICKS_KEY, self.name, 1)
         if not self.connection.exists(WARM_KEY):
             self.warm_up()

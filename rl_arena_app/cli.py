@@ -174,9 +174,18 @@ def sweep() -> None:
 
 def _register_platform_commands() -> None:
     """Add the platform's commands (agents, envs, standings, operations), one module each."""
-    from rl_arena_app.commands import accounts, agents, completion, envs, ops, standings, submit
+    from rl_arena_app.commands import (
+        accounts,
+        agents,
+        completion,
+        envs,
+        health,
+        ops,
+        standings,
+        submit,
+    )
 
-    for module in (accounts, agents, completion, envs, ops, standings, submit):
+    for module in (accounts, agents, completion, envs, health, ops, standings, submit):
         module.register(main, ratings)
 
 
