@@ -162,15 +162,14 @@ def first_moves_ms(match_ids: list[int]) -> list[float]:
     from rl_arena_app.broker import get_redis, match_job_id
     from rl_arena_app.db.models import Match
     from rl_arena_app.db.session import session_scope
-    from rl_arena_app.services.matches.replays import replay_path
+    from rl_arena_app.services.storage import read_replay
 
     with session_scope() as session:
         paths = {m: session.get(Match, m).replay_path for m in match_ids}
     delays = []
     for match_id in match_ids:
         job = Job.fetch(match_job_id(match_id, 0), connection=get_redis())
-        with gzip.open(replay_path(paths[match_id]), "rt", encoding="utf-8") as fh:
-            first = json.load(fh)["games"][0]
+        first = json.loads(gzip.decompress(read_replay(paths[match_id])))["games"][0]
         taken = job.started_at.replace(tzinfo=UTC).timestamp()
         delays.append((first["started_at"] + first["steps"][0]["time_s"] - taken) * 1000)
     return delays
@@ -200,7 +199,7 @@ def engine_warm(players: list[int], pairs: list[tuple[int, int]]) -> dict[str, A
     with session_scope() as session:
         subs = [session.get(Submission, players[k]) for k in (0, 1)]
     factories = runner_for("docker", settings).prepare(
-        [submission_bundle(s, settings) for s in subs]).factories
+        [submission_bundle(s) for s in subs]).factories
     play(spec, factories, ["a", "b"], sandbox="docker", seed=0, limits=Limits.for_env(spec),
          games=spec.games)  # starts the pair
     started = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,10 @@ PROVIDER_SETTINGS = ("RL_ARENA_GITHUB_CLIENT_ID/SECRET, RL_ARENA_GOOGLE_CLIENT_I
                      "RL_ARENA_OIDC_ISSUER/CLIENT_ID/CLIENT_SECRET")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # one machine's spellings of itself
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Object storage by bucket (S3, GCS) or container (Azure) and an optional prefix, or a local
+# folder by absolute path: printable, no query, no fragment, no credentials.
+STORAGE_URL = re.compile(r"(?:(?:s3|gs|az|azure)://[a-z0-9][a-z0-9._-]*[a-z0-9]"
+                         r"|file://(?=/[^/]))(?:/[^\s?#\x00-\x1f\x7f]*)?")
 
 
 class SettingsRefused(BadInput):
@@ -100,6 +105,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("RL_ARENA_REDIS_URL", "REDIS_URL"))
     secret_key: str = DEV_SECRET
+    # Where agent artifacts and replays live: unset, the data dir; else object storage shared by
+    # every host (s3://BUCKET[/PREFIX], gs://..., az://CONTAINER[/PREFIX]) with credentials and
+    # endpoint from the usual AWS_*, GOOGLE_*, AZURE_* variables, or file:///ABSOLUTE/PATH.
+    storage_url: str | None = None
 
     # Matchmaking and matches
     matchmaking_interval_s: float = 10.0
@@ -240,6 +249,25 @@ class Settings(BaseSettings):
         if value is not None and origin_of(value) is None:
             raise ValueError(f"RL_ARENA_PUBLIC_URL: {value!r} is not the http(s) URL browsers "
                              "open: give e.g. https://arena.example.org")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url(cls, value: str | None) -> str | None:
+        """An object store URL obstore opens (no credentials in it), or None ("" too): the data
+        dir."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if "@" in parts.netloc:  # the value is not echoed: it holds a secret
+            raise ValueError("RL_ARENA_STORAGE_URL must not carry credentials: give them in the "
+                             "environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                             "GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_KEY...)")
+        if not STORAGE_URL.fullmatch(value):
+            raise ValueError(f"RL_ARENA_STORAGE_URL: {value!r} is not a storage URL: give "
+                             "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX], az://CONTAINER[/PREFIX] "
+                             "or file:///ABSOLUTE/PATH (unset: the data dir)")
         return value
 
     @field_validator("admin_emails")

@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from rl_arena_app.api import PREFIX
 from rl_arena_app.api.errors import ApiRoute, error_responses, public
@@ -20,7 +20,6 @@ from rl_arena_app.api.params import (
     SubmissionId,
     known_env,
 )
-from rl_arena_app.errors import NotFound
 from rl_arena_app.services import catalog, status
 from rl_arena_app.services.matches import replays, views
 from rl_arena_app.services.read_models import (
@@ -111,15 +110,14 @@ def get_match(match_id: MatchId) -> MatchDetail:
     return views.match_detail(match_id)
 
 
-@router.get("/matches/{match_id}/replay", response_class=FileResponse,
+@router.get("/matches/{match_id}/replay", response_class=Response,
             summary="Download a match's replay (gzip JSON)",
             responses={200: {"content": {"application/gzip": {}},
                              "description": "The replay, gzip-compressed JSON"}, **NOT_FOUND})
-def get_match_replay(match_id: MatchId) -> FileResponse:
-    path, name = replays.match_replay_file(match_id)
-    if not path.is_file():
-        raise NotFound(f"the replay file of match {match_id} is missing")
-    return FileResponse(path, media_type="application/gzip", filename=name)
+def get_match_replay(match_id: MatchId) -> Response:
+    data, name = replays.match_replay_file(match_id)
+    return Response(data, media_type="application/gzip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/status", summary="The platform at a glance: workers, queues, counts")

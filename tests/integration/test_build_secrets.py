@@ -18,7 +18,7 @@ from jobs.sandbox.factory import runner_for
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.db.models import Submission, SubmissionStatus
 from rl_arena_app.errors import BadAgent
-from rl_arena_app.services.storage import stored_file
+from rl_arena_app.services.storage import read_replay
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.settings import get_settings
 from tests.support.api import API, person
@@ -86,7 +86,7 @@ def everything_shown(done: Submission, api_url: str) -> str:
     """The submission as people see it: reason, log tail, replay, the API's JSON."""
     parts = [done.reason or "", done.log_tail or ""]
     if done.validation_replay:
-        raw = stored_file(get_settings().data_dir, done.validation_replay).read_bytes()
+        raw = read_replay(done.validation_replay)
         parts.append(gzip.decompress(raw).decode())
     reply = httpx.get(f"{api_url}{API}/submissions/{done.id}", timeout=30)
     assert reply.status_code == 200

@@ -29,7 +29,7 @@ from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import InfrastructureError
 from rl_arena_app.services import events
 from rl_arena_app.services.admin import env_switches
-from rl_arena_app.services.matches import pairing, play, queue, replays
+from rl_arena_app.services.matches import pairing, play, queue
 from rl_arena_app.services.ratings import leaderboard
 from rl_arena_app.settings import get_settings
 from tests.support.factory import duel_games, make_match, make_submission
@@ -153,7 +153,7 @@ def test_play_match_plays_records_and_writes_the_replay(process_sandbox):
     assert match.worker and match.started_at is not None
     assert match.points_a + match.points_b == 2
     assert match.replay_path.startswith("replays/")  # content-addressed, relative to data dir
-    replay_file = replays.replay_path(match.replay_path)
+    replay_file = get_settings().data_dir / match.replay_path  # the local store's layout
     digest = hashlib.sha256(gzip.decompress(replay_file.read_bytes())).hexdigest()
     assert replay_file.name == f"{digest}.json.gz"
     replay = read_replay(replay_file)
@@ -213,7 +213,7 @@ def test_play_match_in_docker(platform, docker_engine, monkeypatch):
     assert match.status == MatchStatus.FINISHED
     games = games_of(match_id)
     assert len(games) == 2 and all(g.forfeit_player is None for g in games)
-    assert read_replay(replays.replay_path(match.replay_path))["env"] == "connect_four"
+    assert read_replay(get_settings().data_dir / match.replay_path)["env"] == "connect_four"
     # The two agents stay warm for their next matches, until the pool closes (at exit).
     assert len(docker_engine.managed_containers(owner=owner_tag())) == 2
     close_pools()

@@ -39,9 +39,9 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
     both_inside = threading.Barrier(2)
     real_store, real_create = storage.store_bundle, intake._create
 
-    def store_side_by_side(root, bundle):
+    def store_side_by_side(bundle):
         both_inside.wait(10)  # each caller has checked the store before either writes
-        return real_store(root, bundle)
+        return real_store(bundle)
 
     calls = []
 
@@ -59,7 +59,7 @@ def test_a_lost_race_never_deletes_an_artifact_another_submission_uses(platform,
 
     assert [type(e) for e in errors] == [RuntimeError]
     [winner] = all_rows(Submission)
-    assert storage.artifact_path(platform.artifacts_dir, winner.artifact_sha256).is_file()
+    assert (platform.data_dir / storage.artifact_key(winner.artifact_sha256)).is_file()
     assert builds.submission_bundle(winner).files["agent.py"] == FIRST_LEGAL.encode()
 
 
@@ -106,7 +106,7 @@ def test_what_is_accepted_at_submit_builds(platform, tmp_path, monkeypatch):
 def test_a_missing_artifact_is_reported_without_a_server_path(platform, tmp_path):
     submission = intake.submit(write(tmp_path / "agent.py", FIRST_LEGAL), env_id="tictactoe",
                              name="gone", owner_email=OWNER, enqueue=False)
-    storage.artifact_path(platform.artifacts_dir, submission.artifact_sha256).unlink()
+    (platform.data_dir / storage.artifact_key(submission.artifact_sha256)).unlink()
 
     with pytest.raises(BadInput) as caught:
         builds.submission_bundle(submission)

@@ -35,7 +35,6 @@ from rl_arena_app.services.matches import play, views
 from rl_arena_app.services.matches.replays import match_replay, validation_replay
 from rl_arena_app.services.storage import store_bundle
 from rl_arena_app.services.submissions import agents, builds
-from rl_arena_app.settings import get_settings
 from tests.support import processes
 from tests.support.agents import builtin, bundle_from_source
 
@@ -122,7 +121,7 @@ def test_a_submission_of_it_is_stored_served_and_printed_clean(process_sandbox, 
 def ready_submission(owner: str, name: str, source: str | None = None) -> int:
     """A ready tictactoe submission of ``source`` (builtin:random when None); its id."""
     bundle = builtin("random", "tictactoe") if source is None else bundle_from_source(source)
-    digest = store_bundle(get_settings().artifacts_dir, bundle)
+    digest = store_bundle(bundle)
     with session_scope() as session:
         user = User(email=owner, name=owner.split("@")[0])
         session.add(user)

@@ -23,7 +23,6 @@ from rl_arena_app.db.session import get_engine, session_scope
 from rl_arena_app.services.matches.play import record_result
 from rl_arena_app.services.storage import store_bundle, store_replay
 from rl_arena_app.services.submissions import intake
-from rl_arena_app.settings import get_settings
 from tests.support.agents import AGENT, builtin
 from tests.support.api import Person
 
@@ -68,7 +67,7 @@ def make_submission(owner: str, name: str, env_id: str = "tictactoe", *, rating:
                     house: bool = False, version: int = 1, agent_ref: str = "random",
                     status: str = SubmissionStatus.READY, **fields: Any) -> int:
     """A ready submission (its builtin agent stored as the artifact); returns its id."""
-    digest = store_bundle(get_settings().artifacts_dir, builtin(agent_ref, env_id))
+    digest = store_bundle(builtin(agent_ref, env_id))
     return _submission(owner, name, env_id, house=house, version=version, artifact_sha256=digest,
                        status=status, initial_rating=rating, rating=rating, **fields)
 
@@ -132,7 +131,7 @@ def played_match(a_agent: int, b_agent: int) -> int:
                              .order_by(Submission.version.desc())).first()
                 for agent in (a_agent, b_agent))
     match_id = make_match(a, b, seed=0, attempts=0)
-    replay = store_replay(get_settings().data_dir, {"format": "test", "games": []})
+    replay = store_replay({"format": "test", "games": []})
     won = GameRecord(index=0, seed=0, seat_agents=[0, 1], agent_seeds=[0, 0], returns=[1.0, -1.0])
     assert record_result(match_id, [won], replay)
     return match_id

@@ -105,11 +105,11 @@ def _play(match: Match, sub_a: Submission, sub_b: Submission, runner: SandboxRun
           settings: Settings) -> tuple[list[GameRecord], str]:
     """Run the duel in the runner's sandboxes and store its replay."""
     env = envs.spec(match.env_id)
-    prepared = runner.prepare([submission_bundle(s, settings) for s in (sub_a, sub_b)])
+    prepared = runner.prepare([submission_bundle(s) for s in (sub_a, sub_b)])
     refs = [f"submission:{sub_a.id}", f"submission:{sub_b.id}"]
     result = play(env, prepared.factories, refs, sandbox=runner.kind, seed=match.seed,
                   limits=Limits.for_env(env), games=settings.match_games or env.games)
-    return result.games, store_replay(settings.data_dir, result.replay())
+    return result.games, store_replay(result.replay())
 
 
 def game_score(game: GameRecord) -> float:

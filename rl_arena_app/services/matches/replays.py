@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -15,29 +14,24 @@ from rl_arena_app.arena.run import REPLAY_FORMAT, REPLAY_VERSION
 from rl_arena_app.core.text import printable, printable_or_none
 from rl_arena_app.db.models import Agent, Match, Submission
 from rl_arena_app.db.session import session_scope
-from rl_arena_app.errors import BadInput, NotFound
+from rl_arena_app.errors import BadInput, InfrastructureError, NotFound
 from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import ReplayGame, ReplayStep, ReplayView
-from rl_arena_app.services.storage import stored_file
-from rl_arena_app.settings import get_settings
+from rl_arena_app.services.storage import read_replay
 
 log = logging.getLogger(__name__)
 
 
-def replay_path(relative: str) -> Path:
-    """The file of a stored replay."""
-    return stored_file(get_settings().data_dir, relative)
-
-
-def _load_replay(relative: str) -> dict[str, Any]:
+def _load_replay(stored: str) -> dict[str, Any]:
     """A stored replay, parsed and checked; BadInput when it is gone or not a replay."""
     try:
-        with gzip.open(replay_path(relative), "rt", encoding="utf-8") as fh:
-            replay = json.load(fh)
-    except FileNotFoundError:
+        raw = read_replay(stored)
+    except NotFound:
         raise NotFound("the replay file is missing from the replay store") from None
-    except (OSError, ValueError) as exc:  # the error's text would name a server path
-        log.warning("replay %s unreadable: %s", relative, exc)
+    try:
+        replay = json.loads(gzip.decompress(raw))
+    except (OSError, EOFError, ValueError) as exc:  # the error's text would name a server path
+        log.warning("replay %s unreadable: %s", stored, exc)
         raise BadInput("the stored replay cannot be read: it is damaged (an admin can look at "
                        "the server's log)") from None
     if replay.get("format") != REPLAY_FORMAT or replay.get("format_version") != REPLAY_VERSION:
@@ -51,7 +45,7 @@ def replay_header(relative: str | None) -> dict[str, Any]:
         return {}
     try:
         replay = _load_replay(relative)
-    except BadInput:
+    except (BadInput, InfrastructureError):  # the header is a detail: the page shows without
         return {}
     return {"env_version": replay.get("env_version"),
             "images": [a.get("image") for a in replay.get("agents", [])]}
@@ -78,13 +72,16 @@ def _player_names(match: Match, *, session: Session) -> list[str]:
     return [named[match.player_a_id], named[match.player_b_id]]
 
 
-def match_replay_file(match_id: int) -> tuple[Path, str]:
-    """The replay file of a match and the name to download it as."""
+def match_replay_file(match_id: int) -> tuple[bytes, str]:
+    """The gzip bytes of a match's replay and the name to download it as."""
     with session_scope() as session:
         match = session.get(Match, match_id) if in_range(match_id) else None
     if match is None or match.replay_path is None:
         raise NotFound(f"match {match_id} has no replay")
-    return replay_path(match.replay_path), f"match-{match_id}.json.gz"
+    try:
+        return read_replay(match.replay_path), f"match-{match_id}.json.gz"
+    except NotFound:
+        raise NotFound(f"the replay file of match {match_id} is missing") from None
 
 
 def validation_replay(submission_id: int) -> ReplayView:

@@ -25,7 +25,6 @@ from rl_arena_app.errors import BadInput, InfrastructureError
 from rl_arena_app.services import events
 from rl_arena_app.services.storage import load_artifact
 from rl_arena_app.services.submissions.validation import LOG_TAIL_CHARS, shown, validate
-from rl_arena_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +62,11 @@ def _update(submission_id: int, **fields: Any) -> Submission:
     return submission
 
 
-def submission_bundle(submission: Submission, settings: Settings | None = None) -> AgentBundle:
-    """The submission's stored code as a bundle (built-ins keep their name for inprocess runs)."""
-    settings = settings or get_settings()
+def submission_bundle(submission: Submission) -> AgentBundle:
+    """The submission's stored code as a bundle, read from the store (any host's worker can build
+    and play it); built-ins keep their name for inprocess runs."""
     name = submission.artifact_name
-    bundle = load_artifact(settings.artifacts_dir, submission.artifact_sha256, name)
+    bundle = load_artifact(submission.artifact_sha256, name)
     if name.startswith(BUILTIN_PREFIX):
         return AgentBundle(ref=name, files=bundle.files, builtin=name[len(BUILTIN_PREFIX):])
     return bundle
@@ -122,7 +121,7 @@ def rebuild_image(submission_id: int, runner: SandboxRunner) -> bool:
         submission = session.get(Submission, submission_id)
     if submission is None or submission.status != SubmissionStatus.READY:
         return False
-    bundle = submission_bundle(submission, get_settings())
+    bundle = submission_bundle(submission)
     image = runner.prepare([bundle], _progress(submission_id)).images[0]
     if image == submission.image:
         return False
@@ -168,9 +167,8 @@ def _last_attempt() -> bool:
 
 def _build_and_run(submission: Submission, runner: SandboxRunner) -> dict[str, Any]:
     """Build the image, run the validation and return the submission's final fields."""
-    settings = get_settings()
     progress = _progress(submission.id)
-    prepared = runner.prepare([submission_bundle(submission, settings)], progress)
+    prepared = runner.prepare([submission_bundle(submission)], progress)
     _update(submission.id, status=SubmissionStatus.VALIDATING, image=prepared.images[0])
     return validate(submission.id, envs.spec(submission.env_id), prepared.factories, runner,
                     progress)

@@ -151,7 +151,7 @@ def _accept(bundle: AgentBundle, env_id: str, name: str, owner_email: str | None
     settings = get_settings()
     artifact_name = _artifact_name(bundle)
     queue = builds_queue() if enqueue else None  # Redis down: refuse before storing
-    store_bundle(settings.artifacts_dir, bundle)
+    store_bundle(bundle)
     submission = _create(bundle.digest, artifact_name, env_id, name, owner_email, settings)
     announce(submission)
     if queue is not None:

@@ -16,7 +16,6 @@ from rl_arena_app.arena.sandbox import Progress, SandboxFactory, SandboxRunner
 from rl_arena_app.core.text import printable
 from rl_arena_app.db.models import SubmissionStatus
 from rl_arena_app.services.storage import store_replay
-from rl_arena_app.settings import get_settings
 
 VALIDATION_OPPONENT = "builtin:random"
 LOG_TAIL_CHARS = 4000
@@ -34,7 +33,7 @@ def validate(submission_id: int, env: envs.EnvSpec, factories: Sequence[SandboxF
     result = play(env, factories, refs, sandbox=runner.kind, seed=env.seed,
                   limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
     return {**_verdict(result),
-            "validation_replay": store_replay(get_settings().data_dir, result.replay())}
+            "validation_replay": store_replay(result.replay())}
 
 
 def _verdict(result: RunResult) -> dict[str, Any]:
