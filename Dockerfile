@@ -49,6 +49,11 @@ RUN groupadd --system --gid 10001 arena \
  && chown arena:arena /data "$RL_ARENA_SANDBOX_DIR" /app/.web /app/.web/build /app/uploaded_files
 # The platform, installed (not editable) in the build stage's venv.
 COPY --from=build /opt/rl-arena/venv/ /opt/rl-arena/venv/
+# Object storage over HTTPS needs the system's CA bundle (obstore reads it, not certifi's); a
+# base without one (the agent base: Debian minbase) gets certifi's Mozilla bundle in its place.
+RUN [ -s /etc/ssl/certs/ca-certificates.crt ] || { mkdir -p /etc/ssl/certs \
+    && ln -s "$(python -c 'import certifi; print(certifi.where())')" \
+       /etc/ssl/certs/ca-certificates.crt; }
 WORKDIR /app
 COPY --from=build /app/rxconfig.py /app/alembic.ini ./
 COPY --from=build /app/alembic/ alembic/

@@ -50,10 +50,10 @@ class S3Server:
         return self.client().get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
 
-def _free_port() -> int:
-    """A TCP port free on the loopback interface now."""
+def _free_port(host: str) -> int:
+    """A TCP port free on ``host`` now."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -66,16 +66,17 @@ def _answers(endpoint: str) -> bool:
 
 
 @contextmanager
-def s3_server(log: Path) -> Iterator[S3Server]:
-    """Start moto_server on a free loopback port (its output in ``log``), make the bucket, yield
-    the server; stop it after. FileNotFoundError when moto_server is not installed."""
+def s3_server(log: Path, host: str = "127.0.0.1") -> Iterator[S3Server]:
+    """Start moto_server on a free port of ``host`` (loopback unless containers must reach it;
+    its output in ``log``), make the bucket, yield the server; stop it after.
+    FileNotFoundError when moto_server is not installed."""
     if not MOTO_SERVER.is_file():
         raise FileNotFoundError(f"{MOTO_SERVER} is missing: `make setup` installs the dev extras")
-    port = _free_port()
+    port = _free_port(host)
     with log.open("wb") as out:
-        process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        process = subprocess.Popen([str(MOTO_SERVER), "-H", host, "-p", str(port)],
                                    stdout=out, stderr=subprocess.STDOUT)
-    server = S3Server(f"http://127.0.0.1:{port}")
+    server = S3Server(f"http://{host}:{port}")
     try:
         wait_for(lambda: process.poll() is not None or _answers(server.endpoint), 60,
                  "moto_server to answer")
