@@ -26,8 +26,11 @@ else
     $PIP install --quiet --upgrade pip
 fi
 
-# The wheels (the project's own built here), then the platform installed from them alone.
-$PIP wheel --quiet --wheel-dir "$WHEELS" /src
+# The wheels (the project's own built here with pyproject.toml's build requirements, installed
+# in the venv rather than in pip's isolated build environment), then the platform installed from
+# them alone.
+$PIP install --quiet "setuptools>=69" wheel
+$PIP wheel --quiet --no-build-isolation --wheel-dir "$WHEELS" /src
 $PIP install --quiet --no-index --find-links "$WHEELS" rl-arena
 rm -rf "$WHEELS"
 
