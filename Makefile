@@ -56,7 +56,8 @@ stack-images: docker
 
 # The app image (compose.yaml), built offline on the agent base image: the Dockerfile's build
 # stage takes from docker/offline/ what it would download (the wheelhouse, bun, bun's cache of
-# the frontend's packages). async-timeout is listed because redis needs it on the base's Python 3.11.2.
+# the frontend's packages), and is built without network, so nothing is fetched by mistake.
+# async-timeout is listed because redis needs it on the base's Python 3.11.2 (< 3.11.3).
 # Elsewhere `docker build .` alone builds it, from PyPI and the npm registry.
 OFFLINE := docker/offline
 image: setup frontend
@@ -67,7 +68,7 @@ image: setup frontend
 	cp "$$(readlink -f $(BUN))" $(OFFLINE)/bun
 	cp -al .tools/bun-home/install/cache $(OFFLINE)/bun-cache 2>/dev/null \
 	  || cp -a .tools/bun-home/install/cache $(OFFLINE)/bun-cache
-	docker build --quiet --build-arg BASE=$$($(BIN)/python -c \
+	docker build --quiet --network none --build-arg BASE=$$($(BIN)/python -c \
 	  "from rl_arena_app.settings import get_settings; print(get_settings().agent_base_image)") \
 	  -t $(APP_IMAGE) .
 

