@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,3 +226,20 @@ def test_an_old_rows_absolute_replay_path_is_still_read(platform, client, tmp_pa
     assert reply.status_code == 200 and reply.content == old.read_bytes()
     assert gone.status_code == 404 and str(tmp_path) not in gone.text
     assert os.fspath(old) not in gone.text
+
+
+def test_a_fork_of_a_process_that_used_the_store_is_refused_not_hung(platform):
+    """obstore's runtime does not survive a fork (its calls hang in the child): the layer says so
+    at once. The child ends itself after 20 s (SIGALRM) if it hangs all the same."""
+    store_replay({"format": "test", "games": []})  # this process has used the store
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's verdict is its exit status)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # not pytest-timeout's Python handler
+        signal.alarm(20)
+        try:
+            store_replay({"format": "test", "games": [1]})
+        except InfrastructureError as exc:
+            os._exit(0 if "forked process" in str(exc) else 2)
+        os._exit(3)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
