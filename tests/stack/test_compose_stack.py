@@ -289,10 +289,10 @@ def test_a_second_host_builds_and_plays_sharing_only_the_urls(stack: Stack, host
                                  f"{pg_port}/rl_arena",
         "REDIS_URL": f"redis://{host}:{redis_port}/0"}
     sandbox_dir = Path("/var/tmp") / f"rl-arena-host2-{uuid.uuid4().hex[:8]}"
-    env = {**stack.env, "RL_ARENA_HOST_SANDBOX_DIR": str(sandbox_dir),
+    # The second host's .env: the first one's, with the data host's URLs and its own folder.
+    env = {**stack.env, **shared, "RL_ARENA_HOST_SANDBOX_DIR": str(sandbox_dir),
            "RL_ARENA_WEB_PORT": str(free_port())}
     second = Stack(f"{stack.project}host2", tmp_path, env)
-    second.overrides = {"services": {"worker": {"environment": shared}}}
     second.write()
     token = stack.exec("web", "rl-arena", "token", "create", EMAIL).strip()
     api = Api(web_url(stack), token)
