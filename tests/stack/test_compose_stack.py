@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 from playwright.sync_api import expect
 
+from jobs.sandbox.docker import ENDED_ORPHAN_S
 from tests.e2e.conftest import browser  # noqa: F401  (Debian's Chromium under Playwright)
 from tests.stack.compose_stack import (
     QUICK_RECOVERY,
@@ -231,10 +233,13 @@ def test_the_stack_plays_survives_a_killed_worker_and_a_restart(stack: Stack) ->
     match_id, worker = running[0]
     victim = next(c for c in stack.containers("worker") if c["ID"][:12] == worker.split(":")[0])
     subprocess.run(["docker", "kill", "--signal", "KILL", victim["ID"]], check=True)
+    killed_at = time.monotonic()
 
     wait_for(lambda: rows(stack, "SELECT status FROM matches WHERE id = %s",
                           match_id)[0][0] == "finished", 240,
              f"match {match_id} finished after its worker was killed", stack.logs)
+    [(attempts,)] = rows(stack, "SELECT attempts FROM matches WHERE id = %s", match_id)
+    assert attempts == 2, "the killed attempt, then one more that finished"
     wait_for(lambda: not rows(stack, "SELECT id FROM matches WHERE id <= %s AND status IN "
                                      "('running', 'queued')", match_id),
              240, "every match up to the killed one finished", stack.logs)
@@ -247,9 +252,12 @@ def test_the_stack_plays_survives_a_killed_worker_and_a_restart(stack: Stack) ->
     assert all(count == 2 for _, count in per_game), "every game rated once for both players"
     assert rows(stack, "SELECT count(*) FROM matches WHERE status = 'failed'")[0][0] == 0
 
-    # down (volumes kept), then up: every agent, match and rating is still there.
+    # down (volumes kept), then up: every agent, match and rating is still there. The killed
+    # worker's agent containers ended with it; a worker removes such leftovers once they have
+    # been ended for a minute (ENDED_ORPHAN_S), here on its way out.
     before = snapshot(stack)
     workers = hostnames(stack, "worker")
+    time.sleep(max(0.0, killed_at + ENDED_ORPHAN_S + 5 - time.monotonic()))
     stack.down()
     assert managed_containers(workers) == [], "down left agent containers behind"
     up(stack)
