@@ -15,6 +15,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from docker.models.images import Image
 
 from jobs.images.wheels import WheelCache
 from jobs.sandbox.harness import harness_files
@@ -22,6 +23,8 @@ from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.errors import BadAgent, InfrastructureError
 
 AGENT_REPOSITORY = "rl-arena/agent"
+# Set by build-base-offline.sh: a digest of the base's packages and recipe, not of the build.
+BASE_CONTENT_LABEL = "rl-arena.base-content"
 ENTRYPOINT = ('["python3", "-I", "-B", "/opt/rl-arena/harness.py", "--connect", '
               '"/run/arena/agent.sock", "--agent-dir", "/agent", "--deps", "/agent-deps"]')
 # Run settings of every agent image (`docker commit --change`).
@@ -76,9 +79,16 @@ def image_files(bundle: AgentBundle, deps: Path | None) -> bytes:
     return buf.getvalue()
 
 
-def agent_image_tag(base_id: str, bundle: AgentBundle) -> str:
-    """Tag derived from everything that goes into the image."""
-    digest = hashlib.sha256(base_id.encode())
+def base_identity(image: Image) -> str:
+    """What the base image is made of: its content label when it has one (the same on every
+    host that built it from the same packages), else its id (local to this engine)."""
+    return (image.labels or {}).get(BASE_CONTENT_LABEL) or image.id
+
+
+def agent_image_tag(base: str, bundle: AgentBundle) -> str:
+    """Tag derived from everything that goes into the image: ``base`` is the base image's
+    identity (``base_identity``), so hosts that build alike name alike."""
+    digest = hashlib.sha256(base.encode())
     for name, data in sorted(harness_files().items()):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     digest.update(bundle.digest.encode())
@@ -123,11 +133,11 @@ def ensure_agent_image(
     again for every build so that a new upstream release is picked up.
     """
     try:
-        base_id = client.images.get(base).id
+        base_image = client.images.get(base)
     except docker.errors.ImageNotFound:
         raise InfrastructureError(f"agent base image {base} is missing: run "
                                   "`rl-arena images build-base` (or `make setup`)") from None
-    tag = agent_image_tag(base_id, bundle)
+    tag = agent_image_tag(base_identity(base_image), bundle)
     try:
         client.images.get(tag)
         return tag

@@ -14,9 +14,14 @@ debootstrap --variant=minbase --include=python3,python3-numpy "$suite" "$rootfs"
 rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* \
        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
 mkdir -p "$rootfs/agent" "$rootfs/run/arena" "$rootfs/opt/rl-arena"
+# What the root is made of (every package at its version, and this recipe), unlike the image's
+# id, which differs at each import: hosts that build alike give agents' images the same tags.
+content=$({ dpkg-query --admindir="$rootfs/var/lib/dpkg" -W -f '${Package}=${Version}\n' | sort
+            cat "$0"; } | sha256sum | cut -d' ' -f1)
 tar -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'LABEL rl-arena.base=debootstrap' \
+  --change "LABEL rl-arena.base-content=sha256:$content" \
   - "$tag" >&2
 echo "$tag"

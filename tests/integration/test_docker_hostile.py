@@ -180,12 +180,12 @@ def test_isolation_holds(docker_play, docker_mode, probe):
 @pytest.fixture
 def one_off_images(docker_engine) -> Any:
     """Bundles made unique for one test run; their images are deleted afterwards."""
-    from jobs.images.agent import agent_image_tag
+    from jobs.images.agent import agent_image_tag, base_identity
     from rl_arena_app.settings import get_settings
 
     bundles: list[AgentBundle] = []
     yield bundles
-    base_id = docker_engine.client.images.get(get_settings().agent_base_image).id
+    base_id = base_identity(docker_engine.client.images.get(get_settings().agent_base_image))
     for bundle in bundles:
         with contextlib.suppress(docker.errors.APIError):  # in use: nothing_left reports it
             docker_engine.client.images.remove(agent_image_tag(base_id, bundle))

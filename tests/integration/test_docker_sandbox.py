@@ -158,6 +158,45 @@ def test_images_are_cached_by_content(docker_engine):
         docker_engine.client.images.remove(tag, force=True)
 
 
+def imported_base(client, tag: str, content: str | None) -> str:
+    """A one-file base image imported now (so with an id of its own), with ``content`` as its
+    content label; its tag."""
+    import io
+    import tarfile
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("etc/os-release")
+        info.size = len(b"base\n")
+        tar.addfile(info, io.BytesIO(b"base\n"))
+    changes = [f"LABEL rl-arena.base-content={content}"] if content else []
+    client.api.import_image_from_data(archive.getvalue(), repository=tag.split(":")[0],
+                                      tag=tag.split(":")[1], changes=changes)
+    return tag
+
+
+def test_hosts_that_build_the_same_base_tag_agent_images_alike(docker_engine):
+    """Every host imports its own base (ids differ) from the same packages (the content label
+    agrees): an agent's image has the same tag on each, so routing and warm pools, which go by
+    the tags in the database, hold on every host. Without the label the id decides."""
+    from jobs.images.agent import agent_image_tag, base_identity
+
+    client = docker_engine.client
+    bundle = bundle_from_source(f"# {time.time_ns()}\ndef act(observation, info):\n    return 0\n")
+    tags = [imported_base(client, f"rl-arena-test/base:{n}", content)
+            for n, content in enumerate(["sha256:same", "sha256:same", "sha256:other", None])]
+    try:
+        images = [client.images.get(tag) for tag in tags]
+        assert images[0].id != images[1].id
+        named = [agent_image_tag(base_identity(image), bundle) for image in images]
+        assert named[0] == named[1]
+        assert named[2] != named[0] and named[3] != named[0]
+        assert base_identity(images[3]) == images[3].id
+    finally:
+        for tag in tags:
+            client.images.remove(tag, force=True)
+
+
 def test_requirements_are_installed_as_wheels_into_the_image(docker_play):
     from rl_arena_app.arena.bundle import AgentBundle
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobs.images.agent import agent_image_tag
+from jobs.images.agent import agent_image_tag, base_identity
 from jobs.sandbox.factory import runner_for
 from rl_arena_app.arena.bundle import bundle_from_bytes
 from rl_arena_app.db.models import Match, MatchStatus, Submission, SubmissionStatus
@@ -172,7 +172,7 @@ def test_a_worker_with_an_empty_data_dir_builds_and_plays_from_the_bucket(
     ids = [upload(client, who, "bot", source).json()["version"]["submission_id"]
            for who, source in zip((alice, bob), sources, strict=True)]
     other_host = {"RL_ARENA_DATA_DIR": str(tmp_path / "other-host"), "RL_ARENA_SANDBOX": "docker"}
-    base_id = docker_engine.client.images.get(get_settings().agent_base_image).id
+    base_id = base_identity(docker_engine.client.images.get(get_settings().agent_base_image))
     tags = [agent_image_tag(base_id, builds.submission_bundle(fetch(Submission, s))) for s in ids]
     try:
         built = rl_arena("worker", "--burst", env=other_host, timeout=600)
