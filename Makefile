@@ -9,13 +9,13 @@ BUN := .tools/node_modules/.bin/bun
 BUN_VERSION := 1.4.5
 APP_IMAGE ?= rl-arena/app:dev
 
-.PHONY: setup test-setup docker compose base-image stack-images browser frontend image run test test-fast lint bench \
+.PHONY: setup test-setup docker compose registry base-image stack-images browser frontend image run test test-fast lint bench \
 	clean
 
 # What `make run` needs; the tests also need a browser (test-setup).
 setup: $(STAMP) $(BUN) base-image
 
-test-setup: setup browser stack-images compose
+test-setup: setup browser stack-images compose registry
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ docker:
 # Compose v2 (`docker compose`, for `up --wait`), as a Docker CLI plugin when it is missing.
 compose: docker
 	bash jobs/images/ensure-compose.sh
+
+# Debian's image registry (distribution 2.8), for the tests of RL_ARENA_IMAGE_REGISTRY.
+registry:
+	@command -v docker-registry >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install \
+	  -y -qq docker-registry >/dev/null; }
 
 browser:
 	bash tests/ensure-chromium.sh

@@ -30,6 +30,9 @@ PROVIDER_SETTINGS = ("RL_ARENA_GITHUB_CLIENT_ID/SECRET, RL_ARENA_GOOGLE_CLIENT_I
                      "RL_ARENA_OIDC_ISSUER/CLIENT_ID/CLIENT_SECRET")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # one machine's spellings of itself
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A registry as Docker names it: host (or IP) with an optional port and repository path.
+IMAGE_REGISTRY = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?"
+                            r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
 # Object storage by bucket (S3, GCS) or container (Azure) and an optional prefix, or a local
 # folder by absolute path: printable, no query, no fragment, no credentials.
 STORAGE_URL = re.compile(r"(?:(?:s3|gs|az|azure)://[a-z0-9][a-z0-9._-]*[a-z0-9]"
@@ -93,6 +96,9 @@ class Settings(BaseSettings):
     agent_pids: int = 64
     agent_tmp_mb: int = 64
     agent_python_version: str = "3.11"
+    # A registry the workers of every host share (HOST[:PORT][/PATH]): a worker pulls an
+    # agent's image from it before building, and pushes what it builds. Unset: each host builds.
+    image_registry: str | None = None
     # Running sandboxes a worker keeps per process, one fresh agent process forked in them per
     # match (0: a new container per match); idle ones are closed first when free memory falls
     # under warm_sandboxes_min_free_mb.
@@ -268,6 +274,19 @@ class Settings(BaseSettings):
             raise ValueError(f"RL_ARENA_STORAGE_URL: {value!r} is not a storage URL: give "
                              "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX], az://CONTAINER[/PREFIX] "
                              "or file:///ABSOLUTE/PATH (unset: the data dir)")
+        return value
+
+    @field_validator("image_registry")
+    @classmethod
+    def _image_registry(cls, value: str | None) -> str | None:
+        """HOST[:PORT][/PATH] as Docker names a registry (no scheme, no credentials), or None."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not IMAGE_REGISTRY.fullmatch(value):
+            raise ValueError(f"RL_ARENA_IMAGE_REGISTRY: {value[:100]!r} is not a registry: give "
+                             "HOST[:PORT][/PATH], e.g. registry.example.org:5000/arena (no "
+                             "scheme; log the Docker engine in for credentials)")
         return value
 
     @field_validator("admin_emails")

@@ -7,8 +7,10 @@ one layer and no build steps: about 0.3 s against about 2 s for the equivalent l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import logging
 import tarfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +23,8 @@ from jobs.images.wheels import WheelCache
 from jobs.sandbox.harness import harness_files
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.errors import BadAgent, InfrastructureError
+
+log = logging.getLogger(__name__)
 
 AGENT_REPOSITORY = "rl-arena/agent"
 # Set by build-base-offline.sh: a digest of the base's packages and recipe, not of the build.
@@ -126,11 +130,13 @@ def ensure_agent_image(
     python_version: str,
     progress: Progress = lambda _: None,
     wheel_cache: WheelCache | None = None,
+    registry: str | None = None,
 ) -> str:
     """Return the agent's image tag, building it only when no image has that content hash.
 
     Requirements come from the wheel cache (``WheelCache.of(settings)`` unless given), resolved
-    again for every build so that a new upstream release is picked up.
+    again for every build so that a new upstream release is picked up. With a ``registry``
+    (HOST[:PORT][/PATH]), a missing image is pulled from it first, and a built one pushed to it.
     """
     try:
         base_image = client.images.get(base)
@@ -143,6 +149,9 @@ def ensure_agent_image(
         return tag
     except docker.errors.ImageNotFound:
         pass
+    if registry and pull_agent_image(client, registry, tag):
+        progress(f"pulled image {tag} for {bundle.ref} from the registry")
+        return tag
     if bundle.requirements and bundle.requirements.strip():
         progress(f"installing requirements of {bundle.ref} as wheels")
     cache = wheel_cache or WheelCache.of()
@@ -153,4 +162,48 @@ def ensure_agent_image(
         _commit_image(client, base, files, tag, bundle.ref)
     except docker.errors.DockerException as exc:
         raise InfrastructureError(f"building the image for {bundle.ref} failed: {exc}") from None
+    if registry:
+        push_agent_image(client, registry, tag)
     return tag
+
+
+def _in_registry(registry: str, tag: str) -> tuple[str, str]:
+    """The repository and version of ``tag`` in ``registry``."""
+    repository, _, version = tag.partition(":")
+    return f"{registry}/{repository}", version
+
+
+def pull_agent_image(client: docker.DockerClient, registry: str, tag: str) -> bool:
+    """Pull ``tag`` from the registry and name it ``tag`` here; whether it was there. A registry
+    that cannot be reached counts as not having it (the caller builds)."""
+    remote, version = _in_registry(registry, tag)
+    try:
+        client.api.pull(remote, tag=version)
+        client.api.tag(f"{remote}:{version}", tag.partition(":")[0], version)
+    except docker.errors.DockerException as exc:
+        if not isinstance(exc, docker.errors.NotFound):
+            log.warning("pulling %s:%s failed (building it here instead): %s", remote, version,
+                        exc)
+        return False
+    with contextlib.suppress(docker.errors.DockerException):  # only the registry's name goes
+        client.api.remove_image(f"{remote}:{version}", noprune=True)
+    return True
+
+
+def push_agent_image(client: docker.DockerClient, registry: str, tag: str) -> bool:
+    """Push ``tag`` to the registry for the other hosts; whether it got there. A failure is
+    logged, never raised: every host can build the image itself."""
+    remote, version = _in_registry(registry, tag)
+    try:
+        client.api.tag(tag, remote, version)
+        failures = [line["error"] for line in client.api.push(remote, tag=version, stream=True,
+                                                                decode=True) if "error" in line]
+    except docker.errors.DockerException as exc:
+        failures = [str(exc)]
+    finally:
+        with contextlib.suppress(docker.errors.DockerException):
+            client.api.remove_image(f"{remote}:{version}", noprune=True)
+    if failures:
+        log.warning("pushing %s:%s failed (other hosts build it themselves): %s", remote,
+                    version, failures[-1])
+    return not failures

@@ -35,7 +35,7 @@ def _docker(bundles: Sequence[AgentBundle], settings: Settings,
     def image(bundle: AgentBundle) -> str:
         return ensure_agent_image(engine.client, bundle, settings.agent_base_image,
                                   settings.agent_python_version, progress,
-                                  WheelCache.of(settings))
+                                  WheelCache.of(settings), settings.image_registry)
 
     # A worker with warm sandboxes plays the same versions over and over: it asks the engine
     # about their images only every IMAGE_RECHECK_S.
