@@ -54,7 +54,7 @@ def test_a_module_without_any_function_is_refused_with_the_three_forms() -> None
 
 def test_the_module_is_not_main() -> None:
     act, _ = load_agent("NAME = __name__\n\ndef agent(obs):\n    return NAME == '__main__'\n")
-    assert act(np.zeros(4), {"env": "cartpole"}) == 0
+    assert act(np.zeros(4), {"env": "CartPole-v1"}) == 0
 
 
 @pytest.mark.parametrize(("agent", "n"), [
@@ -102,7 +102,7 @@ def test_configuration_maps_the_time_rules_to_kaggle_names() -> None:
     assert conf == {"actTimeout": 1.0, "timeout": 1.0, "agentTimeout": 10.0, "rows": 6,
                     "columns": 7, "inarow": 4, "episodeSteps": 42, "runTimeout": 31.0}
     assert conf.columns == 7
-    solo = kaggle.configuration_of({"env": "cartpole", "action_space": {"n": 2},
+    solo = kaggle.configuration_of({"env": "CartPole-v1", "action_space": {"n": 2},
                                     "move_timeout_s": 1.0, "time_bank_s": 10.0})
     assert solo == {"actTimeout": 1.0, "timeout": 1.0, "agentTimeout": 10.0, "actions": 2}
 
