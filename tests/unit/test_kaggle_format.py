@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jobs.sandbox.harness.harness import kaggle, load_agent
-from rl_arena_app.arena import envs
+from rl_arena_app.arena import env_docs, envs
 from rl_arena_app.arena.bundle import AgentBundle, bundle_from_bytes
 from rl_arena_app.errors import BadAgent
 from tests.support.files import tgz_bytes, zip_bytes
@@ -147,3 +147,19 @@ def test_an_archive_without_an_entry_names_both() -> None:
         AgentBundle(ref="x", files={"helpers.py": KAGGLE})
     with pytest.raises(BadAgent, match=r"main\.py in 'u\.zip' is not valid UTF-8"):
         bundle_from_bytes(zip_bytes({"main.py": b"\xff\xfe"}), ref="u.zip")
+
+
+@pytest.mark.parametrize("env_id", ["connect_four", "tictactoe"])
+def test_the_documented_kaggle_example_plays_legal_moves(env_id: str) -> None:
+    spec = envs.spec(env_id)
+    section = env_docs.kaggle_section(spec)
+    assert section is not None and "observation.mark" in section
+    act, _ = load_agent(section.split("```python\n")[1].split("```")[0])
+    game = spec.factory()
+    game.reset(0)
+    reset = {"env": env_id, "move_timeout_s": 1.0, "time_bank_s": 10.0}
+    while (seat := game.to_move()) is not None:
+        observation, extra = game.observe()
+        action = act(observation, {**reset, **extra, "player": seat, "step": 0})
+        game.step(game.parse_action(action))
+    assert env_docs.kaggle_section(envs.spec("CartPole-v1")) is None
