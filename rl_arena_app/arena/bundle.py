@@ -24,6 +24,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from rl_arena_app.errors import BadAgent
 
 AGENT_FILE = "agent.py"
+KAGGLE_FILE = "main.py"  # a Kaggle archive's entry, used when there is no agent.py
+ENTRY_FILES = (AGENT_FILE, KAGGLE_FILE)
 REQUIREMENTS_FILE = "requirements.txt"
 BUILTIN_PREFIX = "builtin:"
 
@@ -95,21 +97,30 @@ DEFAULT_LIMITS = BundleLimits()
 
 @dataclass(frozen=True)
 class AgentBundle:
-    """An agent's files held in memory: relative POSIX path -> content, always with agent.py."""
+    """An agent's files held in memory: relative POSIX path -> content, always with an entry file
+    (agent.py, else main.py)."""
 
     ref: str
     files: Mapping[str, bytes] = field(repr=False)
     builtin: str | None = None
 
     def __post_init__(self) -> None:
-        """Check that agent.py is present and freeze the file mapping in sorted order."""
-        if AGENT_FILE not in self.files:
-            raise BadAgent(f"agent {self.ref!r} has no {AGENT_FILE}: every agent needs one")
+        """Check that an entry file is present and freeze the file mapping in sorted order."""
+        if entry_file(self.files) is None:
+            raise BadAgent(f"agent {self.ref!r} has no {AGENT_FILE}: every agent needs one "
+                           f"({KAGGLE_FILE} for a Kaggle agent)")
         object.__setattr__(self, "files", MappingProxyType(dict(sorted(self.files.items()))))
 
     def __hash__(self) -> int:
         """Hash by content, consistent with equality."""
         return hash(self.digest)
+
+    @property
+    def entry(self) -> str:
+        """The file the harness runs: agent.py, else main.py."""
+        entry = entry_file(self.files)
+        assert entry is not None  # checked when the bundle was made
+        return entry
 
     @property
     def requirements(self) -> str | None:
@@ -127,6 +138,11 @@ class AgentBundle:
                 h.update(len(part).to_bytes(8, "big"))
                 h.update(part)
         return h.hexdigest()
+
+
+def entry_file(files: Mapping[str, bytes]) -> str | None:
+    """The agent's entry file: agent.py, else a Kaggle agent's main.py; None when it has neither."""
+    return next((name for name in ENTRY_FILES if name in files), None)
 
 
 def load_bundle(ref: str, *, env_id: str, limits: BundleLimits = DEFAULT_LIMITS) -> AgentBundle:
@@ -642,14 +658,15 @@ def _read_tar(
 
 
 def _strip_wrapper(files: dict[str, bytes]) -> dict[str, bytes]:
-    """Drop a single top-level folder that wraps everything, when agent.py sits right in it."""
-    if AGENT_FILE in files or not files:
+    """Drop a single top-level folder that wraps everything, when agent.py (or main.py) sits right
+    in it."""
+    if entry_file(files) is not None or not files:
         return files
     tops = {p.partition("/")[0] for p in files}
     if len(tops) != 1:
         return files
     top = tops.pop()
-    if f"{top}/{AGENT_FILE}" not in files:
+    if not any(f"{top}/{name}" in files for name in ENTRY_FILES):
         return files
     return {p[len(top) + 1 :]: content for p, content in files.items()}
 
@@ -678,22 +695,23 @@ def _finish(
     what: str,
     builtin: str | None = None,
 ) -> AgentBundle:
-    """Validate the collected files (layout, agent.py, requirements) and build the bundle."""
+    """Validate the collected files (layout, entry file, requirements) and build the bundle."""
     _check_layout(files, dirs, ref)
     if what == "archive":
         files = _strip_wrapper(files)
-    if AGENT_FILE not in files:
-        nested = sorted(p for p in files if p.endswith(f"/{AGENT_FILE}"))
+    entry = entry_file(files)
+    if entry is None:
+        nested = sorted(p for p in files if p.rpartition("/")[2] in ENTRY_FILES)
         hint = f" (found {nested[0]!r})" if nested else ""
         raise BadAgent(
-            f"{what} {ref!r} has no {AGENT_FILE} at its root{hint}: "
-            f"put {AGENT_FILE} at the top level of the {what}"
+            f"{what} {ref!r} has no {AGENT_FILE} at its root{hint}: put {AGENT_FILE} (or a "
+            f"Kaggle agent's {KAGGLE_FILE}) at the top level of the {what}"
         )
     try:
-        files[AGENT_FILE].decode("utf-8")
+        files[entry].decode("utf-8")
     except UnicodeDecodeError:
         raise BadAgent(
-            f"{AGENT_FILE} in {ref!r} is not valid UTF-8 text: save it with UTF-8 encoding"
+            f"{entry} in {ref!r} is not valid UTF-8 text: save it with UTF-8 encoding"
         ) from None
     raw = files.get(REQUIREMENTS_FILE)
     if raw is not None:

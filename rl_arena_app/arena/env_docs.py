@@ -36,7 +36,19 @@ submission), so module and instance state carries over between them.
 The `observation` arrives as a numpy array with the dtype and shape given below. Return a
 Python `int` (a numpy integer is fine too); `True`, `1.0`, a string or an out-of-range or
 illegal action forfeits the game (`illegal_action`). Your agent is never sent a reward: what
-counts is the outcome the referee records. Python 3.11 and numpy are always available."""
+counts is the outcome the referee records. Python 3.11 and numpy are always available.
+
+A Kaggle-format agent runs unchanged: an `agent.py` (or an archive with `main.py` at its root)
+that defines neither `act` nor `Agent` has its last top-level callable called as
+`agent(observation, configuration)`, or `agent(observation)` if it takes one argument. The
+module runs at start-up (not as `__main__`, its folder on `sys.path`); its answer is cast to
+`int`, and one that cannot be is an illegal action. Board games get Kaggle's `board` and
+`mark` (see each game's "Kaggle form"); solo tasks get the observation as a plain list and a
+`configuration` with `actTimeout`, `timeout`, `agentTimeout` and `actions`.
+ONNX policies are to come."""
+
+# Kaggle's line length of the board games it knows (the harness's kaggle.py has the same).
+KAGGLE_INAROW = {"connect_four": 4, "tictactoe": 3}
 
 
 @dataclass(frozen=True)
@@ -233,6 +245,8 @@ def render_env(spec: EnvSpec, level: int = 2) -> str:
         f"{hh} Example",
         _example_section(spec),
     ]
+    if (kaggle := kaggle_section(spec)) is not None:
+        parts += [f"{hh} Kaggle form", kaggle]
     if doc.tips:
         parts += [f"{hh} Pitfalls", "\n".join(f"- {tip}" for tip in doc.tips)]
     parts += [
@@ -241,6 +255,40 @@ def render_env(spec: EnvSpec, level: int = 2) -> str:
         f"```bash\n{starter_command(spec)}\n{play_command(spec)}\n```",
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _kaggle_example(board: Board) -> str:
+    """A one-line random Kaggle agent for a board: by column with gravity, else by cell."""
+    if board.bottom_row is not None:
+        return ("import random\n\n\ndef my_agent(obs, conf):\n    return random.choice("
+                "[c for c in range(conf.columns) if obs.board[c] == 0])")
+    return ("import random\n\n\ndef my_agent(obs, conf):\n    return random.choice("
+            "[i for i, cell in enumerate(obs.board) if cell == 0])")
+
+
+def kaggle_section(spec: EnvSpec) -> str | None:
+    """How a Kaggle-format agent sees this board game, with an example; None for other envs."""
+    board = doc_of(spec).board
+    inarow = KAGGLE_INAROW.get(spec.id)
+    if board is None or inarow is None:
+        return None
+    cells = board.rows * board.cols
+    run = (cells + 1) // 2 * spec.move_timeout_s + spec.time_bank_s
+    index = ("`col + row * columns`" if board.bottom_row is not None
+             else f"`row * {board.cols} + col`, the cell's action number")
+    return (
+        f"`observation.board` (or `observation[\"board\"]`) is a flat list of {cells} ints, "
+        f"index {index}, row 0 on top: 0 empty, 1 and 2 by mark. `observation.mark` is 1 "
+        f"for the player who moved first in this game and 2 for the other (`info[\"player\"] + "
+        f"1`); `observation.step` is the moves played so far and "
+        f"`observation.remainingOverageTime` what is left of your time bank, in seconds. "
+        f"`configuration` holds `rows` {board.rows}, `columns` {board.cols}, `inarow` "
+        f"{inarow}, `actTimeout` and `timeout` (the move limit, {spec.move_timeout_s:g} s), "
+        f"`agentTimeout` (the time bank, {spec.time_bank_s:g} s), `episodeSteps` {cells} "
+        f"(the longest game) and `runTimeout` ({run:g} s: the most thinking time a game "
+        f"allows you, your moves at the move limit plus the bank). The answer is cast to "
+        f"`int`.\n\n```python\n{_kaggle_example(board)}\n```"
+    )
 
 
 def _index(specs: Sequence[EnvSpec]) -> str:

@@ -111,7 +111,7 @@ HOSTILE = {
                     "symlink"),
     "archive bomb": ("agent.zip", bomb, 400, "uncompressed"),
     "not an archive": ("agent.zip", b"PK\x03\x04 this is not a zip", 400, "not a valid zip"),
-    "no agent.py": ("agent.zip", zip_bytes({"main.py": AGENT}), 400, "no agent.py"),
+    "no agent.py": ("agent.zip", zip_bytes({"helper.py": AGENT}), 400, "no agent.py"),
 }
 
 

@@ -269,7 +269,7 @@ def _traversal_zip(tmp_path: Path) -> str:
 REFUSED = [
     ("unknown-env", lambda p: ("chess", write(p / "agent.py", FIRST_LEGAL), "ok", OWNER),
      "unknown environment 'chess'"),
-    ("no-agent-py", lambda p: ("tictactoe", zip_file(p / "a.zip", {"main.py": FIRST_LEGAL}),
+    ("no-agent-py", lambda p: ("tictactoe", zip_file(p / "a.zip", {"helper.py": FIRST_LEGAL}),
                                "ok", OWNER), "has no agent.py"),
     ("path-traversal", lambda p: ("tictactoe", _traversal_zip(p), "ok", OWNER),
      "'..' component"),

@@ -319,7 +319,7 @@ def test_flood_of_folder_entries_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["zip", "dir"])
 def test_missing_agent_py_is_refused(tmp_path: Path, kind: str) -> None:
-    entries = {"main.py": AGENT, "lib/agent.py": b""}
+    entries = {"helper.py": AGENT, "lib/agent.py": b""}
     if kind == "zip":
         ref = make_zip(tmp_path / "t.zip", {**entries, "other/x.py": b""})
     else:
@@ -546,7 +546,7 @@ def test_bundle_is_immutable_and_requires_agent_py() -> None:
         bundle.files["evil.py"] = b""  # type: ignore[index]
     assert "def act" not in repr(bundle)  # file contents stay out of logs
     with pytest.raises(BadAgent, match=r"no agent\.py"):
-        AgentBundle(ref="x", files={"main.py": AGENT})
+        AgentBundle(ref="x", files={"helper.py": AGENT})
 
 
 def test_bad_agent_is_bad_input() -> None:

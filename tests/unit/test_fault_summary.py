@@ -105,7 +105,8 @@ def test_the_last_exception_of_a_chain_is_summarised() -> None:
 def test_harness_errors_have_no_harness_frames() -> None:
     detail = fault_of({"agent.py": "x = 1\n"})
     assert detail.strip() == ("AttributeError: agent.py defines neither act(observation, info) "
-                              "nor a class Agent with act()")
+                              "nor a class Agent with act(), nor a function to call as a Kaggle "
+                              "agent(observation, configuration)")
     assert fault_summary(detail) == detail.strip()
 
 

@@ -8,10 +8,11 @@ HARNESS_DIR = Path(__file__).parent
 
 
 def harness_files() -> dict[str, bytes]:
-    """The files a sandbox needs next to each other: the harness, its fork server (warm
-    sandboxes) and the wire protocol."""
+    """The files a sandbox needs next to each other: the harness, its Kaggle-format adapter, its
+    fork server (warm sandboxes) and the wire protocol."""
     return {
         "harness.py": (HARNESS_DIR / "harness.py").read_bytes(),
+        "kaggle.py": (HARNESS_DIR / "kaggle.py").read_bytes(),
         "forkserver.py": (HARNESS_DIR / "forkserver.py").read_bytes(),
         "protocol.py": Path(protocol.__file__).read_bytes(),
     }

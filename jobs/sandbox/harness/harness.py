@@ -1,6 +1,7 @@
-"""Agent harness: runs inside the sandbox, loads the submitter's agent.py and answers the referee.
+"""Agent harness: runs inside the sandbox, loads the submitter's agent and answers the referee.
 
-Standard library and numpy only; `protocol.py` sits next to this file in the sandbox.
+The agent is agent.py, else main.py (a Kaggle archive's entry). Standard library and numpy only;
+`protocol.py` and `kaggle.py` sit next to this file in the sandbox.
 Usage: python3 -I harness.py (--connect SOCKET_PATH | --fd FD) [--agent-dir DIR] [--deps DIR]
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib.util
 import io
 import os
 import random
@@ -20,6 +22,20 @@ import types
 DETAIL_CHARS = 1500
 OUTPUT_TAIL_CHARS = 2000
 HARNESS_FILE = os.path.abspath(__file__)
+HARNESS_DIR = os.path.dirname(HARNESS_FILE)
+ENTRY_FILES = ("agent.py", "main.py")  # the first one the agent has is its entry
+
+
+def load_sibling(name: str, filename: str) -> types.ModuleType:
+    """Load a module that lies next to this file without putting this folder on sys.path."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HARNESS_DIR, filename))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+kaggle = load_sibling("rl_arena_kaggle", "kaggle.py")
 
 
 class TailWriter(io.TextIOBase):
@@ -78,7 +94,7 @@ class SourceNames:
         for path in filter(None, sys.path):
             packages = path in deps or os.path.basename(path) in ("site-packages", "dist-packages")
             labels[os.path.abspath(path)] = "<site-packages>/" if packages else "<stdlib>/"
-        labels[os.path.dirname(HARNESS_FILE)] = "<harness>/"
+        labels[HARNESS_DIR] = "<harness>/"
         labels[agent_dir] = ""
         self._labels = labels
         # Longest first, so site-packages wins over the lib folder that holds it.
@@ -91,15 +107,20 @@ class SourceNames:
         return filename if found is None else self._labels[found[1]] + filename[found.end():]
 
 
+def _in_harness(filename: str) -> bool:
+    """Whether a source file is one of the harness's own (harness, Kaggle adapter, protocol)."""
+    return os.path.dirname(os.path.abspath(filename)) == HARNESS_DIR
+
+
 def _for_submitter(report: traceback.TracebackException, names: SourceNames) -> None:
     """Rename the files of a report and of the ones chained to it; drop the harness's own frames
-    (loading, serving) that lead to the agent's code."""
+    (loading, serving, calling a Kaggle agent) that lead to the agent's code."""
     pending: list[traceback.TracebackException | None] = [report]
     while pending:
         part = pending.pop()
         if part is None:
             continue
-        while part.stack and os.path.abspath(part.stack[0].filename) == HARNESS_FILE:
+        while part.stack and _in_harness(part.stack[0].filename):
             del part.stack[0]
         for frame in part.stack:
             frame.filename = names(frame.filename)
@@ -120,7 +141,8 @@ def describe(exc: BaseException, output: TailWriter, names: SourceNames) -> str:
 
 
 def load_agent(source: str, filename: str = "agent.py"):
-    """Execute agent.py's source as module `agent` and return its (act, reset) callables."""
+    """Execute the agent's source as module `agent` (never `__main__`) and return its (act, reset)
+    callables: a class Agent's, a function act's, else its last callable as a Kaggle agent."""
     module = types.ModuleType("agent")
     module.__file__ = filename
     sys.modules["agent"] = module
@@ -133,11 +155,25 @@ def load_agent(source: str, filename: str = "agent.py"):
             raise AttributeError("class Agent has no act(self, observation, info) method")
         return act, getattr(instance, "reset", None)
     act = getattr(module, "act", None)
-    if not callable(act):
+    if callable(act):
+        return act, getattr(module, "reset", None)
+    agent = kaggle.last_callable(module.__dict__)
+    if agent is None:
         raise AttributeError(
-            "agent.py defines neither act(observation, info) nor a class Agent with act()"
+            f"{os.path.basename(filename)} defines neither act(observation, info) nor a class "
+            "Agent with act(), nor a function to call as a Kaggle agent(observation, "
+            "configuration)"
         )
-    return act, getattr(module, "reset", None)
+    return kaggle.KaggleAgent(agent), None
+
+
+def entry_file(agent_dir: str) -> str:
+    """The agent's entry file: agent.py, else main.py (a Kaggle archive's)."""
+    for name in ENTRY_FILES:
+        path = os.path.join(agent_dir, name)
+        if os.path.isfile(path):
+            return path
+    return os.path.join(agent_dir, ENTRY_FILES[0])  # opening it says what is missing
 
 
 def to_wire(action):
@@ -161,12 +197,15 @@ def serve(channel: Channel, agent_dir: str, names: SourceNames) -> None:
     sys.stdout = sys.stderr = output
 
     def error(exc: BaseException) -> dict:
+        if isinstance(exc, kaggle.NotAnAction):
+            return {"t": "error", "kind": "illegal_action", "detail": str(exc)}
         return {"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output, names)}
 
     main_pid = os.getpid()
     try:
-        with open(os.path.join(agent_dir, "agent.py"), encoding="utf-8") as fh:
-            act, reset = load_agent(fh.read(), os.path.join(agent_dir, "agent.py"))
+        entry = entry_file(agent_dir)
+        with open(entry, encoding="utf-8") as fh:
+            act, reset = load_agent(fh.read(), entry)
     except BaseException as exc:  # anything the agent's import does is the agent's fault
         channel.send(error(exc))
         return
@@ -201,14 +240,7 @@ def serve(channel: Channel, agent_dir: str, names: SourceNames) -> None:
 
 def load_protocol() -> types.ModuleType:
     """Load protocol.py from next to this file without putting this folder on sys.path."""
-    import importlib.util
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
-    spec = importlib.util.spec_from_file_location("rl_arena_protocol", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_sibling("rl_arena_protocol", "protocol.py")
 
 
 def argument_parser() -> argparse.ArgumentParser:
