@@ -35,13 +35,23 @@ def post_submission(
     name: Annotated[str, Form(max_length=64, description="The agent's name (letters, digits, "
                                                          "'.', '_', '-'): an existing one of "
                                                          "yours gets a new version")],
+    algorithm: Annotated[str | None, Form(description="Optional: the algorithm, e.g. PPO (at "
+                                                      "most 40 characters, one line)")] = None,
+    description: Annotated[str | None, Form(description="Optional: what the version is (at "
+                                                        "most 500 characters, plain text; "
+                                                        "line breaks kept)")] = None,
+    source_url: Annotated[str | None, Form(description="Optional: where its code is, an "
+                                                       "http:// or https:// address (at most "
+                                                       "300 characters, no user or password)")
+                          ] = None,
 ) -> SubmissionView:
     cap = intake.upload_limits(get_settings()).max_upload_bytes
     data = file.file.read(cap + 1)
     if len(data) > cap:
         raise HTTPException(413, too_large(get_settings().max_upload_mb))
     made = intake.submit_upload(account, env_id=env, name=name, filename=file.filename or "",
-                                data=data)
+                                data=data, metadata=intake.Metadata(algorithm, description,
+                                                                    source_url))
     response.headers["Location"] = f"{PREFIX}/submissions/{made.id}"
     return agents.submission_view(made.id)
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from rl_arena_app.commands.common import clean, console, handles_errors, number, plain, table
+from rl_arena_app.commands.submit import metadata_options
 
 
 @click.group("agent")
@@ -21,13 +22,16 @@ def agent() -> None:
 @click.option("--name", required=True, help="Agent name: letters, digits, '.', '_', '-'.")
 @click.option("--owner", "owner", required=True, help="Owner's email.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@metadata_options
 @handles_errors
-def add(env_id: str, path: str, name: str, owner: str, as_json: bool) -> None:
+def add(env_id: str, path: str, name: str, owner: str, as_json: bool,
+        **metadata: str | None) -> None:
     """Submit PATH (agent.py, a folder, a .zip/.tar.gz, or builtin:NAME) as a new version."""
-    from rl_arena_app.services.submissions.intake import submit
+    from rl_arena_app.services.submissions.intake import Metadata, submit
     from rl_arena_app.services.submissions.listing import describe
 
-    submission = submit(path, env_id=env_id, name=name, owner_email=owner)
+    submission = submit(path, env_id=env_id, name=name, owner_email=owner,
+                        metadata=Metadata(**metadata))
     row = describe(submission.id)
     if as_json:
         click.echo(json.dumps(row, default=str))
@@ -100,7 +104,9 @@ def _details(row: dict[str, Any]) -> list[tuple[str, Any]]:
                             f"started at {number(row['initial_rating'])}")]
     fields = [("submission", row["submission"]), ("agent", f"{row['agent']} v{row['version']}"),
               ("environment", row["env"]), ("owner", row["owner"]), ("status", row["status"]),
-              ("reason", row["reason"]), *strength, ("uploaded as", row["artifact"]),
+              ("reason", row["reason"]), *strength, ("algorithm", row["algorithm"]),
+              ("description", row["description"]), ("source", row["source_url"]),
+              ("uploaded as", row["artifact"]),
               ("sha256", row["sha256"]), ("image", row["image"]),
               ("validation replay", row["validation_replay"]),
               ("created", row["created_at"]), ("updated", row["updated_at"])]

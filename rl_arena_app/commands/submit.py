@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1  # the agent was built or validated and failed: the reason is printed
 EXIT_TIMED_OUT = 4
 POLL_S = 1.0
+
+
+def metadata_options(command: Callable) -> Callable:
+    """--algorithm, --description and --source-url: what the submitter says of the version."""
+    options = [
+        click.option("--algorithm", default=None, help="Optional: the algorithm, e.g. PPO or "
+                     "DQN (at most 40 characters, one line); shown on the leaderboard."),
+        click.option("--description", default=None, help="Optional: what this version is (at "
+                     "most 500 characters of plain text)."),
+        click.option("--source-url", "source_url", default=None, help="Optional: where its "
+                     "code is, an http:// or https:// address (no user or password)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.command("submit")
@@ -43,21 +59,26 @@ POLL_S = 1.0
 @click.option("--json", "as_json", is_flag=True, help="Print the submission as the API returns "
               "it (with --wait, its final state) as one JSON object on stdout; the rest goes to "
               "stderr.")
+@metadata_options
 @handles_errors
 def submit_command(env_id: str, path: Path, name: str, url: str | None, token: str | None,
-                   wait: bool, timeout: float, as_json: bool) -> None:
+                   wait: bool, timeout: float, as_json: bool, **metadata: str | None) -> None:
     """Upload PATH (agent.py, a directory, or a .zip/.tar.gz with agent.py) to ENV as NAME."""
     if not token:
         raise BadInput("no API token: give --token or set RL_ARENA_TOKEN (create a token on "
                        "/me in the dashboard)")
     from rl_arena_app.commands.remote import Arena
+    from rl_arena_app.services.submissions.intake import Metadata, check_metadata
     from rl_arena_app.services.submissions.packing import pack_for_upload
 
     say = progress if as_json else click.echo  # with --json, stdout holds the JSON alone
+    check_metadata(Metadata(**metadata))  # refused here before anything is packed or sent
     filename, data = pack_for_upload(path, env_id)
+    fields = {"env": env_id, "name": name,
+              **{k: v for k, v in metadata.items() if v is not None}}
     with Arena(url or get_settings().web_url, token) as arena:
         check_size(path, data, arena.get("/me")["max_upload_mb"])
-        view = upload(arena, env_id, name, filename, data)
+        view = upload(arena, fields, filename, data)
         submission_id, agent = view["version"]["submission_id"], view["agent"]
         say(f"submission {submission_id}: {clean(agent['name'])} v{agent['version']} in "
             f"{clean(view['env_id'])}, {clean(view['version']['status'])}")
@@ -83,8 +104,9 @@ def check_size(path: Path, data: bytes, max_upload_mb: int) -> None:
                        "virtualenvs the agent does not need")
 
 
-def upload(arena: Arena, env_id: str, name: str, filename: str, data: bytes) -> dict[str, Any]:
-    """POST the submission with a progress bar (on stderr); the server's SubmissionView."""
+def upload(arena: Arena, fields: dict[str, str], filename: str, data: bytes) -> dict[str, Any]:
+    """POST the submission (``fields``: env, name and the metadata given) with a progress bar
+    (on stderr); the server's SubmissionView."""
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -95,7 +117,7 @@ def upload(arena: Arena, env_id: str, name: str, filename: str, data: bytes) -> 
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("upload", total=len(data))
         stream = ProgressReader(data, lambda n: bar.advance(task, n))
-        return arena.upload("/submissions", {"env": env_id, "name": name}, filename, stream)
+        return arena.upload("/submissions", fields, filename, stream)
 
 
 def follow(arena: Arena, submission_id: int,

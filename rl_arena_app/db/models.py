@@ -91,6 +91,10 @@ class Submission(SQLModel, table=True):
     version: int = 1
     artifact_sha256: str = Field(max_length=64)
     artifact_name: str = Field(max_length=255)
+    # What the submitter says of the version (optional, checked at intake, shown as text)
+    algorithm: str | None = Field(default=None, max_length=40)
+    description: str | None = Field(default=None, max_length=500)
+    source_url: str | None = Field(default=None, max_length=300)
     image: str | None = Field(default=None, max_length=255)
     status: str = Field(default=SubmissionStatus.QUEUED, index=True, max_length=20)
     reason: str | None = Field(default=None, max_length=2000)

@@ -108,6 +108,7 @@ class LeaderboardRow:
     house: bool
     submission_id: int
     version: int
+    algorithm: str | None  # as its submitter named it
     score: float
     elo: float | None
     games: int
@@ -178,6 +179,9 @@ class VersionView:
     artifact_name: str
     sha256: str
     image: str | None
+    algorithm: str | None  # what the submitter says of the version (text, never markup)
+    description: str | None
+    source_url: str | None  # http(s) only
     created_at: datetime
     updated_at: datetime
     elo: float

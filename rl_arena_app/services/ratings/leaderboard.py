@@ -11,6 +11,7 @@ import math
 from scipy import stats
 
 from rl_arena_app.arena import envs
+from rl_arena_app.core.text import printable_or_none
 from rl_arena_app.errors import BadInput
 from rl_arena_app.services.ratings.snapshots import SORT_FIELDS, Entry, snapshot
 from rl_arena_app.services.read_models import LeaderboardPage, LeaderboardRow
@@ -34,7 +35,8 @@ def check_page_args(sort: str, search: str, offset: int, limit: int) -> None:
 def leaderboard_page(env_id: str, *, sort: str = "rank", descending: bool = False,
                      search: str = "", offset: int = 0, limit: int = 50) -> LeaderboardPage:
     """A page of the env's leaderboard: sorted (rows without the value last, ties by rank),
-    searched by agent or owner name (case-insensitive substring) and paged, on the server."""
+    searched by agent name, owner name or algorithm (case-insensitive substring) and paged, on
+    the server."""
     kind = envs.spec(env_id).kind
     search = search.strip()
     check_page_args(sort, search, offset, limit)
@@ -53,7 +55,8 @@ def _row(rank: int, entry: Entry, kind: str, episodes: int | None) -> Leaderboar
     return LeaderboardRow(
         rank=rank, agent_id=entry.agent_id, name=entry.name, owner_name=entry.owner_name,
         owner_email=entry.owner_email, house=entry.house, submission_id=entry.submission_id,
-        version=entry.version, score=entry.rating if kind == "duel" else entry.score_mean,
+        version=entry.version, algorithm=printable_or_none(entry.algorithm),
+        score=entry.rating if kind == "duel" else entry.score_mean,
         elo=entry.rating if kind == "duel" else None, games=entry.games, wins=entry.wins,
         draws=entry.draws, losses=entry.losses,
         provisional=kind == "duel" and entry.games < get_settings().provisional_games,

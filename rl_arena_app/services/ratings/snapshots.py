@@ -52,10 +52,10 @@ _FIELDS = {
     "bt_high": Submission.bt_high, "rank_ub": Submission.bt_rank_ub,
     "score_mean": Submission.score_mean, "score_std": Submission.score_std, "name": Agent.name,
     "owner_name": User.name, "owner_email": User.email, "house": User.is_house,
-    "retired": Agent.retired_at.is_not(None),
+    "retired": Agent.retired_at.is_not(None), "algorithm": Submission.algorithm,
 }
 Entry = namedtuple("Entry", _FIELDS)
-_NAME, _OWNER_NAME = Entry._fields.index("name"), Entry._fields.index("owner_name")
+_SEARCHED = tuple(Entry._fields.index(f) for f in ("name", "owner_name", "algorithm"))
 SORT_FIELDS = {"elo": "rating", "bt": "bt_rating", "rank_ub": "rank_ub", "games": "games",
                "wins": "wins", "losses": "losses", "name": "name", "owner": "owner_name",
                "version": "version"}
@@ -77,7 +77,7 @@ class Snapshot:
 
     def positions(self, sort: str, descending: bool, needle: str) -> Sequence[int]:
         """Positions in display order: sorted, ties and missing values in rank order, and only
-        those whose name or owner contains ``needle`` (lower case) when it is not empty."""
+        those whose name, owner or algorithm contains ``needle`` (lower case), if one is given."""
         order = self._order(sort, descending)
         if not needle:
             return order
@@ -104,7 +104,7 @@ class Snapshot:
 
     def _matching(self, needle: str) -> list[int]:
         if self._texts is None:  # NUL-joined: a search holds no NUL, so no hit spans both
-            self._texts = [f"{row[_NAME].lower()}\0{row[_OWNER_NAME].lower()}"
+            self._texts = ["\0".join((row[k] or "").lower() for k in _SEARCHED)
                            for row in self.rows]
         return [k for k, text in enumerate(self._texts) if needle in text]
 

@@ -9,7 +9,9 @@ the API: network callers never reach a server path). Both obey the same limits
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +45,29 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CREATE_ATTEMPTS = 8
 _MIB = 1024 * 1024
 UPLOAD_SUFFIXES = (".py", ".zip", ".tar", ".tar.gz", ".tgz")
+MAX_ALGORITHM = 40
+MAX_DESCRIPTION = 500
+MAX_SOURCE_URL = 300
+_ALGORITHM = re.compile(r"\w[\w .+/()&,:#'*-]{0,39}")
+# Any printable text over lines: controls other than the newline are refused (bidi and other
+# invisible characters too, by first_control_character).
+_DESCRIPTION = re.compile(r"[^\x00-\x09\x0b-\x1f\x7f]{1,500}")
+# RFC 3986's characters only: a space, quote or angle bracket must be percent-encoded.
+_SOURCE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,292}", re.IGNORECASE)
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}"
+                   r"[a-z0-9])?|[0-9a-f:.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """What a submitter says of a version: each field optional, empty meaning not given."""
+
+    algorithm: str | None = None
+    description: str | None = None
+    source_url: str | None = None
+
+
+NO_METADATA = Metadata()
 
 
 def check_name(name: str) -> str:
@@ -51,6 +76,74 @@ def check_name(name: str) -> str:
         raise BadInput(f"agent name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' "
                        "or '-' (nothing else, no spaces or newlines), e.g. --name my-agent")
     return name
+
+
+def check_metadata(metadata: Metadata) -> Metadata:
+    """The metadata as stored (trimmed, empty fields None, line breaks as \\n), or BadInput
+    naming the first field that is not allowed and how to fix it."""
+    return Metadata(algorithm=check_algorithm(metadata.algorithm),
+                    description=check_description(metadata.description),
+                    source_url=check_source_url(metadata.source_url))
+
+
+def check_algorithm(text: str | None) -> str | None:
+    """A short single-line name such as PPO or "DQN (double)", or None when not given."""
+    text = _given(text)
+    if text is not None and not _ALGORITHM.fullmatch(text):
+        raise BadInput(f"algorithm {text[:60]!r} is not allowed: use 1-{MAX_ALGORITHM} "
+                       "letters, digits, spaces and . + - / ( ) & , : # ' * on one line, "
+                       "starting with a letter or digit, e.g. --algorithm PPO")
+    return text
+
+
+def check_description(text: str | None) -> str | None:
+    """Printable text of up to 500 characters over one or more lines, or None when not given."""
+    text = _given(None if text is None else re.sub(r"\r\n?", "\n", text), strip=" \n")
+    if text is None:
+        return None
+    bad = first_control_character(text.replace("\n", ""))
+    if bad is not None:
+        raise BadInput(f"description contains the control character {describe_character(bad)}: "
+                       "remove it (plain text and line breaks only)")
+    if not _DESCRIPTION.fullmatch(text):
+        raise BadInput(f"description is {len(text)} characters long: shorten it to at most "
+                       f"{MAX_DESCRIPTION}")
+    return text
+
+
+def check_source_url(text: str | None) -> str | None:
+    """An http(s) address without credentials, of up to 300 characters, or None when not given."""
+    text = _given(text)
+    if text is None:
+        return None
+    fix = (f"give an http:// or https:// address of at most {MAX_SOURCE_URL} characters with a "
+           "host name, no user or password, and spaces or quotes percent-encoded, e.g. "
+           "--source-url https://github.com/me/my-agent")
+    if len(text) > MAX_SOURCE_URL:
+        raise BadInput(f"source_url is {len(text)} characters long: {fix}")
+    if not _SOURCE_URL.fullmatch(text):
+        raise BadInput(f"source_url {text[:80]!r} is not allowed: {fix}")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise BadInput(f"source_url {text[:80]!r} is not a valid address: {fix}") from None
+    if "@" in parts.netloc:
+        raise BadInput("source_url must not carry a user name or password (user:pass@): "
+                       "remove them; the address is shown to everyone")
+    if not parts.hostname or not _HOST.fullmatch(parts.hostname):
+        raise BadInput(f"source_url {text[:80]!r} has no valid host name: {fix}")
+    return text
+
+
+def _given(text: str | None, strip: str = " ") -> str | None:
+    """``text`` without surrounding spaces (or other ``strip`` characters), or None when it is
+    empty or not given; any other control character stays, to be refused."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise BadInput("agent metadata must be text")
+    return text.strip(strip) or None
 
 
 def upload_limits(settings: Settings) -> BundleLimits:
@@ -78,7 +171,8 @@ def check_env_open(env_id: str) -> envs.EnvSpec:
 
 
 def submit(ref: str, *, env_id: str, name: str, owner_email: str | None = None,
-           house: bool = False, enqueue: bool = True) -> Submission:
+           house: bool = False, enqueue: bool = True,
+           metadata: Metadata = NO_METADATA) -> Submission:
     """Validate an upload, store it, create the submission and enqueue its build.
 
     The owner is a person (``owner_email``) or, for the platform's own agents only, the house.
@@ -88,16 +182,18 @@ def submit(ref: str, *, env_id: str, name: str, owner_email: str | None = None,
     settings = get_settings()
     env = check_env_open(env_id)
     check_name(name)
+    metadata = check_metadata(metadata)
     if house == (owner_email is not None):
         raise ValueError("give either owner_email or house=True")
     if owner_email is not None:
         _check_limits_early(check_owner(owner_email), env.id, name, settings)
     bundle = load_bundle(ref, env_id=env.id, limits=upload_limits(settings))
-    return _accept(bundle, env.id, name, owner_email, enqueue=enqueue)
+    return _accept(bundle, env.id, name, owner_email, metadata, enqueue=enqueue)
 
 
 def submit_upload(account: Account | None, *, env_id: str, name: str, filename: str,
-                  data: bytes, enqueue: bool = True) -> Submission:
+                  data: bytes, enqueue: bool = True,
+                  metadata: Metadata = NO_METADATA) -> Submission:
     """Submit an uploaded file (its name and bytes) as a new version of the account's agent.
 
     For network callers: nothing here reads a path on the server. The file name says what the
@@ -112,6 +208,7 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
     settings = get_settings()
     env = check_env_open(env_id)
     check_name(name)
+    metadata = check_metadata(metadata)
     filename = upload_name(filename)
     _check_limits_early(account.email, env.id, name, settings)
     limits = upload_limits(settings)
@@ -119,7 +216,7 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
         raise BadAgent(f"the upload {filename!r} is larger than {settings.max_upload_mb} MiB: "
                        "remove data files, checkpoints and virtualenvs the agent does not need")
     bundle = bundle_from_bytes(data, ref=filename, limits=limits)
-    return _accept(bundle, env.id, name, account.email, enqueue=enqueue)
+    return _accept(bundle, env.id, name, account.email, metadata, enqueue=enqueue)
 
 
 def upload_name(filename: str) -> str:
@@ -145,14 +242,15 @@ def _check_file_name(name: str, *, suffixes: tuple[str, ...] = ()) -> str:
     return name
 
 
-def _accept(bundle: AgentBundle, env_id: str, name: str, owner_email: str | None, *,
-            enqueue: bool) -> Submission:
+def _accept(bundle: AgentBundle, env_id: str, name: str, owner_email: str | None,
+            metadata: Metadata, *, enqueue: bool) -> Submission:
     """Store a checked bundle, create its version and enqueue its build."""
     settings = get_settings()
     artifact_name = _artifact_name(bundle)
     queue = builds_queue() if enqueue else None  # Redis down: refuse before storing
     store_bundle(bundle)
-    submission = _create(bundle.digest, artifact_name, env_id, name, owner_email, settings)
+    submission = _create(bundle.digest, artifact_name, env_id, name, owner_email, metadata,
+                         settings)
     announce(submission)
     if queue is not None:
         enqueue_build(submission.id)
@@ -169,7 +267,7 @@ def _artifact_name(bundle: AgentBundle) -> str:
 @retry(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(CREATE_ATTEMPTS),
        wait=wait_random_exponential(multiplier=0.01, max=0.5), reraise=True)
 def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email: str | None,
-            settings: Settings) -> Submission:
+            metadata: Metadata, settings: Settings) -> Submission:
     """Create (or reuse) owner and agent and add the next version, in one transaction.
 
     Concurrent submits race on the unique owner email, agent name and version number: the loser's
@@ -198,7 +296,8 @@ def _create(digest: str, artifact_name: str, env_id: str, name: str, owner_email
             agent_id=agent.id, env_id=env_id,
             version=1 if previous is None else previous.version + 1,
             artifact_sha256=digest, artifact_name=artifact_name,
-            initial_rating=rating, rating=rating, games=0)
+            algorithm=metadata.algorithm, description=metadata.description,
+            source_url=metadata.source_url, initial_rating=rating, rating=rating, games=0)
         session.add(submission)
         session.flush()
         session.add(SubmissionEvent(submission_id=submission.id, status=submission.status,

@@ -25,6 +25,8 @@ def _row(submission: Submission, agent: Agent, owner: User) -> dict[str, Any]:
         "reason": submission.reason, "image": submission.image,
         "validation_replay": submission.validation_replay,
         "artifact": submission.artifact_name, "sha256": submission.artifact_sha256,
+        "algorithm": submission.algorithm, "description": submission.description,
+        "source_url": submission.source_url,
         "rating": submission.rating, "initial_rating": submission.initial_rating,
         "games": submission.games, "score_mean": submission.score_mean,
         "score_std": submission.score_std, "created_at": submission.created_at,

@@ -28,6 +28,10 @@ class VersionCard:
     bt: str
     image: str
     artifact: str
+    algorithm: str
+    description: str
+    source_url: str
+    source_href: str  # the source_url when it is http(s), so that a link is safe to follow
     validation_href: str
     timeline: list[StatusChange]
 
@@ -40,9 +44,34 @@ def to_version_card(v: VersionView, kind: str) -> VersionCard:
         elo=format.rating(v.elo), games=v.games, record=f"{v.wins}/{v.draws}/{v.losses}",
         score=format.decimal(v.score_mean, 2) if kind == "solo" else "",
         bt=format.interval(v.bt_low, v.bt_high) if v.bt_rating is not None else format.DASH,
-        image=v.image or "", artifact=v.artifact_name,
+        image=v.image or "", artifact=v.artifact_name, algorithm=v.algorithm or "",
+        description=v.description or "", source_url=v.source_url or "",
+        source_href=v.source_url if _web_address(v.source_url) else "",
         validation_href=routes.validation(v.submission_id) if v.has_validation_replay else "",
         timeline=v.timeline)
+
+
+def _web_address(url: str | None) -> bool:
+    """Whether ``url`` is an http(s) address (stored ones are; a link is never anything else)."""
+    return url is not None and url.lower().startswith(("http://", "https://"))
+
+
+def _metadata(v: rx.Var[VersionCard]) -> rx.Component:
+    """The algorithm, description and source the submitter gave, as text (a link when http)."""
+    return rx.fragment(
+        rx.cond(v.algorithm != "", rx.hstack(
+            rx.text("algorithm", size="1", color_scheme="gray"),
+            rx.badge(v.algorithm, variant="soft", class_name="version-algorithm"),
+            spacing="2", align="center")),
+        rx.cond(v.description != "", rx.text(v.description, size="2", white_space="pre-wrap",
+                                              class_name="version-description")),
+        rx.cond(v.source_url != "", rx.text(
+            "source ",
+            rx.cond(v.source_href != "",
+                    rx.link(v.source_url, href=v.source_href, is_external=True,
+                            rel="nofollow noopener noreferrer", class_name="version-source"),
+                    rx.code(v.source_url)),
+            size="2", color_scheme="gray", word_break="break-all")))
 
 
 def version_card(v: rx.Var[VersionCard]) -> rx.Component:
@@ -57,6 +86,7 @@ def version_card(v: rx.Var[VersionCard]) -> rx.Component:
                                             color_scheme="gray"),
             spacing="1", align="center")),
             spacing="3", wrap="wrap", class_name="timeline"),
+        _metadata(v),
         error_callout(v.reason, size="1"),
         rx.hstack(stat("Elo", v.elo), stat("games", v.games), stat("W/D/L", v.record),
                   stat("Bradley-Terry 95%", v.bt), rx.cond(v.score != "", stat("mean return",

@@ -12,7 +12,13 @@ from rl_arena_app.services.catalog import open_env_kinds
 from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.read_models import Account, Quota
 from rl_arena_app.services.submissions.agents import my_agents
-from rl_arena_app.services.submissions.intake import submit_upload
+from rl_arena_app.services.submissions.intake import (
+    MAX_ALGORITHM,
+    MAX_DESCRIPTION,
+    MAX_SOURCE_URL,
+    Metadata,
+    submit_upload,
+)
 from rl_arena_app.services.submissions.quotas import quotas
 from rl_arena_app.settings import get_settings
 from rl_arena_app.ui import format
@@ -61,6 +67,9 @@ class UploadState(MyAccount):
     env_id: str = ""
     agent_choice: str = NEW_AGENT
     new_name: str = ""
+    algorithm: str = ""
+    description: str = ""
+    source_url: str = ""
     progress: int = 0
     uploading: bool = False
     upload_message: str = ""
@@ -101,6 +110,18 @@ class UploadState(MyAccount):
         self.new_name = name
 
     @rx.event
+    def set_algorithm(self, text: str):
+        self.algorithm = text
+
+    @rx.event
+    def set_description(self, text: str):
+        self.description = text
+
+    @rx.event
+    def set_source_url(self, text: str):
+        self.source_url = text
+
+    @rx.event
     def set_progress(self, progress: dict):
         """The browser's upload progress (0..1); the last report may come after the upload."""
         fraction = float(progress.get("progress") or 0)
@@ -136,6 +157,7 @@ class UploadState(MyAccount):
         else:
             self.upload_message = message
             self.new_name, self.agent_choice = "", name
+            self.algorithm = self.description = self.source_url = ""
             self._changed()
             await self._follow(account)
         return rx.clear_selected_files(UPLOAD_ID)
@@ -145,7 +167,8 @@ class UploadState(MyAccount):
         data = await upload.read()
         submission = await asyncio.to_thread(
             submit_upload, account, env_id=self.env_id, name=name,
-            filename=upload.name or "agent.py", data=data)
+            filename=upload.name or "agent.py", data=data,
+            metadata=Metadata(self.algorithm, self.description, self.source_url))
         return (f"{name} v{submission.version} is queued: it is built, then plays its "
                 "validation games; this page follows it live.")
 
@@ -171,6 +194,30 @@ def _targets(choices) -> rx.Component:
             value=s.new_name, on_change=s.set_new_name, placeholder="letters, digits, . _ -",
             max_length=64, id="upload-name"))),
         spacing="4", wrap="wrap")
+
+
+def _metadata() -> rx.Component:
+    """What the submitter says of the version, all optional (checked when it is uploaded)."""
+    s = UploadState
+    return rx.el.details(
+        rx.el.summary(rx.text("Algorithm, description and source (optional)", size="2",
+                              as_="span")),
+        rx.vstack(
+            rx.flex(
+                _field("Algorithm", rx.input(
+                    value=s.algorithm, on_change=s.set_algorithm, placeholder="e.g. PPO",
+                    max_length=MAX_ALGORITHM, id="upload-algorithm")),
+                _field("Source", rx.input(
+                    value=s.source_url, on_change=s.set_source_url, type="url",
+                    placeholder="https://github.com/you/your-agent", max_length=MAX_SOURCE_URL,
+                    width="24em", id="upload-source-url")),
+                spacing="4", wrap="wrap"),
+            _field("Description", rx.text_area(
+                value=s.description, on_change=s.set_description, rows="3", width="100%",
+                placeholder="How it was trained, what it does (plain text)",
+                max_length=MAX_DESCRIPTION, id="upload-description")),
+            spacing="3", width="100%", padding_top="0.5em"),
+        id="upload-metadata", width="100%")
 
 
 def _drop_zone() -> rx.Component:
@@ -201,6 +248,7 @@ def upload_card() -> rx.Component:
                 "environment's page for its observation, actions and a starter agent.",
                 size="2", color_scheme="gray"),
         _targets(choices),
+        _metadata(),
         _drop_zone(),
         rx.button(rx.icon("upload", size=16), "Upload", id="upload-button", size="3",
                   loading=s.uploading,

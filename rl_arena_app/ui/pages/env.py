@@ -36,6 +36,7 @@ class RowView:
     href: str
     owner: str
     version: int
+    algorithm: str
     elo: str
     provisional: bool
     bt: str
@@ -63,7 +64,8 @@ def row_view(row: LeaderboardRow) -> RowView:
     """What a leaderboard row shows."""
     return RowView(
         rank=row.rank, name=row.name, href=routes.agent(row.agent_id), owner=row.owner_name,
-        version=row.version, elo=format.rating(row.elo), provisional=row.provisional,
+        version=row.version, algorithm=row.algorithm or format.DASH,
+        elo=format.rating(row.elo), provisional=row.provisional,
         bt=format.rating(row.bt_rating), interval=format.interval(row.bt_low, row.bt_high),
         rank_ub=format.DASH if row.rank_ub is None else str(row.rank_ub), games=row.games,
         record=f"{row.wins}/{row.draws}/{row.losses}", mean=format.decimal(row.score_mean, 2),
@@ -110,7 +112,7 @@ class EnvState(Paging, PageState):
 
     @rx.event
     def set_search(self, text: str):
-        """Show the agents whose name or owner contains ``text``."""
+        """Show the agents whose name, owner or algorithm contains ``text``."""
         self._refilter(search=text[:100])
 
     @rx.var
@@ -159,12 +161,18 @@ SORT = (EnvState.sort, EnvState.descending, EnvState.sort_by)
 
 
 def _leaderboard(headers: list[rx.Component], rows, row) -> rx.Component:
-    """The board's table: rank, agent, owner and version first, then the env kind's columns."""
+    """The board's table: rank, agent, owner, version and algorithm first, then the env kind's
+    columns."""
     return table([sortable_header("#", "rank", *SORT, numeric=True),
                   sortable_header("Agent", "name", *SORT),
                   sortable_header("Owner", "owner", *SORT),
                   sortable_header("v", "version", *SORT, numeric=True),
+                  header("Algorithm", tooltip="As its submitter named it"),
                   *headers], rows, row, id="leaderboard")
+
+
+def _algorithm(r) -> rx.Component:
+    return rx.table.cell(r.algorithm, class_name="leaderboard-algorithm")
 
 
 def duel_table(board) -> rx.Component:
@@ -188,7 +196,7 @@ def duel_table(board) -> rx.Component:
                     content=f"fewer than {board.provisional_games} rated games")),
                 spacing="2", align="center")),
             rx.table.cell(r.owner),
-            num(r.version), num(r.elo), num(r.bt), num(r.interval), num(r.rank_ub),
+            num(r.version), _algorithm(r), num(r.elo), num(r.bt), num(r.interval), num(r.rank_ub),
             num(r.games), num(r.record),
             class_name="leaderboard-row"))
 
@@ -201,14 +209,15 @@ def solo_table(board) -> rx.Component:
         header("Episodes", numeric=True)],
         board.rows, lambda r: rx.table.row(
             num(r.rank), rx.table.cell(rx.link(r.name, href=r.href, weight="medium")),
-            rx.table.cell(r.owner), num(r.version), num(r.mean), num(r.mean_interval),
-            num(r.episodes), class_name="leaderboard-row"))
+            rx.table.cell(r.owner), num(r.version), _algorithm(r), num(r.mean),
+            num(r.mean_interval), num(r.episodes), class_name="leaderboard-row"))
 
 
 def leaderboard_section() -> rx.Component:
     board = EnvState.board
-    search = rx.input(rx.input.slot(rx.icon("search")), placeholder="Search agent or owner",
-                      value=EnvState.search, on_change=EnvState.set_search,
+    search = rx.input(rx.input.slot(rx.icon("search")),
+                      placeholder="Search agent, owner or algorithm", value=EnvState.search,
+                      on_change=EnvState.set_search,
                       debounce_timeout=300, max_length=100, width="18em", id="search")
     return section(
         "Leaderboard",
@@ -218,7 +227,7 @@ def leaderboard_section() -> rx.Component:
                 paged(rx.cond(board.kind == "duel", duel_table(board), solo_table(board)),
                       board.window, EnvState.previous_page, EnvState.next_page,
                       rx.cond(EnvState.search != "",
-                              empty_state("No agent or owner matches that search."),
+                              empty_state("No agent, owner or algorithm matches that search."),
                               empty_state(rx.cond(
                                   board.kind == "duel",
                                   "No games yet: the scheduler pairs ready agents every "
