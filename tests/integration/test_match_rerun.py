@@ -17,12 +17,15 @@ from rl_arena_app.broker import BUILDS, get_queue, get_redis
 from rl_arena_app.db.models import AuditEntry, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, NotAllowed, NotSignedIn
+from rl_arena_app.services.accounts import users
 from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.matches.play import play_match
 from rl_arena_app.services.matches.rerun import first_difference
 from rl_arena_app.services.storage import store_bundle
+from rl_arena_app.ui.pages.match import rerun_line, rerun_of
 from tests.support.agents import FIRST_LEGAL, bundle_from_source
 from tests.support.factory import make_agent, make_match, make_user
+from tests.support.handlers import run
 
 SEEDED = """\
 import random
@@ -181,3 +184,31 @@ def cli_with_worker(*args: str) -> subprocess.CompletedProcess:
         time.sleep(0.2)
     stdout, stderr = command.communicate(timeout=30)
     return subprocess.CompletedProcess(command.args, command.returncode, stdout, stderr)
+
+
+# ----------------------------------------------------------------- the match page's button
+
+
+@pytest.mark.parametrize("role", ["anonymous", "owner", "other"])
+def test_the_match_pages_rerun_refuses_anyone_but_an_admin(people, role):
+    before = audit.recent(1)
+    state = run("MatchState.start_rerun", people[role], 1)
+    assert state.rerun_error.startswith("Refused") and state.rerun_entry == 0
+    if role != "anonymous":  # an account's refusal is audited; no login, nothing to flood
+        assert (audit.recent(1)[0].action, audit.recent(1)[0].outcome) == ("rerun-match",
+                                                                           "refused")
+    else:
+        assert audit.recent(1) == before
+
+
+def test_the_match_pages_rerun_starts_a_worker_and_shows_its_outcome(docker_platform, people):
+    match_id = played(FIRST_LEGAL, FIRST_LEGAL)
+    state = run("MatchState.start_rerun", people["admin"], match_id)
+    assert state.rerun_error == "" and state.rerun_entry
+    entry = audit.entry(state.rerun_entry)
+    assert (entry.action, entry.target, entry.outcome) == ("rerun-match", str(match_id),
+                                                          "running")
+    assert rerun_line(entry).text.startswith("running (0%)")
+    SimpleWorker([get_queue(BUILDS)], connection=get_redis()).work(burst=True)
+    done = rerun_of(users.account_by_email("boss@example.org"), state.rerun_entry)
+    assert (done.outcome, done.text) == ("ok", "identical")
