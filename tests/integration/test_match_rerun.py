@@ -3,6 +3,8 @@ environment version and images, by a worker in cold sandboxes, reported and audi
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
 import time
@@ -14,14 +16,14 @@ from sqlmodel import select
 from jobs.sandbox.factory import runner_for
 from jobs.tasks import cold_runner
 from rl_arena_app.broker import BUILDS, get_queue, get_redis
-from rl_arena_app.db.models import AuditEntry, MatchStatus, Submission, SubmissionStatus
+from rl_arena_app.db.models import AuditEntry, Match, MatchStatus, Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, NotAllowed, NotSignedIn
 from rl_arena_app.services.accounts import users
 from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.matches.play import play_match
 from rl_arena_app.services.matches.rerun import first_difference
-from rl_arena_app.services.storage import store_bundle
+from rl_arena_app.services.storage import read_replay, store_bundle, store_replay
 from rl_arena_app.ui.pages.match import rerun_line, rerun_of
 from tests.support.agents import FIRST_LEGAL, bundle_from_source
 from tests.support.factory import make_agent, make_match, make_user
@@ -212,3 +214,29 @@ def test_the_match_pages_rerun_starts_a_worker_and_shows_its_outcome(docker_plat
     SimpleWorker([get_queue(BUILDS)], connection=get_redis()).work(burst=True)
     done = rerun_of(users.account_by_email("boss@example.org"), state.rerun_entry)
     assert (done.outcome, done.text) == ("ok", "identical")
+
+
+def with_replay_changed(match_id: int, change) -> None:
+    """Store the match's replay again with ``change`` applied to it (as if recorded so)."""
+    with session_scope() as session:
+        match = session.get(Match, match_id)
+        replay = json.loads(gzip.decompress(read_replay(match.replay_path)))
+        change(replay)
+        match.replay_path = store_replay(replay)
+        session.add(match)
+
+
+@pytest.mark.parametrize("change,reason", [
+    (lambda r: r.update(env_version="0"), "played on tictactoe version 0 and the arena now runs"),
+    (lambda r: r["agents"][1].update(image="rl-arena/agent:old"),
+     "player b's image is now rl-arena/agent"),
+])
+def test_a_match_from_another_env_version_or_image_is_refused_with_the_reason(
+        docker_platform, root, change, reason):
+    match_id = played(FIRST_LEGAL, FIRST_LEGAL)
+    with_replay_changed(match_id, change)
+    done = rerun_by_worker(root.account, match_id)
+    assert done.outcome == "failed" and reason in done.detail, done.detail
+    assert "refused" in done.detail
+    result = cli_with_worker("match", "rerun", str(match_id))
+    assert result.returncode == 2 and reason in result.stderr, result.stderr
