@@ -19,6 +19,13 @@ def configured_runner() -> SandboxRunner:
     return runner_for(get_settings().sandbox)
 
 
+def cold_runner() -> SandboxRunner:
+    """The configured runner without warm sandboxes: each agent in a fresh container or process
+    (what a re-run must use to reproduce a match from scratch)."""
+    settings = get_settings()
+    return runner_for(settings.sandbox, settings.model_copy(update={"warm_sandboxes": 0}))
+
+
 def build_submission(submission_id: int) -> None:
     """Build a submission's image and validate it (queued → building → validating → ready)."""
     from rl_arena_app.services.submissions.builds import build_and_validate
@@ -49,10 +56,11 @@ def play_match(match_id: int) -> None:
 
 
 def admin_action(entry_id: int) -> None:
-    """Run a long admin action (rebuild ratings or images) and report on its audit entry."""
+    """Run a long admin action (rebuild ratings or images, re-run a match) in cold sandboxes and
+    report on its audit entry."""
     from rl_arena_app.services.admin.actions import run_long
 
-    done = run_long(entry_id, configured_runner())
+    done = run_long(entry_id, cold_runner())
     if done is not None:
         log.info("admin action %s (%s %s): %s — %s", entry_id, done.action, done.target or "all",
                  done.outcome, done.detail)

@@ -180,12 +180,14 @@ def _register_platform_commands() -> None:
         completion,
         envs,
         health,
+        matches,
         ops,
         standings,
         submit,
     )
 
-    for module in (accounts, agents, completion, envs, health, ops, standings, submit):
+    for module in (accounts, agents, completion, envs, health, matches, ops, standings,
+                   submit):
         module.register(main, ratings)
 
 

@@ -27,6 +27,7 @@ from rl_arena_app.services.accounts import sessions, tokens, users
 from rl_arena_app.services.admin import audit, env_switches
 from rl_arena_app.services.environments import env_ids
 from rl_arena_app.services.matches.queue import requeue_pending
+from rl_arena_app.services.matches.rerun import rerun_match, rerunnable_match
 from rl_arena_app.services.ratings.refresh import rebuild_ratings, refresh_bradley_terry
 from rl_arena_app.services.read_models import Account, AuditPage, AuditView
 from rl_arena_app.services.submissions.builds import (
@@ -49,7 +50,7 @@ class Action:
 
     name: str
     label: str
-    target: str  # "env", "duel-env", "env-or-all", "account" or "" (the whole arena)
+    target: str  # "env", "duel-env", "env-or-all", "account", "match" or "" (the whole arena)
     confirm: str  # the question the admin page asks first
     quick: QuickRun | None = None
     worker: WorkerRun | None = None
@@ -105,6 +106,10 @@ def _rebuild_images(_: str, report: Progress, runner: SandboxRunner) -> str:
         report(done / max(len(ids), 1), f"version {submission_id} ({done + 1} of {len(ids)})")
         changed += rebuild_image(submission_id, runner)
     return f"checked {len(ids)} images; {changed} rebuilt or re-tagged"
+
+
+def _rerun_match(target: str, report: Progress, runner: SandboxRunner) -> str:
+    return rerun_match(int(target), runner, report)
 
 
 def _rebuild_leaderboard(target: str) -> str:
@@ -164,6 +169,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("rebuild-images", "Rebuild agent images", "",
            "Rebuild the Docker image of every active agent version for the current base?",
            worker=_rebuild_images),
+    Action("rerun-match", "Re-run", "match",
+           "Play this match again from its seed, environment version and images, and compare?",
+           worker=_rerun_match),
     Action("requeue-failed", "Requeue failed work", "",
            "Queue again the failed matches and the builds the platform failed?",
            quick=_requeue_failed),
@@ -200,7 +208,8 @@ def check_admin(actor: Account | str | None) -> None:
 
 
 def check_target(action: Action, target: str) -> str:
-    """The action's target, checked: an env id, an account's email, or "" for all/the arena."""
+    """The action's target, checked: an env id, an account's email, a match id, or "" for
+    all/the arena."""
     if (char := first_control_character(target)) is not None:
         raise BadInput(f"the target has {describe_character(char)}: type an environment id or "
                        "an email plainly")
@@ -210,6 +219,8 @@ def check_target(action: Action, target: str) -> str:
         return ""
     if action.target == "account":
         return users.account_by_email(target).email
+    if action.target == "match":
+        return str(rerunnable_match(target))
     if not target and action.target == "env-or-all":
         return ""
     if not target:
