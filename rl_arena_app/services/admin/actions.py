@@ -35,6 +35,7 @@ from rl_arena_app.services.submissions.builds import (
     rebuild_image,
     retry_build,
 )
+from rl_arena_app.services.submissions.rescoring import new_season
 
 Progress = Callable[[float, str], None]
 QuickRun = Callable[[str], str]  # target -> what was done
@@ -164,6 +165,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("rebuild-images", "Rebuild agent images", "",
            "Rebuild the Docker image of every active agent version for the current base?",
            worker=_rebuild_images),
+    Action("new-season", "Start a new scoring season", "env",
+           "Draw new secret scoring seeds for this solo environment and rescore every ready "
+           "version on them?", worker=new_season),
     Action("requeue-failed", "Requeue failed work", "",
            "Queue again the failed matches and the builds the platform failed?",
            quick=_requeue_failed),

@@ -18,6 +18,7 @@ from rl_arena_app.errors import BadInput, InfrastructureError, NotFound
 from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import ReplayGame, ReplayStep, ReplayView
 from rl_arena_app.services.storage import read_replay
+from rl_arena_app.services.submissions.seasons import is_secret
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +102,21 @@ def validation_replay(submission_id: int) -> ReplayView:
 
 
 def replay_view(replay: dict[str, Any], names: list[str], download_name: str) -> ReplayView:
-    """A parsed replay as the viewer's read model (its text made printable)."""
+    """A parsed replay as the viewer's read model (its text made printable); the seeds of a
+    scoring run of the running season are withheld (None): they are its secret episodes."""
+    hidden = is_secret(replay["env"], replay.get("season"))
     return ReplayView(
         env_id=replay["env"], env_version=replay.get("env_version", ""), kind=replay["kind"],
-        seed=replay["seed"], agents=[printable(name) for name in names],
+        seed=None if hidden else replay["seed"], agents=[printable(name) for name in names],
         images=[a.get("image") for a in replay["agents"]],
-        games=[_replay_game(g) for g in replay["games"]], download_name=download_name)
+        games=[_replay_game(g, hidden) for g in replay["games"]], download_name=download_name)
 
 
-def _replay_game(game: dict[str, Any]) -> ReplayGame:
+def _replay_game(game: dict[str, Any], hidden: bool) -> ReplayGame:
     forfeit = game.get("forfeit") or {}
     return ReplayGame(
-        index=game["index"], seed=game["seed"], seat_agents=game["seat_agents"],
+        index=game["index"], seed=None if hidden else game["seed"],
+        seat_agents=game["seat_agents"],
         initial_state=game["initial_state"],
         steps=[ReplayStep(seat=s["seat"], agent=s["agent"], action=s["action"],
                           time_s=s.get("time_s", 0.0), rewards=s.get("rewards", []),
