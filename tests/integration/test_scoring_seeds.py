@@ -98,3 +98,14 @@ def test_new_season_of_a_duel_env_fails_with_a_reason(process_platform):
     done = actions.run_long(entry.entry_id, configured_runner())
     assert done.outcome == "failed"
     assert "duel" in done.detail and "solo" in done.detail
+
+
+def test_cli_new_season_starts_the_audited_action(process_platform):
+    from click.testing import CliRunner
+
+    from rl_arena_app.cli import main
+
+    out = CliRunner().invoke(main, ["env", "new-season", "CartPole-v1"])
+    assert out.exit_code == 0, out.output
+    assert "audit entry" in out.output and "CartPole-v1" in out.output
+    assert audit.page(action="new-season").entries[0].outcome == "running"

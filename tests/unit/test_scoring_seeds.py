@@ -3,7 +3,7 @@ handed to the agent (its `info["seed"]` is a separate value)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from jobs.sandbox.inprocess import InProcessSandbox
 from rl_arena_app.arena import envs
@@ -37,7 +37,7 @@ def test_the_key_is_not_the_secret():
 class Witness(InProcessSandbox):
     """A real in-process agent; what the referee sent it is kept to look at."""
 
-    seen: list[dict[str, Any]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def act(self, observation, info, reset, timeout_s):
         self.seen.extend(d for d in (info, reset) if d is not None)
