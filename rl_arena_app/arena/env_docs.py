@@ -100,7 +100,8 @@ def limits(spec: EnvSpec) -> tuple[Entry, ...]:
                           "Seats alternate, so each agent moves first equally often."))
     else:
         rows.append(Entry("episodes", "scored episodes", str(spec.episodes),
-                          f"On fixed seeds derived from seed {spec.seed}."))
+                          "On the season's secret seeds (`rl-arena play` practises on public "
+                          f"seeds derived from seed {spec.seed})."))
     return tuple(rows)
 
 
@@ -112,9 +113,12 @@ def scoring(spec: EnvSpec) -> str:
                 f"and must not forfeit any; then matchmaking pairs it with other submissions in "
                 f"matches of {spec.games} games, and the leaderboard ranks Elo ratings (with "
                 f"Bradley-Terry ratings and intervals beside them).")
-    return (f"A new submission plays {spec.episodes} episodes on fixed seeds; its score on the "
-            f"leaderboard is the mean return. A forfeited episode scores {spec.worst_return:g}, "
-            f"and any forfeit fails the submission.")
+    return (f"A new submission plays {spec.episodes} episodes on the season's secret seeds "
+            f"(derived from the server's secret; `info[\"seed\"]` is an unrelated value, and the "
+            f"season's replays hide them); its score on the leaderboard is the mean return. A "
+            f"forfeited episode scores {spec.worst_return:g}, and any forfeit fails the "
+            f"submission. An admin's new season draws new seeds and scores every ready version "
+            f"again.")
 
 
 def example(spec: EnvSpec) -> Example:

@@ -1,4 +1,5 @@
-"""A whole run: a duel of N games with alternating seats, or K solo episodes on fixed seeds."""
+"""A whole run: a duel of N games with alternating seats, or K solo episodes on seeds derived
+from a run seed (practice, validation) or given (a season's secret scoring seeds)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rl_arena_app.arena.referee import (
     start_seats,
 )
 from rl_arena_app.arena.sandbox import SandboxFactory
+from rl_arena_app.arena.scoring_seeds import EpisodeSeeds
 
 REPLAY_FORMAT = "rl-arena-replay"
 REPLAY_VERSION = 1
@@ -43,13 +45,15 @@ class RunResult:
     limits: Limits
     games: list[GameRecord]
     duration_s: float
+    season: int | None = None  # a solo scoring run: the season whose secret seeds it played
 
     def _agents(self) -> list[dict[str, Any]]:
         return [{"ref": r, "image": i} for r, i in zip(self.refs, self.images, strict=True)]
 
     def _header(self) -> dict[str, Any]:
+        season = {} if self.season is None else {"season": self.season}
         return {"env": self.env.id, "env_version": self.env.version, "seed": self.seed,
-                "sandbox": self.sandbox, "agents": self._agents()}
+                **season, "sandbox": self.sandbox, "agents": self._agents()}
 
     def summary(self) -> dict[str, Any]:
         """The `rl-arena play --json` object."""
@@ -125,18 +129,24 @@ def play_duel(
     return records, [s.images[0] if s.images else None for s in seats]
 
 
+def derived_episode_seeds(seed: int, episodes: int) -> list[EpisodeSeeds]:
+    """The public episodes of a run seed (practice, validation before secret seeds)."""
+    return [EpisodeSeeds(derive_seed(seed, index), derive_seed(seed, index, 0))
+            for index in range(episodes)]
+
+
 def play_solo(
-    env: EnvSpec, factory: SandboxFactory, *, episodes: int, seed: int, limits: Limits,
-    progress: RunProgress = _no_progress,
+    env: EnvSpec, factory: SandboxFactory, *, episode_seeds: Sequence[EpisodeSeeds],
+    limits: Limits, progress: RunProgress = _no_progress,
 ) -> tuple[list[GameRecord], list[str | None]]:
-    """Run `episodes` episodes on seeds derived from `seed`; a forfeit scores the worst return."""
+    """Run one episode per seed pair; a forfeit scores the worst return."""
     seat = Seat(0, factory, limits)
     game = env.factory()
     records = []
+    episodes = len(episode_seeds)
     try:
-        for index in range(episodes):
-            record = GameRecord(index, derive_seed(seed, index), [0],
-                                [derive_seed(seed, index, 0)])
+        for index, seeds in enumerate(episode_seeds):
+            record = GameRecord(index, seeds.env_seed, [0], [seeds.agent_seed])
             start_seats([seat])
             if seat.dead:
                 forfeited_before_start(record, [seat])
@@ -162,15 +172,20 @@ def play(
     games: int | None = None,
     episodes: int | None = None,
     progress: RunProgress = _no_progress,
+    episode_seeds: Sequence[EpisodeSeeds] | None = None,
+    season: int | None = None,
 ) -> RunResult:
     """Play a duel or a solo run, whichever the environment is; ``progress`` hears after each
-    game or episode."""
+    game or episode. A solo run plays ``episode_seeds`` when given (a season's scoring run),
+    else episodes derived from ``seed``."""
     started = time.perf_counter()
     if env.kind == "duel":
         records, images = play_duel(env, factories, games=games or env.games, seed=seed,
                                     limits=limits, progress=progress)
     else:
-        records, images = play_solo(env, factories[0], episodes=episodes or env.episodes,
-                                    seed=seed, limits=limits, progress=progress)
+        if episode_seeds is None:
+            episode_seeds = derived_episode_seeds(seed, episodes or env.episodes)
+        records, images = play_solo(env, factories[0], episode_seeds=episode_seeds,
+                                    limits=limits, progress=progress)
     return RunResult(env, seed, sandbox, list(refs), images, limits, records,
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, season)

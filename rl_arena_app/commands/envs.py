@@ -16,7 +16,8 @@ OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.group("env", invoke_without_command=True,
-             short_help="The environments: list, show, starter, docs, enable, disable.")
+             short_help="The environments: list, show, starter, docs, enable, disable, "
+                        "new-season.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout (as "
               "`env list --json`).")
 @click.pass_context
@@ -116,6 +117,21 @@ def docs(output: Path | None) -> None:
 admin_action_command(env_group, "disable", "Refuse new submissions and make no new matches in "
                      "ENV (open matches still play).")
 admin_action_command(env_group, "enable", "Take submissions and make matches in ENV again.")
+
+
+@env_group.command("new-season")
+@click.argument("env_id", metavar="ENV")
+@handles_errors
+def new_season(env_id: str) -> None:
+    """Start a new scoring season of the solo ENV: new secret scoring seeds, every ready
+    version rescored on them by a worker (audited; the admin page's log follows it)."""
+    from rl_arena_app.services.admin import actions, audit
+
+    entry = actions.perform(audit.CLI, "new-season", env_id)
+    if entry.outcome == "failed":
+        raise BadInput(entry.detail)
+    click.echo(f"audit entry {entry.entry_id}: a worker starts the new season of {env_id} and "
+               "rescores its ready versions (the admin page's audit log shows its progress)")
 
 
 def alias(group: click.Group, name: str) -> click.Group:

@@ -26,7 +26,7 @@ def render_table(rows: list[dict[str, Any]], kind: str) -> Table | str:
         return "no ranked submissions yet"
     if kind == "solo":
         grid = table("#>", "agent", "owner", "sub>", "v>", "mean return>", "± std>",
-                     caption="mean return over the environment's fixed seeds (higher is better)")
+                     caption="mean return over the season's secret seeds (higher is better)")
         for r in rows:
             grid.add_row(str(r["rank"]), plain(r["name"]), plain(r["owner"]),
                          str(r["submission"]), str(r["version"]), number(r["score_mean"], 2),

@@ -111,7 +111,7 @@ class Submission(SQLModel, table=True):
     bt_low: float | None = None
     bt_high: float | None = None
     bt_rank_ub: int | None = None
-    # Solo environments: mean return over the env's fixed seeds
+    # Solo environments: mean return over the season's secret scoring seeds
     score_mean: float | None = None
     score_std: float | None = None
     waited_ticks: int = 0  # matchmaking ticks since its last match was made
@@ -194,6 +194,8 @@ class EnvState(SQLModel, table=True):
     tick: int = 0
     last_tick_at: datetime | None = _when(nullable=True)
     bt_refreshed_at: datetime | None = _when(nullable=True)
+    # Solo envs: the season whose secret seeds score versions (a new season rescores them all).
+    season: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class SubmissionEvent(SQLModel, table=True):

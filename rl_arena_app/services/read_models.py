@@ -91,6 +91,7 @@ class EnvGuide:
     starter_source: str
     starter_command: str
     play_command: str
+    kaggle: str | None = None  # board games: how a Kaggle-format agent sees them (Markdown)
 
 
 # ----------------------------------------------------------------------------- leaderboard
@@ -370,7 +371,7 @@ class ReplayGame:
     """One game or episode of a replay."""
 
     index: int
-    seed: int
+    seed: int | None  # None: a secret scoring seed of the running season
     seat_agents: list[int]
     initial_state: str | list[float]
     steps: list[ReplayStep]
@@ -388,7 +389,7 @@ class ReplayView:
     env_id: str
     env_version: str
     kind: str
-    seed: int
+    seed: int | None  # None: a secret scoring seed of the running season
     agents: list[str]  # display names, in the replay's agent order
     images: list[str | None]
     games: list[ReplayGame]

@@ -36,6 +36,7 @@ from rl_arena_app.services.submissions.builds import (
     rebuild_image,
     retry_build,
 )
+from rl_arena_app.services.submissions.rescoring import new_season
 
 Progress = Callable[[float, str], None]
 QuickRun = Callable[[str], str]  # target -> what was done
@@ -172,6 +173,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("rerun-match", "Re-run", "match",
            "Play this match again from its seed, environment version and images, and compare?",
            worker=_rerun_match),
+    Action("new-season", "Start a new scoring season", "env",
+           "Draw new secret scoring seeds for this solo environment and rescore every ready "
+           "version on them?", worker=new_season),
     Action("requeue-failed", "Requeue failed work", "",
            "Queue again the failed matches and the builds the platform failed?",
            quick=_requeue_failed),

@@ -37,7 +37,7 @@ OUTCOMES = (RUNNING, "ok", "failed", REFUSED)
 LOGGED_ACTIONS = frozenset({
     "rebuild-ratings", "refresh-bt", "rebuild-leaderboard", "rebuild-images", "requeue-failed",
     "pause", "resume", "disable", "enable", "revoke-sessions", "grant-admin", "revoke-admin",
-    "rerun-match", "login", "retire-agent"})
+    "rerun-match", "new-season", "login", "retire-agent"})
 KNOWN = LOGGED_ACTIONS | {UNKNOWN_ACTION}
 # Refusals of one actor and action within a window are one row: a flood at the API's rate limit
 # is a handful of rows an hour, and a person's repeated mistakes stay readable as one.

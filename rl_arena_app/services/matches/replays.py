@@ -18,11 +18,12 @@ from rl_arena_app.errors import BadInput, InfrastructureError, NotFound
 from rl_arena_app.services.ids import in_range
 from rl_arena_app.services.read_models import ReplayGame, ReplayStep, ReplayView
 from rl_arena_app.services.storage import read_replay
+from rl_arena_app.services.submissions.seasons import is_secret
 
 log = logging.getLogger(__name__)
 
 
-def _load_replay(stored: str) -> dict[str, Any]:
+def load_replay(stored: str) -> dict[str, Any]:
     """A stored replay, parsed and checked; BadInput when it is gone or not a replay."""
     try:
         raw = read_replay(stored)
@@ -44,7 +45,7 @@ def replay_header(relative: str | None) -> dict[str, Any]:
     if relative is None:
         return {}
     try:
-        replay = _load_replay(relative)
+        replay = load_replay(relative)
     except (BadInput, InfrastructureError):  # the header is a detail: the page shows without
         return {}
     return {"env_version": replay.get("env_version"),
@@ -60,7 +61,7 @@ def match_replay(match_id: int) -> ReplayView:
         names = _player_names(match, session=session)
     if match.replay_path is None:
         raise NotFound(f"match {match_id} has no replay ({match.status})")
-    return replay_view(_load_replay(match.replay_path), names, f"match-{match_id}.json.gz")
+    return replay_view(load_replay(match.replay_path), names, f"match-{match_id}.json.gz")
 
 
 def _player_names(match: Match, *, session: Session) -> list[str]:
@@ -95,24 +96,27 @@ def validation_replay(submission_id: int) -> ReplayView:
     sub, agent = row
     if sub.validation_replay is None:
         raise NotFound(f"submission {submission_id} has no validation replay ({sub.status})")
-    replay = _load_replay(sub.validation_replay)
+    replay = load_replay(sub.validation_replay)
     names = [f"{agent.name} v{sub.version}", *[a["ref"] for a in replay["agents"][1:]]]
     return replay_view(replay, names, f"validation-{submission_id}.json.gz")
 
 
 def replay_view(replay: dict[str, Any], names: list[str], download_name: str) -> ReplayView:
-    """A parsed replay as the viewer's read model (its text made printable)."""
+    """A parsed replay as the viewer's read model (its text made printable); the seeds of a
+    scoring run of the running season are withheld (None): they are its secret episodes."""
+    hidden = is_secret(replay["env"], replay.get("season"))
     return ReplayView(
         env_id=replay["env"], env_version=replay.get("env_version", ""), kind=replay["kind"],
-        seed=replay["seed"], agents=[printable(name) for name in names],
+        seed=None if hidden else replay["seed"], agents=[printable(name) for name in names],
         images=[a.get("image") for a in replay["agents"]],
-        games=[_replay_game(g) for g in replay["games"]], download_name=download_name)
+        games=[_replay_game(g, hidden) for g in replay["games"]], download_name=download_name)
 
 
-def _replay_game(game: dict[str, Any]) -> ReplayGame:
+def _replay_game(game: dict[str, Any], hidden: bool) -> ReplayGame:
     forfeit = game.get("forfeit") or {}
     return ReplayGame(
-        index=game["index"], seed=game["seed"], seat_agents=game["seat_agents"],
+        index=game["index"], seed=None if hidden else game["seed"],
+        seat_agents=game["seat_agents"],
         initial_state=game["initial_state"],
         steps=[ReplayStep(seat=s["seat"], agent=s["agent"], action=s["action"],
                           time_s=s.get("time_s", 0.0), rewards=s.get("rewards", []),

@@ -22,7 +22,7 @@ from rl_arena_app.db.models import Match, MatchStatus, Submission
 from rl_arena_app.db.session import session_scope
 from rl_arena_app.errors import BadInput, NotFound
 from rl_arena_app.services.ids import in_range
-from rl_arena_app.services.matches.replays import _load_replay as load_replay
+from rl_arena_app.services.matches.replays import load_replay
 from rl_arena_app.services.submissions.builds import submission_bundle
 
 IDENTICAL = "identical"

@@ -1,5 +1,10 @@
 """Validating a built version: its validation games (against builtin:random) or episodes, and
-the verdict: ready, or failed with the submitted agent's forfeit as the reason."""
+the verdict: ready, or failed with the submitted agent's forfeit as the reason.
+
+A solo version's validation is its scoring run: the episodes of the env's running season, on
+secret seeds (``seasons``). One run, not a public check plus a secret score: a public-seed check
+would cost as long again and prove nothing the scoring run does not.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,11 @@ from rl_arena_app.arena.sandbox import Progress, SandboxFactory, SandboxRunner
 from rl_arena_app.core.text import printable
 from rl_arena_app.db.models import SubmissionStatus
 from rl_arena_app.services.storage import store_replay
+from rl_arena_app.services.submissions.seasons import (
+    current_season,
+    season_episode_seeds,
+    season_run_seed,
+)
 
 VALIDATION_OPPONENT = "builtin:random"
 LOG_TAIL_CHARS = 4000
@@ -26,14 +36,27 @@ def validate(submission_id: int, env: envs.EnvSpec, factories: Sequence[SandboxF
     """Play the built version's validation (``factories``: its prepared sandbox) and return its
     final fields: the verdict, a solo score, the stored replay."""
     refs = [f"submission:{submission_id}"]
-    if env.kind == "duel":
-        opponent = load_bundle(VALIDATION_OPPONENT, env_id=env.id)
-        factories = [*factories, *runner.prepare([opponent], progress).factories]
-        refs = [*refs, VALIDATION_OPPONENT]
-    result = play(env, factories, refs, sandbox=runner.kind, seed=env.seed,
-                  limits=Limits.for_env(env), games=env.games, episodes=env.episodes)
-    return {**_verdict(result),
-            "validation_replay": store_replay(result.replay())}
+    if env.kind == "solo":
+        return scoring_fields(score(submission_id, env, factories, runner.kind))
+    opponent = load_bundle(VALIDATION_OPPONENT, env_id=env.id)
+    factories = [*factories, *runner.prepare([opponent], progress).factories]
+    result = play(env, factories, [*refs, VALIDATION_OPPONENT], sandbox=runner.kind,
+                  seed=env.seed, limits=Limits.for_env(env), games=env.games)
+    return scoring_fields(result)
+
+
+def score(submission_id: int, env: envs.EnvSpec, factories: Sequence[SandboxFactory],
+          sandbox: str) -> RunResult:
+    """Play a solo version's scoring run: the episodes of the env's running season."""
+    season = current_season(env.id)
+    return play(env, factories, [f"submission:{submission_id}"], sandbox=sandbox,
+                seed=season_run_seed(env, season), limits=Limits.for_env(env),
+                episode_seeds=season_episode_seeds(env, season), season=season)
+
+
+def scoring_fields(result: RunResult) -> dict[str, Any]:
+    """A run's verdict and score with its replay stored: the version's final fields."""
+    return {**_verdict(result), "validation_replay": store_replay(result.replay())}
 
 
 def _verdict(result: RunResult) -> dict[str, Any]:

@@ -244,7 +244,8 @@ def upload_card() -> rx.Component:
     return rx.cond(choices, rx.card(rx.vstack(
         rx.heading("Upload an agent", size="4"),
         rx.text("A ", rx.code("agent.py"), " with ", rx.code("act(observation, info)"),
-                ", or a .zip / .tar.gz with it (and a requirements.txt). See each "
+                ", or a Kaggle agent (a .py, or an archive with ", rx.code("main.py"),
+                "), or a .zip / .tar.gz with it (and a requirements.txt). See each "
                 "environment's page for its observation, actions and a starter agent.",
                 size="2", color_scheme="gray"),
         _targets(choices),

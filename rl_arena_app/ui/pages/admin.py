@@ -37,8 +37,8 @@ GROUPS = (
      ("rebuild-ratings", "refresh-bt", "rebuild-leaderboard")),
     ("Images and queues", "After a new base image, or when workers failed.",
      ("rebuild-images", "requeue-failed")),
-    ("Environments", "Matchmaking and submissions per environment.",
-     ("pause", "resume", "disable", "enable")),
+    ("Environments", "Matchmaking, submissions and scoring seasons per environment.",
+     ("pause", "resume", "disable", "enable", "new-season")),
     ("Accounts", "By the account's email.", ("revoke-sessions", "grant-admin", "revoke-admin")),
 )
 OUTCOME_COLOURS = {"ok": "green", "running": "blue", "failed": "red", "refused": "orange"}

@@ -234,7 +234,7 @@ def leaderboard_section() -> rx.Component:
                                   + board.interval_s + " s, and a new submission plays at "
                                   "once.",
                                   "No scored submissions yet: a submission is scored on the "
-                                  "environment's fixed seeds as soon as it is built.")))),
+                                  "season's secret scoring seeds as soon as it is built.")))),
                 width="100%"),
             rx.spinner()),
         id="leaderboard-section", aside=search)
@@ -279,6 +279,8 @@ def guide_section() -> rx.Component:
         rx.markdown(g.scoring),
         entries_table(g.limits, "setting"),
         rx.foreach(g.tips, lambda tip: rx.markdown("- " + tip)),
+        rx.cond(g.kaggle, rx.fragment(rx.heading("Kaggle form", size="3"),
+                                      rx.markdown(g.kaggle, id="kaggle-form"))),
         rx.heading("Starter agent", size="3"),
         rx.text(g.starter_about),
         rx.hstack(rx.button(rx.icon("download"), "Download agent.py",

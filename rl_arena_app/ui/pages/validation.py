@@ -43,7 +43,7 @@ def body() -> rx.Component:
         rx.link("← Arena", href=routes.OVERVIEW, color_scheme="gray"),
         rx.heading(ValidationState.title, size="7", id="validation-title"),
         rx.text("Every new version plays these games (against builtin:random) or "
-                "episodes (on the environment's fixed seeds) before it is ranked.",
+                "episodes (on the season's secret scoring seeds) before it is ranked.",
                 color_scheme="gray"),
         section("Replay", viewer()),
         spacing="4", width="100%"))

@@ -1,0 +1,111 @@
+"""Secret scoring seeds of solo environments: an agent that memorises the public seeds gains
+nothing; seeds change with the season and the env, hold within a season, and never reach an
+agent or a public replay while their season runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.tasks import configured_runner
+from rl_arena_app.arena import envs
+from rl_arena_app.arena.referee import derive_seed
+from rl_arena_app.db.models import Submission, SubmissionStatus
+from rl_arena_app.services.admin import actions, audit
+from rl_arena_app.services.matches.replays import validation_replay
+from rl_arena_app.services.practice import check_local_run, play_local_run
+from rl_arena_app.services.submissions import builds, intake
+from rl_arena_app.settings import get_settings
+from tests.support.files import write
+from tests.support.rows import fetch
+
+OWNER = "alice@example.org"
+CARTPOLE = envs.spec("CartPole-v1")
+# What a memoriser can know: the info["seed"] of each public (practice) episode.
+PUBLIC_INFO_SEEDS = sorted(derive_seed(CARTPOLE.seed, i, 0) for i in range(CARTPOLE.episodes))
+MEMORISER = f"""\
+PUBLIC = {PUBLIC_INFO_SEEDS!r}
+
+
+class Agent:
+    def reset(self, info):
+        self.known = info.get("seed") in PUBLIC
+
+    def act(self, observation, info):
+        if not self.known:
+            return 0
+        return 0 if observation[2] + 0.5 * observation[3] < 0 else 1
+"""
+ALWAYS_LEFT = "def act(observation, info):\n    return 0\n"
+
+
+@pytest.fixture
+def process_platform(platform, monkeypatch):
+    """The platform on the process sandbox."""
+    monkeypatch.setenv("RL_ARENA_SANDBOX", "process")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def scored(tmp_path, name: str, source: str) -> Submission:
+    """A CartPole version built, validated and scored as a worker does."""
+    submission = intake.submit(write(tmp_path / f"{name}.py", source), env_id="CartPole-v1",
+                               name=name, owner_email=OWNER, enqueue=False)
+    builds.build_and_validate(submission.id, configured_runner())
+    done = fetch(Submission, submission.id)
+    assert done.status == SubmissionStatus.READY, (done.reason, done.log_tail)
+    return done
+
+
+def practice_mean(tmp_path, source: str) -> float:
+    """The agent's mean return in `rl-arena play` (public seeds)."""
+    from jobs.sandbox.factory import runner_for
+
+    run = check_local_run("CartPole-v1", [str(write(tmp_path / "practice.py", source))])
+    runner = runner_for("process")
+    result = play_local_run(run, runner.prepare(run.bundles), sandbox=runner.kind)
+    return result.summary()["mean_return"]
+
+
+def test_memorising_the_public_seeds_gains_nothing(process_platform, tmp_path):
+    assert practice_mean(tmp_path, MEMORISER) == 500.0  # it does know the public episodes
+
+    memoriser = scored(tmp_path, "memoriser", MEMORISER)
+    bad = scored(tmp_path, "left", ALWAYS_LEFT)
+
+    assert bad.score_mean < 20
+    assert memoriser.score_mean == bad.score_mean
+
+
+def test_a_new_season_rescores_every_ready_version_on_new_seeds(process_platform, tmp_path):
+    balance = scored(tmp_path, "balance", MEMORISER.replace("if not self.known", "if False"))
+    first = validation_replay(balance.id)
+    assert first.seed is None and all(g.seed is None for g in first.games)  # season 1 runs
+
+    entry = actions.perform(audit.CLI, "new-season", "CartPole-v1")
+    assert entry.outcome == "running"
+    done = actions.run_long(entry.entry_id, configured_runner())
+    assert done.outcome == "ok", done.detail
+    assert "season 2" in done.detail and "rescored 1" in done.detail
+
+    rescored = fetch(Submission, balance.id)
+    assert rescored.validation_replay != balance.validation_replay
+    assert rescored.score_mean == 500.0
+    assert validation_replay(balance.id).seed is None  # season 2 runs: hidden again
+
+
+def test_new_season_of_a_duel_env_fails_with_a_reason(process_platform):
+    entry = actions.perform(audit.CLI, "new-season", "tictactoe")
+    done = actions.run_long(entry.entry_id, configured_runner())
+    assert done.outcome == "failed"
+    assert "duel" in done.detail and "solo" in done.detail
+
+
+def test_cli_new_season_starts_the_audited_action(process_platform):
+    from click.testing import CliRunner
+
+    from rl_arena_app.cli import main
+
+    out = CliRunner().invoke(main, ["env", "new-season", "CartPole-v1"])
+    assert out.exit_code == 0, out.output
+    assert "audit entry" in out.output and "CartPole-v1" in out.output
+    assert audit.page(action="new-season").entries[0].outcome == "running"
