@@ -33,6 +33,9 @@ EXPECTED = {
     "UploadState.set_env": PUBLIC,
     "UploadState.set_agent_choice": PUBLIC,
     "UploadState.set_new_name": PUBLIC,
+    "UploadState.set_algorithm": PUBLIC,  # form fields: checked when the upload is made
+    "UploadState.set_description": PUBLIC,
+    "UploadState.set_source_url": PUBLIC,
     "UploadState.set_progress": PUBLIC,
     "UploadState.upload_rejected": PUBLIC,
     "TokensState.set_token_name": PUBLIC,
