@@ -79,7 +79,8 @@ def test_the_leaderboard_shows_what_the_cli_prints(arena, page):
         arena.cli("matchmaking", "resume", ENV)
     assert [(int(r[0]), r[1].split("\n")[0]) for r in shown] == [
         (row["rank"], row["name"]) for row in rows]
-    assert [r[4] for r in shown] == [f"{row['rating']:.0f}" for row in rows]
+    # rank, agent, owner, version, algorithm, then Elo
+    assert [r[5] for r in shown] == [f"{row['rating']:.0f}" for row in rows]
 
 
 def _wait_until_quiet(arena) -> None:

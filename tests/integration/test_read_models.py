@@ -248,7 +248,7 @@ def test_a_damaged_replay_is_refused_without_naming_a_server_path(platform):
     damaged.write_bytes(b"not gzip at all")
 
     with pytest.raises(BadInput) as refused:
-        replays._load_replay("replays/damaged.json.gz")
+        replays.load_replay("replays/damaged.json.gz")
 
     assert "damaged" in str(refused.value) and str(platform.data_dir) not in str(refused.value)
     assert "/" not in str(refused.value)
