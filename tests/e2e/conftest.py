@@ -16,12 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.browser import ADMIN_EMAIL
+from tests.support.browser import ADMIN_EMAIL, chromium
 
 # Fixed, so that repeated runs reuse the dashboard's build (which bakes the URL in).
 WEB_PORT = int(os.environ.get("RL_ARENA_E2E_PORT", "3917"))
 BUDGET_S = 300
-CHROMIUM = "/usr/bin/chromium"
 
 
 @dataclass
@@ -109,17 +108,8 @@ def arena(tmp_path_factory, docker_engine, oidc_issuer) -> Iterator[Arena]:
 @pytest.fixture(scope="package")
 def browser():
     """Debian's Chromium under Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make setup` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

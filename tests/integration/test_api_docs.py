@@ -4,15 +4,12 @@ and an OpenAPI document that describes every error as RFC 9457 problem details."
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from rl_arena_app.api.app import create_api
 from tests.support.api import API
+from tests.support.browser import chromium
 
-CHROMIUM = "/usr/bin/chromium"
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
@@ -47,10 +44,6 @@ def test_swagger_ui_and_its_files_come_from_this_server(client):
 
 
 def test_swagger_ui_renders_in_a_browser_that_cannot_reach_the_internet(api_url):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make setup` installs Debian's chromium")
     outside: list[str] = []
 
     def only_this_server(route) -> None:
@@ -60,19 +53,13 @@ def test_swagger_ui_renders_in_a_browser_that_cannot_reach_the_internet(api_url)
             outside.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update"])
-        try:
-            tab = browser.new_page()
-            tab.route("**/*", only_this_server)
-            tab.goto(f"{api_url}{API}/docs")
-            tab.locator(".opblock-summary-path", has_text=f"{API}/envs").first.wait_for(
-                timeout=30_000)
-            title = tab.locator(".info .title").inner_text()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        tab = browser.new_page()
+        tab.route("**/*", only_this_server)
+        tab.goto(f"{api_url}{API}/docs")
+        tab.locator(".opblock-summary-path", has_text=f"{API}/envs").first.wait_for(
+            timeout=30_000)
+        title = tab.locator(".info .title").inner_text()
 
     assert title.startswith("RL Arena API")
     assert outside == []

@@ -22,7 +22,6 @@ import pytest
 from playwright.sync_api import expect
 
 from jobs.sandbox.docker import ENDED_ORPHAN_S
-from tests.e2e.conftest import browser  # noqa: F401  (Debian's Chromium under Playwright)
 from tests.stack.compose_stack import (
     QUICK_RECOVERY,
     Api,
@@ -34,7 +33,7 @@ from tests.stack.compose_stack import (
     stack_env,
     wait_for,
 )
-from tests.support.browser import TIMEOUT_MS, provider_login
+from tests.support.browser import TIMEOUT_MS, chromium, provider_login
 from tests.support.s3_server import S3Server, s3_server
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -56,6 +55,13 @@ class Agent:
         return self.rng.choice([a for a, free in enumerate(info["action_mask"]) if free])
 '''
 EMAIL = "operator@example.org"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Chromium for this module only: its Playwright loop ends with the module."""
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +175,7 @@ def finished_matches(stack: Stack) -> int:
 
 
 def test_web_replicas_share_logins_live_updates_and_outlive_a_restart(
-        stack: Stack, browser, issuer: str) -> None:  # noqa: F811 (the fixture)
+        stack: Stack, browser, issuer: str) -> None:
     """Point 4: a login made through the proxy holds on either replica; a tab on each replica
     sees a new agent join the leaderboard live; a tab whose replica restarts reconnects (to
     the other one, through Redis's tab state) and still follows the arena."""

@@ -7,12 +7,34 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
-from playwright.sync_api import expect
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
 
 TIMEOUT_MS = 30_000
 ADMIN_EMAIL = "admin@example.org"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright (never a downloaded browser), closed on the way out:
+    Playwright's loop must not outlive the tests that use it."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make setup` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def query(arena, expression: str):
