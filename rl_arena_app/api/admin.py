@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Response
 from rl_arena_app.api import PREFIX
 from rl_arena_app.api.auth import AdminActor
 from rl_arena_app.api.errors import ApiRoute, error_responses
-from rl_arena_app.api.params import EntryId, EnvId, Offset
+from rl_arena_app.api.params import EntryId, EnvId, MatchId, Offset
 from rl_arena_app.errors import Conflict
 from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.read_models import AuditView
@@ -37,6 +37,7 @@ def _names(*targets: str) -> tuple[str, ...]:
 EnvAction = Literal[_names("env", "duel-env", "env-or-all")]  # type: ignore[valid-type]
 ArenaAction = Literal[_names("", "env-or-all")]  # type: ignore[valid-type]
 AccountAction = Literal[_names("account")]  # type: ignore[valid-type]
+MatchAction = Literal[_names("match")]  # type: ignore[valid-type]
 
 
 def _act(actor: AdminActor, action: str, target: str, response: Response) -> AuditView:
@@ -64,6 +65,13 @@ def post_account_action(actor: AdminActor,
                                                    description="The account's email")],
                         action: AccountAction, response: Response) -> AuditView:
     return _act(actor, action, email, response)
+
+
+@router.post("/matches/{match_id}/{action}", responses=ACTED,
+             summary="An action on a finished match (re-run it and compare)")
+def post_match_action(actor: AdminActor, match_id: MatchId, action: MatchAction,
+                      response: Response) -> AuditView:
+    return _act(actor, action, str(match_id), response)
 
 
 @router.post("/{action}", responses=ACTED,

@@ -10,6 +10,7 @@ from sqlmodel import func, select
 
 from rl_arena_app.db.models import Submission
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.ratings.json_rows import json_rows
 from rl_arena_app.services.ratings.leaderboard import leaderboard_page
 from tests.support.agents import AGENT
 from tests.support.factory import make_ready
@@ -41,6 +42,8 @@ def test_the_api_stores_shows_and_searches_the_metadata(client, alice):
     page = client.get("/api/v1/envs/tictactoe/leaderboard", params={"search": "ppo"}).json()
     assert [(r["name"], r["algorithm"]) for r in page["rows"]] == [("ppo-bot", "PPO")]
     assert [r.name for r in leaderboard_page("tictactoe", search="pPo").rows] == ["ppo-bot"]
+    board = {row["name"]: row["algorithm"] for row in json_rows("tictactoe")}
+    assert board == {"ppo-bot": "PPO", "plain-bot": None}  # `rl-arena leaderboard --json`
     agent = client.get(f"/api/v1/agents/{made.json()['agent']['agent_id']}").json()
     assert agent["versions"][0]["source_url"] == META["source_url"]
 

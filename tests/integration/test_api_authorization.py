@@ -61,6 +61,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", f"{API}/me"): TOKEN_HOLDERS,
     ("POST", f"{API}/admin/envs/{{env_id}}/{{action}}"): ADMIN_ACTIONS,
     ("POST", f"{API}/admin/accounts/{{email}}/{{action}}"): ADMIN_ACTIONS,
+    ("POST", f"{API}/admin/matches/{{match_id}}/{{action}}"): ADMIN_ACTIONS,
     ("POST", f"{API}/admin/{{action}}"): ADMIN_ACTIONS,
     ("GET", f"{API}/admin/audit"): ADMIN_READS,
     ("GET", f"{API}/admin/audit/{{entry_id}}"): ADMIN_READS,
@@ -92,8 +93,10 @@ def cases() -> Iterator[Case]:
     for route in routes():
         for method in sorted(route.methods):
             operation = spec["paths"].get(route.path, {}).get(method.lower(), {})
-            fixed = [(p["name"], p["schema"]["enum"]) for p in operation.get("parameters", [])
-                     if p["in"] == "path" and "enum" in p["schema"]]
+            # A choice of one is a `const` in the schema, of several an `enum`.
+            fixed = [(p["name"], p["schema"].get("enum") or [p["schema"]["const"]])
+                     for p in operation.get("parameters", [])
+                     if p["in"] == "path" and {"enum", "const"} & p["schema"].keys()]
             if not fixed:
                 yield Case(method, route.path)
             for name, values in fixed:  # one fixed-choice parameter per route, at most

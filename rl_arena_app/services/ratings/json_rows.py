@@ -37,7 +37,8 @@ def json_row(row: LeaderboardRow, kind: str) -> dict[str, Any]:
              "score": row.score, "rating": row.elo, "games": row.games,
              "bt_rating": row.bt_rating, "bt_low": row.bt_low, "bt_high": row.bt_high,
              "rank_ub": row.rank_ub, "provisional": row.provisional, "wins": row.wins,
-             "draws": row.draws, "losses": row.losses, "owner_name": row.owner_name}
+             "draws": row.draws, "losses": row.losses, "owner_name": row.owner_name,
+             "algorithm": row.algorithm}
     if kind == "solo":
         plain |= {"score_mean": row.score_mean, "score_std": row.score_std,
                   "score_low": row.score_low, "score_high": row.score_high,
