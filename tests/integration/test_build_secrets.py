@@ -121,7 +121,8 @@ def test_a_stored_red_team_requirement_fails_its_build_without_a_value(canaries,
     bundle = AgentBundle(ref="agent.zip", files={
         "agent.py": FIRST_LEGAL.encode(),
         "requirements.txt": b"six===${RL_ARENA_SECRET_KEY}\nsix===${RL_ARENA_DATABASE_URL}\n"})
-    stored = intake._accept(bundle, "tictactoe", "redteam", "alice@example.org", enqueue=False)
+    stored = intake._accept(bundle, "tictactoe", "redteam", "alice@example.org",
+                            intake.NO_METADATA, enqueue=False)
 
     done = build(stored.id, sandbox)
 
