@@ -48,6 +48,9 @@ SERVER_MEMORY_MB = 32
 # A live owner removes its container seconds after it ends: one ended longer ago than this was
 # left by a process that died, on whatever host or in whatever container it ran.
 ENDED_ORPHAN_S = 60.0
+# A container created and never started is an image build's (its files go in before a commit,
+# which a large set of wheels can make slow) or a start that died: it gets longer.
+UNSTARTED_ORPHAN_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -194,17 +197,19 @@ class DockerEngine:
         return removed
 
     def _ended_long_ago(self, container: ManagedContainer) -> bool:
-        """Whether the container stopped more than ENDED_ORPHAN_S ago."""
+        """Whether the container stopped more than ENDED_ORPHAN_S ago (or was created and never
+        started more than UNSTARTED_ORPHAN_S ago)."""
         if container.state in ("running", "restarting", "paused"):
             return False
         try:
             details = self.client.api.inspect_container(container.id)
         except (docker.errors.NotFound, docker.errors.APIError):
             return False
-        # A container created but never started (its owner died in between) has no end.
-        ended = _engine_time(details["State"].get("FinishedAt", "")) or _engine_time(
-            details.get("Created", ""))
-        return ended is not None and time.time() - ended > ENDED_ORPHAN_S
+        ended = _engine_time(details["State"].get("FinishedAt", ""))
+        if ended is not None:
+            return time.time() - ended > ENDED_ORPHAN_S
+        created = _engine_time(details.get("Created", ""))
+        return created is not None and time.time() - created > UNSTARTED_ORPHAN_S
 
     def managed_containers(self, owner: str | None = None) -> list[ManagedContainer]:
         """Containers this platform started (optionally only this process's).

@@ -60,14 +60,15 @@ def test_rl_arena_sweep_removes_orphans_and_says_how_many(docker_engine):
     assert removed >= 1, done.stdout  # other runs' orphans may be swept too, never fewer
 
 
-def foreign_container(engine: DockerEngine, command: str) -> str:
+def foreign_container(engine: DockerEngine, command: str, start: bool = True) -> str:
     """A platform container whose owner ran elsewhere (another worker's container); its id."""
     from rl_arena_app.settings import get_settings
 
     container = engine.client.containers.create(
         get_settings().agent_base_image, ["python3", "-c", command], network_mode="none",
         labels={MANAGED_LABEL: "true", OWNER_LABEL: "another-host:7"})
-    container.start()
+    if start:
+        container.start()
     return container.id
 
 
@@ -80,18 +81,24 @@ def test_containers_of_workers_elsewhere_are_swept_once_they_have_long_ended(
 
     ended = foreign_container(docker_engine, "pass")
     running = foreign_container(docker_engine, "import time; time.sleep(60)")
+    unstarted = foreign_container(docker_engine, "pass", start=False)  # as an image build's
     try:
         docker_engine.client.containers.get(ended).wait(timeout=30)
         docker_engine.sweep_orphans()
         listed = {c.id for c in docker_engine.managed_containers(owner="another-host:7")}
-        assert listed == {ended, running}, "an orphan's grace time is a minute"
+        assert listed == {ended, running, unstarted}, "an orphan's grace time is a minute"
 
         monkeypatch.setattr(docker_sandbox, "ENDED_ORPHAN_S", 0.0)
         docker_engine.sweep_orphans()
         listed = {c.id for c in docker_engine.managed_containers(owner="another-host:7")}
-        assert listed == {running}
+        assert listed == {running, unstarted}, "a build's container keeps its longer grace"
+
+        monkeypatch.setattr(docker_sandbox, "UNSTARTED_ORPHAN_S", 0.0)
+        docker_engine.sweep_orphans()
+        assert {c.id for c in docker_engine.managed_containers(owner="another-host:7")} == \
+            {running}
     finally:
-        for container_id in (ended, running):
+        for container_id in (ended, running, unstarted):
             with contextlib.suppress(docker.errors.NotFound):
                 docker_engine.client.api.remove_container(container_id, force=True)
 
