@@ -50,7 +50,8 @@ def play(env_id: str, agents: tuple[str, ...], sandbox: str | None, seed: int | 
          as_json: bool) -> None:
     """Play AGENT(s) on ENV: a duel for two-player games, scored episodes for solo tasks.
 
-    AGENT is a .py file, a directory or a .zip/.tar.gz with agent.py, or builtin:NAME.
+    AGENT is a .py or .onnx file, a directory or a .zip/.tar.gz with agent.py (or main.py,
+    or policy.onnx), or builtin:NAME.
     """
     from jobs.sandbox.factory import runner_for
     from rl_arena_app.services.practice import check_local_run, play_local_run, save_replay

@@ -29,8 +29,9 @@ router = APIRouter(prefix=PREFIX, route_class=ApiRoute, tags=["submit"],
 def post_submission(
     account: Submitter,
     response: Response,
-    file: Annotated[UploadFile, File(description="agent.py, or a .zip / .tar.gz / .tar with "
-                                                 "agent.py at its root")],
+    file: Annotated[UploadFile, File(description="agent.py, a policy.onnx, or a .zip / "
+                                                 ".tar.gz / .tar with agent.py, main.py or "
+                                                 "policy.onnx at its root")],
     env: Annotated[str, Form(max_length=100, description="The environment, e.g. tictactoe")],
     name: Annotated[str, Form(max_length=64, description="The agent's name (letters, digits, "
                                                          "'.', '_', '-'): an existing one of "

@@ -21,11 +21,14 @@ from typing import BinaryIO, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from rl_arena_app.arena.onnx_policy import CONFIG_FILE, POLICY_FILE, PolicyError, parse_config
 from rl_arena_app.errors import BadAgent
 
 AGENT_FILE = "agent.py"
 KAGGLE_FILE = "main.py"  # a Kaggle archive's entry, used when there is no agent.py
-ENTRY_FILES = (AGENT_FILE, KAGGLE_FILE)
+# An ONNX policy's model, run by the harness when there is neither: with agent.py, a model is
+# just one of the agent's files.
+ENTRY_FILES = (AGENT_FILE, KAGGLE_FILE, POLICY_FILE)
 REQUIREMENTS_FILE = "requirements.txt"
 BUILTIN_PREFIX = "builtin:"
 
@@ -79,8 +82,10 @@ _MARKER = rf"(?:{_MARKER_WORD}|===|==|!=|~=|<=|>=|<|>|[()]|[ \t]++)++"
 _PLAIN_REQUIREMENT = re.compile(
     rf"{_NAME}{_WS}(?:{_EXTRAS})?{_WS}(?:{_SPECIFIERS}|\({_WS}{_SPECIFIERS}{_WS}\))?"
     rf"{_WS}(?:;{_WS}{_MARKER})?")
-_FORMATS = "give a .py file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
+_FORMATS = "give a .py or .onnx file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
 _TRIM = "remove data files, checkpoints and virtualenvs that the agent does not need"
+_SHRINK = ("shrink the model: fewer or narrower layers, or float16 / int8 weights (a policy "
+           "rarely needs more than a few MiB)")
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,8 @@ class AgentBundle:
         """Check that an entry file is present and freeze the file mapping in sorted order."""
         if entry_file(self.files) is None:
             raise BadAgent(f"agent {self.ref!r} has no {AGENT_FILE}: every agent needs one "
-                           f"({KAGGLE_FILE} for a Kaggle agent)")
+                           f"({KAGGLE_FILE} for a Kaggle agent, {POLICY_FILE} for an ONNX "
+                           "policy)")
         object.__setattr__(self, "files", MappingProxyType(dict(sorted(self.files.items()))))
 
     def __hash__(self) -> int:
@@ -121,6 +127,11 @@ class AgentBundle:
         entry = entry_file(self.files)
         assert entry is not None  # checked when the bundle was made
         return entry
+
+    @property
+    def is_policy(self) -> bool:
+        """Whether the agent is an ONNX policy run by the harness (no Python entry file)."""
+        return self.entry == POLICY_FILE
 
     @property
     def requirements(self) -> str | None:
@@ -141,7 +152,8 @@ class AgentBundle:
 
 
 def entry_file(files: Mapping[str, bytes]) -> str | None:
-    """The agent's entry file: agent.py, else a Kaggle agent's main.py; None when it has neither."""
+    """The agent's entry file: agent.py, else a Kaggle agent's main.py, else an ONNX policy's
+    policy.onnx; None when it has none of them."""
     return next((name for name in ENTRY_FILES if name in files), None)
 
 
@@ -181,12 +193,12 @@ def bundle_from_bytes(data: bytes, *, ref: str, kind: str | None = None,
     if kind is None:
         raise BadAgent(f"agent upload {ref!r} has an unsupported file type: {_FORMATS}")
     if len(data) > limits.max_upload_bytes:
-        raise BadAgent(
-            f"agent upload {ref!r} is larger than {_size(limits.max_upload_bytes)}: {_TRIM}")
+        raise upload_too_big(ref, limits.max_upload_bytes)
     budget = _Budget(limits)
-    if kind == "py":
+    if kind in ("py", "onnx"):
         budget.check_size(len(data))
-        return _finish(ref, {AGENT_FILE: data}, set(), what="file")
+        return _finish(ref, {AGENT_FILE if kind == "py" else POLICY_FILE: data}, set(),
+                       what="file")
     files: dict[str, bytes] = {}
     dirs: set[str] = set()
     if kind == "zip":
@@ -194,6 +206,14 @@ def bundle_from_bytes(data: bytes, *, ref: str, kind: str | None = None,
     else:
         _read_tar(data, ref, kind, budget, files, dirs)
     return _finish(ref, files, dirs, what="archive")
+
+
+def upload_too_big(ref: str, limit: int) -> BadAgent:
+    """The refusal of an upload over the size limit, with the fix for its kind of file."""
+    if _kind(ref) == "onnx":
+        return BadAgent(f"the model {ref!r} is larger than {_size(limit)}, the upload limit: "
+                        f"{_SHRINK}")
+    return BadAgent(f"agent upload {ref!r} is larger than {_size(limit)}: {_TRIM}")
 
 
 def parse_requirements(text: str) -> list[str]:
@@ -423,7 +443,7 @@ def _load_builtin(ref: str, env_id: str, limits: BundleLimits) -> AgentBundle:
 def _kind(name: str) -> str | None:
     """Classify a file name as py, zip, tar or tgz by its suffix."""
     lower = name.lower()
-    for suffix, kind in ((".py", "py"), (".zip", "zip"), (".tar", "tar")):
+    for suffix, kind in ((".py", "py"), (".onnx", "onnx"), (".zip", "zip"), (".tar", "tar")):
         if lower.endswith(suffix):
             return kind
     if lower.endswith((".tar.gz", ".tgz")):
@@ -443,11 +463,8 @@ def _one_line(exc: BaseException) -> str:
 
 def _read_upload(path: Path, ref: str, limits: BundleLimits, size: int | None) -> bytes:
     """Read an uploaded file whole, refusing it when it is over max_upload_bytes."""
-    too_big = BadAgent(
-        f"agent upload {ref!r} is larger than {_size(limits.max_upload_bytes)}: {_TRIM}"
-    )
     if size is not None and size > limits.max_upload_bytes:
-        raise too_big
+        raise upload_too_big(ref, limits.max_upload_bytes)
     try:
         with path.open("rb") as fh:
             data = fh.read(limits.max_upload_bytes + 1)
@@ -456,7 +473,7 @@ def _read_upload(path: Path, ref: str, limits: BundleLimits, size: int | None) -
             f"cannot read agent path {ref!r} ({exc.strerror}): check that it is readable"
         ) from exc
     if len(data) > limits.max_upload_bytes:
-        raise too_big
+        raise upload_too_big(ref, limits.max_upload_bytes)
     return data
 
 
@@ -705,14 +722,18 @@ def _finish(
         hint = f" (found {nested[0]!r})" if nested else ""
         raise BadAgent(
             f"{what} {ref!r} has no {AGENT_FILE} at its root{hint}: put {AGENT_FILE} (or a "
-            f"Kaggle agent's {KAGGLE_FILE}) at the top level of the {what}"
+            f"Kaggle agent's {KAGGLE_FILE}, or an ONNX policy's {POLICY_FILE}) at the top level "
+            f"of the {what}"
         )
-    try:
-        files[entry].decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadAgent(
-            f"{entry} in {ref!r} is not valid UTF-8 text: save it with UTF-8 encoding"
-        ) from None
+    if entry == POLICY_FILE:
+        _check_policy_files(files, ref)
+    else:
+        try:
+            files[entry].decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadAgent(
+                f"{entry} in {ref!r} is not valid UTF-8 text: save it with UTF-8 encoding"
+            ) from None
     raw = files.get(REQUIREMENTS_FILE)
     if raw is not None:
         try:
@@ -723,6 +744,19 @@ def _finish(
             ) from None
         parse_requirements(text)
     return AgentBundle(ref=ref, files=files, builtin=builtin)
+
+
+def _check_policy_files(files: Mapping[str, bytes], ref: str) -> None:
+    """An ONNX policy's policy.json must be valid; it has no requirements (the harness runs it
+    with onnxruntime alone)."""
+    try:
+        parse_config(files.get(CONFIG_FILE))
+    except PolicyError as exc:
+        raise BadAgent(f"{exc} (in {ref!r})") from None
+    if REQUIREMENTS_FILE in files:
+        raise BadAgent(f"{ref!r} is an ONNX policy ({POLICY_FILE} with no {AGENT_FILE}) and has a "
+                       f"{REQUIREMENTS_FILE}, which only Python agents use: remove it, or add an "
+                       f"{AGENT_FILE} that loads the model itself")
 
 
 def _looks_like_path(line: str) -> bool:

@@ -26,7 +26,8 @@ def agent() -> None:
 @handles_errors
 def add(env_id: str, path: str, name: str, owner: str, as_json: bool,
         **metadata: str | None) -> None:
-    """Submit PATH (agent.py, a folder, a .zip/.tar.gz, or builtin:NAME) as a new version."""
+    """Submit PATH (agent.py, policy.onnx, a folder, a .zip/.tar.gz, or builtin:NAME) as a new
+    version."""
     from rl_arena_app.services.submissions.intake import Metadata, submit
     from rl_arena_app.services.submissions.listing import describe
 

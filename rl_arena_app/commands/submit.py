@@ -63,7 +63,8 @@ def metadata_options(command: Callable) -> Callable:
 @handles_errors
 def submit_command(env_id: str, path: Path, name: str, url: str | None, token: str | None,
                    wait: bool, timeout: float, as_json: bool, **metadata: str | None) -> None:
-    """Upload PATH (agent.py, a directory, or a .zip/.tar.gz with agent.py) to ENV as NAME."""
+    """Upload PATH (agent.py, policy.onnx, a directory, or a .zip/.tar.gz with agent.py) to ENV
+    as NAME."""
     if not token:
         raise BadInput("no API token: give --token or set RL_ARENA_TOKEN (create a token on "
                        "/me in the dashboard)")

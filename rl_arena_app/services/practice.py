@@ -10,6 +10,7 @@ from pathlib import Path
 from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import AgentBundle, load_bundle
 from rl_arena_app.arena.faults import fault_summary
+from rl_arena_app.arena.onnx_check import check_policy
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.replay import write_replay
 from rl_arena_app.arena.run import RunProgress, RunResult, play
@@ -46,6 +47,8 @@ def check_local_run(env_id: str, refs: Sequence[str], *, games: int | None = Non
     if env.kind == "solo" and games is not None:
         raise BadInput(f"--games is for duels; {env.id} is a solo task: use --episodes")
     bundles = [load_bundle(ref, env_id=env.id) for ref in refs]
+    for bundle in bundles:
+        check_policy(bundle, env)
     return LocalRun(env, list(refs), bundles, games, episodes)
 
 

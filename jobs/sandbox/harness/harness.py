@@ -1,7 +1,8 @@
 """Agent harness: runs inside the sandbox, loads the submitter's agent and answers the referee.
 
-The agent is agent.py, else main.py (a Kaggle archive's entry). Standard library and numpy only;
-`protocol.py` and `kaggle.py` sit next to this file in the sandbox.
+The agent is agent.py, else main.py (a Kaggle archive's entry), else policy.onnx (run by
+`onnx_runner.py` with onnxruntime). Standard library and numpy only otherwise; `protocol.py`,
+`kaggle.py`, `onnx_policy.py` and `onnx_runner.py` sit next to this file in the sandbox.
 Usage: python3 -I harness.py (--connect SOCKET_PATH | --fd FD) [--agent-dir DIR] [--deps DIR]
 """
 
@@ -23,7 +24,8 @@ DETAIL_CHARS = 1500
 OUTPUT_TAIL_CHARS = 2000
 HARNESS_FILE = os.path.abspath(__file__)
 HARNESS_DIR = os.path.dirname(HARNESS_FILE)
-ENTRY_FILES = ("agent.py", "main.py")  # the first one the agent has is its entry
+# The first one the agent has is its entry.
+ENTRY_FILES = ("agent.py", "main.py", "policy.onnx")
 
 
 def load_sibling(name: str, filename: str) -> types.ModuleType:
@@ -31,11 +33,13 @@ def load_sibling(name: str, filename: str) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, os.path.join(HARNESS_DIR, filename))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 kaggle = load_sibling("rl_arena_kaggle", "kaggle.py")
+onnx_policy = load_sibling("rl_arena_onnx_policy", "onnx_policy.py")
 
 
 class TailWriter(io.TextIOBase):
@@ -167,8 +171,22 @@ def load_agent(source: str, filename: str = "agent.py"):
     return kaggle.KaggleAgent(agent), None
 
 
+def load_policy(agent_dir: str):
+    """An ONNX policy's (act, reset): onnxruntime is imported only for one."""
+    runner = load_sibling("rl_arena_onnx_runner", "onnx_runner.py")
+    return runner.OnnxPolicy(agent_dir, onnx_policy), None
+
+
+def load_entry(entry: str, agent_dir: str):
+    """The (act, reset) of the agent whose entry file is ``entry``."""
+    if os.path.basename(entry) == onnx_policy.POLICY_FILE:
+        return load_policy(agent_dir)
+    with open(entry, encoding="utf-8") as fh:
+        return load_agent(fh.read(), entry)
+
+
 def entry_file(agent_dir: str) -> str:
-    """The agent's entry file: agent.py, else main.py (a Kaggle archive's)."""
+    """The agent's entry file: agent.py, else main.py (a Kaggle archive's), else policy.onnx."""
     for name in ENTRY_FILES:
         path = os.path.join(agent_dir, name)
         if os.path.isfile(path):
@@ -199,13 +217,13 @@ def serve(channel: Channel, agent_dir: str, names: SourceNames) -> None:
     def error(exc: BaseException) -> dict:
         if isinstance(exc, kaggle.NotAnAction):
             return {"t": "error", "kind": "illegal_action", "detail": str(exc)}
+        if isinstance(exc, onnx_policy.PolicyError):
+            return {"t": "error", "kind": "crash", "detail": f"policy.onnx: {exc}"}
         return {"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output, names)}
 
     main_pid = os.getpid()
     try:
-        entry = entry_file(agent_dir)
-        with open(entry, encoding="utf-8") as fh:
-            act, reset = load_agent(fh.read(), entry)
+        act, reset = load_entry(entry_file(agent_dir), agent_dir)
     except BaseException as exc:  # anything the agent's import does is the agent's fault
         channel.send(error(exc))
         return

@@ -26,7 +26,9 @@ from rl_arena_app.arena.bundle import (
     BundleLimits,
     bundle_from_bytes,
     load_bundle,
+    upload_too_big,
 )
+from rl_arena_app.arena.onnx_check import check_policy
 from rl_arena_app.core.text import describe_character, first_control_character
 from rl_arena_app.db.models import Agent, Submission, SubmissionEvent, User
 from rl_arena_app.db.session import session_scope
@@ -44,7 +46,7 @@ MAX_ARTIFACT_NAME = 255
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CREATE_ATTEMPTS = 8
 _MIB = 1024 * 1024
-UPLOAD_SUFFIXES = (".py", ".zip", ".tar", ".tar.gz", ".tgz")
+UPLOAD_SUFFIXES = (".py", ".onnx", ".zip", ".tar", ".tar.gz", ".tgz")
 MAX_ALGORITHM = 40
 MAX_DESCRIPTION = 500
 MAX_SOURCE_URL = 300
@@ -197,7 +199,8 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
     """Submit an uploaded file (its name and bytes) as a new version of the account's agent.
 
     For network callers: nothing here reads a path on the server. The file name says what the
-    upload is (.py, .zip, .tar, .tar.gz or .tgz); its folders, if a browser sent any, are dropped.
+    upload is (.py, .onnx, .zip, .tar, .tar.gz or .tgz); its folders, if a browser sent any, are
+    dropped.
     Every upload, refused or not, counts against the account's RL_ARENA_RATE_LIMIT_UPLOADS.
     """
     if account is None:
@@ -213,8 +216,7 @@ def submit_upload(account: Account | None, *, env_id: str, name: str, filename: 
     _check_limits_early(account.email, env.id, name, settings)
     limits = upload_limits(settings)
     if len(data) > limits.max_upload_bytes:
-        raise BadAgent(f"the upload {filename!r} is larger than {settings.max_upload_mb} MiB: "
-                       "remove data files, checkpoints and virtualenvs the agent does not need")
+        raise upload_too_big(filename, limits.max_upload_bytes)
     bundle = bundle_from_bytes(data, ref=filename, limits=limits)
     return _accept(bundle, env.id, name, account.email, metadata, enqueue=enqueue)
 
@@ -234,8 +236,9 @@ def _check_file_name(name: str, *, suffixes: tuple[str, ...] = ()) -> str:
         raise BadAgent(f"the file name {name[:60]!r} contains the control character "
                        f"{describe_character(bad)}: rename the file")
     if suffixes and not name.lower().endswith(suffixes):
-        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, or a .zip, .tar, "
-                       ".tar.gz or .tgz with agent.py at its root")
+        raise BadAgent(f"{name[:60]!r} is not an agent upload: send agent.py, an ONNX policy "
+                       "(.onnx), or a .zip, .tar, .tar.gz or .tgz with agent.py (or main.py, or "
+                       "policy.onnx) at its root")
     if len(name) > MAX_ARTIFACT_NAME:
         raise BadAgent(f"the file name {name[:40]!r}… is longer than {MAX_ARTIFACT_NAME} "
                        "characters: rename the file")
@@ -244,7 +247,9 @@ def _check_file_name(name: str, *, suffixes: tuple[str, ...] = ()) -> str:
 
 def _accept(bundle: AgentBundle, env_id: str, name: str, owner_email: str | None,
             metadata: Metadata, *, enqueue: bool) -> Submission:
-    """Store a checked bundle, create its version and enqueue its build."""
+    """Check an ONNX policy's model against the env, then store the bundle, create its version
+    and enqueue its build."""
+    check_policy(bundle, envs.spec(env_id))
     settings = get_settings()
     artifact_name = _artifact_name(bundle)
     queue = builds_queue() if enqueue else None  # Redis down: refuse before storing

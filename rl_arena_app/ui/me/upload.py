@@ -28,7 +28,8 @@ from rl_arena_app.ui.me.account import MyAccount
 from rl_arena_app.ui.uploads import UPLOAD_ID, rejection_messages
 
 NEW_AGENT = "__new__"
-ACCEPTED = {"text/x-python": [".py"], "application/zip": [".zip"],
+ACCEPTED = {"text/x-python": [".py"], "application/octet-stream": [".onnx"],
+            "application/zip": [".zip"],
             "application/gzip": [".tar.gz", ".tgz"], "application/x-tar": [".tar"]}
 
 
@@ -225,7 +226,7 @@ def _drop_zone() -> rx.Component:
     return rx.upload.root(
         rx.vstack(rx.icon("upload", size=28, color="var(--gray-10)"),
                   rx.text("Drop the file here, or click to choose it", size="2"),
-                  rx.text(".py, .zip, .tar.gz · up to ", s.max_upload_mb, " MiB",
+                  rx.text(".py, .onnx, .zip, .tar.gz · up to ", s.max_upload_mb, " MiB",
                           size="1", color_scheme="gray"),
                   rx.foreach(rx.selected_files(UPLOAD_ID), lambda name: rx.badge(
                       name, size="2", class_name="selected-file")),
@@ -245,8 +246,9 @@ def upload_card() -> rx.Component:
         rx.heading("Upload an agent", size="4"),
         rx.text("A ", rx.code("agent.py"), " with ", rx.code("act(observation, info)"),
                 ", or a Kaggle agent (a .py, or an archive with ", rx.code("main.py"),
-                "), or a .zip / .tar.gz with it (and a requirements.txt). See each "
-                "environment's page for its observation, actions and a starter agent.",
+                "), or a .zip / .tar.gz with it (and a requirements.txt), or a trained "
+                "policy as ", rx.code("policy.onnx"), ". See each environment's page for its "
+                "observation, actions and a starter agent.",
                 size="2", color_scheme="gray"),
         _targets(choices),
         _metadata(),
