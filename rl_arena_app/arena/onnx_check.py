@@ -2,8 +2,9 @@
 checker, and its input and output fit the env (``onnx_policy.fit``, as the sandbox runs it).
 
 The model is read in a child process (``python -m rl_arena_app.arena.onnx_check``, the model on
-stdin) with memory and CPU limits and no setting of ours in its environment: a hostile protobuf
-costs that child, never the process that takes uploads.
+stdin, an empty folder as its working directory) with memory and CPU limits and no setting of
+ours in its environment: a hostile protobuf costs that child, never the process that takes
+uploads, and a model that names external files is refused before anything looks for them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -67,9 +69,10 @@ def inspect_model(data: bytes) -> tuple[list[Tensor], list[Tensor]]:
     """The model's inputs and outputs, read by the limited child; BadAgent when ONNX refuses
     the model."""
     try:
-        done = subprocess.run([sys.executable, "-I", "-m", __name__], input=data,
-                              capture_output=True, env=CHILD_ENV, timeout=CHILD_TIMEOUT_S,
-                              preexec_fn=_limit_child, check=False)
+        with tempfile.TemporaryDirectory(prefix="rl-arena-onnx-") as empty:
+            done = subprocess.run([sys.executable, "-I", "-m", __name__], input=data,
+                                  capture_output=True, env=CHILD_ENV, cwd=empty,
+                                  timeout=CHILD_TIMEOUT_S, preexec_fn=_limit_child, check=False)
     except subprocess.TimeoutExpired:
         raise BadAgent(f"{POLICY_FILE} took over {CHILD_TIMEOUT_S} s to read: {_EXPORT}"
                        ) from None
@@ -108,14 +111,18 @@ def _read_model(data: bytes) -> dict[str, Any]:
 
     try:
         model = onnx.load_model_from_string(data)
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as exc:  # protobuf's DecodeError and onnx's errors alike refuse the model
+    except Exception as exc:  # protobuf's DecodeError and whatever else the parser raises
         return {"error": _one_line(exc)}
+    # Before the checker, which would look for external files (on this host) by their names.
     external = [t.name for t in model.graph.initializer
                 if t.data_location == onnx.TensorProto.EXTERNAL]
     if external:
-        return {"error": f"its weights {external[0]!r}... are in external data files; export "
+        return {"error": f"its weights {external[0][:60]!r} are in external data files; export "
                          "the model with its weights inside"}
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:  # onnx's ValidationError, InferenceError and the like
+        return {"error": _one_line(exc)}
     initializers = {t.name for t in model.graph.initializer}
     return {"inputs": [_tensor_row(onnx, v) for v in model.graph.input
                        if v.name not in initializers],

@@ -39,6 +39,7 @@ class OnnxPolicy:
 
     def __init__(self, agent_dir: str, policy: types.ModuleType) -> None:
         self.policy = policy
+        self.agent_dir = agent_dir
         config_path = os.path.join(agent_dir, policy.CONFIG_FILE)
         raw = None
         if os.path.isfile(config_path):
@@ -50,7 +51,7 @@ class OnnxPolicy:
                 os.path.join(agent_dir, policy.POLICY_FILE), session_options(),
                 providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own exception types, for any unloadable model
-            raise self.failure("onnxruntime cannot load policy.onnx", exc) from None
+            raise self.failure("onnxruntime cannot load it", exc) from None
         self.plan = None
 
     def __call__(self, observation: Any, info: dict[str, Any]) -> int:
@@ -68,7 +69,7 @@ class OnnxPolicy:
         try:
             first = self.session.run(None, {plan.input: feed})[0]
         except Exception as exc:  # onnxruntime's own exception types
-            raise self.failure("policy.onnx failed on this observation", exc) from None
+            raise self.failure("it failed on this observation", exc) from None
         values = np.asarray(first, dtype=np.float64).ravel().tolist()
         mask = info.get("action_mask")
         mask = None if mask is None else np.asarray(mask).ravel().tolist()
@@ -84,7 +85,8 @@ class OnnxPolicy:
 
     def failure(self, what: str, exc: Exception) -> Exception:
         """onnxruntime's error as the harness reports it: out of memory is a resource limit."""
-        message = " ".join(str(exc).split())[:600]
+        # Named as the submitter knows it, never by the folder it lies in here.
+        message = " ".join(str(exc).split()).replace(os.path.join(self.agent_dir, ""), "")[:600]
         if any(word in message for word in OUT_OF_MEMORY):
             return MemoryError(f"{what}: out of memory ({message})")
         return self.policy.PolicyError(f"{what}: {message}")
