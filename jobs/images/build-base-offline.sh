@@ -32,9 +32,11 @@ mkdir -p "$rootfs/agent" "$rootfs/run/arena" "$rootfs/opt/rl-arena"
 # What the root is made of, not the build (hosts that build alike give agents' images the same
 # tags): see base-content.sh.
 content=$(bash "$here/base-content.sh" "$rootfs")
+# onnxruntime's telemetry off: no device id kept (nor its warning in each agent's stderr).
 tar -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
+  --change 'ENV ORT_DISABLE_TELEMETRY=1' \
   --change 'LABEL rl-arena.base=debootstrap' \
   --change "LABEL rl-arena.base-content=$content" \
   - "$tag" >&2

@@ -54,7 +54,11 @@ def test_the_base_runs_an_onnx_policy_offline_as_an_agent(docker_engine):
         cap_drop=["ALL"], security_opt=["no-new-privileges"],
         tmpfs={"/tmp": "rw,nosuid,nodev,size=16m,mode=1777"}, remove=True,
         stdout=True, stderr=True)
-    result = json.loads(output.decode().strip().splitlines()[-1])
+    lines = output.decode().strip().splitlines()
+    result = json.loads(next(line for line in lines if line.startswith("{")))
+    # Telemetry is off (ORT_DISABLE_TELEMETRY): no attempt to keep a device id, nor its warning
+    # in every agent's stderr.
+    assert not [line for line in lines if "telemetry" in line.lower()], lines
 
     assert result["isolated"] == 1
     assert "CPUExecutionProvider" in result["providers"]
