@@ -88,7 +88,7 @@ class Settings(BaseSettings):
 
     # Sandboxes
     sandbox: Literal["docker", "process", "inprocess"] = "docker"
-    agent_base_image: str = "rl-arena/agent-base:1"
+    agent_base_image: str = "rl-arena/agent-base:2"
     # Where per-agent socket folders live; the Docker engine must see the same path.
     sandbox_dir: Path = Path(tempfile.gettempdir()) / "rl-arena-sandboxes"
     agent_memory_mb: int = 512

@@ -1,4 +1,5 @@
-"""The agent base image (Python + numpy): built offline with debootstrap, or from Docker Hub."""
+"""The agent base image (Python + numpy + the pinned wheels, onnxruntime): built offline with
+debootstrap, or from Docker Hub."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import docker.errors
 from rl_arena_app.errors import InfrastructureError
 
 IMAGES_DIR = Path(__file__).parent
+# The wheels both recipes add, pinned by hash (part of the offline base's content label).
+PINNED_WHEELS = IMAGES_DIR / "agent-base-wheels.txt"
 Method = Literal["auto", "offline", "hub"]
 # Told each line of the build's output (debootstrap's "I: Retrieving ...") as it comes.
 BuildProgress = Callable[[str], None]
@@ -25,6 +28,10 @@ BUILD_PASSTHROUGH = frozenset({
     "RL_ARENA_DEBIAN_SUITE", "RL_ARENA_DEBIAN_MIRROR", "TMPDIR",
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
     "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT",
+    # Where the operator's pip finds the pinned wheels (what it installs, and where, is ours).
+    "PIP_CONFIG_FILE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+    "PIP_TRUSTED_HOST", "PIP_CERT", "PIP_CLIENT_CERT", "PIP_PROXY", "PIP_DEFAULT_TIMEOUT",
+    "PIP_RETRIES",
 })
 
 
@@ -48,17 +55,20 @@ def build_base_image(client: docker.DockerClient, tag: str, method: Method = "au
         method = "offline" if shutil.which("debootstrap") else "hub"
     if method == "offline":
         script = IMAGES_DIR / "build-base-offline.sh"
+        # Our interpreter's pip fetches the pinned wheels (Debian's python3 in the root has none).
+        command = ["bash", str(script), tag, sys.executable]
         if progress is None:
-            failed = subprocess.run(["bash", str(script), tag], stdout=subprocess.DEVNULL,
+            failed = subprocess.run(command, stdout=subprocess.DEVNULL,
                                     stderr=sys.stderr, env=build_environment(),
                                     check=False).returncode != 0
             tail = ""
         else:
-            code, lines = run_reporting(["bash", str(script), tag], progress)
+            code, lines = run_reporting(command, progress)
             failed, tail = code != 0, "".join(f"\n  {line}" for line in lines)
         if failed:
             raise InfrastructureError(f"offline base image build failed ({script}); "
-                                      f"it needs root, debootstrap and a Debian mirror{tail}")
+                                      f"it needs root, debootstrap, a Debian mirror and pip's "
+                                      f"index for {PINNED_WHEELS.name}{tail}")
         return tag
     if progress is not None:
         progress(f"building {tag} from Docker Hub (Dockerfile.hub)")

@@ -23,3 +23,16 @@ def test_the_build_runs_with_that_environment(monkeypatch):
     code, lines = run_reporting(["bash", "-c", 'echo "key=${RL_ARENA_SECRET_KEY:-unset}" >&2'],
                                 lambda line: None)
     assert (code, lines) == (0, ["key=unset"])
+
+
+def test_the_build_sees_where_pip_gets_wheels_but_not_where_it_puts_them(monkeypatch):
+    """The pinned wheels come from the operator's indexes; what and where pip installs is ours."""
+    sources = {"PIP_INDEX_URL": "https://pypi.example/simple", "PIP_FIND_LINKS": "/opt/wheels",
+               "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple", "PIP_CERT": "/etc/ca.crt"}
+    ours = {"PIP_TARGET": "/elsewhere", "PIP_CONSTRAINT": "/tmp/c.txt", "PIP_USER": "1",
+            "PIP_REQUIRE_HASHES": "0", "PIP_PLATFORM": "win_amd64"}
+    for name, value in {**sources, **ours}.items():
+        monkeypatch.setenv(name, value)
+    env = build_environment()
+    assert {name: env.get(name) for name in sources} == sources
+    assert not set(ours) & set(env)
