@@ -6,7 +6,7 @@
 #   docker build -t rl-arena/app:dev .          (or `docker compose build`)
 # Offline (CI, machines without Docker Hub), `make image` puts the host's wheelhouse, bun and the
 # frontend's packages into docker/offline/ and builds on the agent base image, without network:
-#   docker build --build-arg BASE=rl-arena/agent-base:1 -t rl-arena/app:dev .
+#   docker build --build-arg BASE=rl-arena/agent-base:2 -t rl-arena/app:dev .
 # BASE is any Debian-like image with Python 3.11 and python3 -m venv (pip optional): both stages
 # use it, so the venv built in the first runs unchanged in the second.
 #

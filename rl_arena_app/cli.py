@@ -145,7 +145,7 @@ def images() -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing when the image exists.")
 @handles_errors
 def build_base(method: str, if_missing: bool) -> None:
-    """Build the agent base image (Python + numpy)."""
+    """Build the agent base image (Python + numpy + onnxruntime)."""
     from jobs.images.base import base_image_exists, build_base_image
     from jobs.sandbox.factory import docker_client
     from rl_arena_app.settings import get_settings

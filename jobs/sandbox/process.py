@@ -303,7 +303,7 @@ class AgentProcess:
             command += ["--wipe", str(tmp_dir)] + (["--kill-all"] if as_root else [])
         env = {"HOME": str(tmp_dir), "TMPDIR": str(tmp_dir), "PATH": CHILD_PATH,
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1"}
+               "OPENBLAS_NUM_THREADS": "1", "ORT_DISABLE_TELEMETRY": "1"}
         try:
             self._proc = subprocess.Popen(
                 command, cwd=agent_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._log,

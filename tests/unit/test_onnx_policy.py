@@ -18,9 +18,10 @@ from rl_arena_app.arena.onnx_policy import (
 C4 = {"env": "connect_four", "observation_shape": (6, 7, 2), "n_actions": 7}
 CARTPOLE = {"env": "CartPole-v1", "observation_shape": (4,), "n_actions": 2}
 LOGITS = Tensor("logits", "float", (1, 7))
+NO_CONFIG = PolicyConfig()
 
 
-def plan(shape, output=LOGITS, config=PolicyConfig(), env=None, input_type="float"):
+def plan(shape, output=LOGITS, config=NO_CONFIG, env=None, input_type="float"):
     return fit(config, [Tensor("obs", input_type, shape)], [output], **(env or C4))
 
 
@@ -61,9 +62,9 @@ def test_a_flat_observation_is_named_once():
 
 def test_the_observation_input_is_the_only_one_or_the_named_one():
     two = [Tensor("obs", "float", (1, 84)), Tensor("state", "float", (1, 8))]
-    with pytest.raises(PolicyError, match="2 inputs .*'obs', 'state'.* only the observation"):
+    with pytest.raises(PolicyError, match=r"2 inputs .*'obs', 'state'.* only the observation"):
         fit(PolicyConfig(), two, [LOGITS], **C4)
-    with pytest.raises(PolicyError, match="names the input 'x'.*its inputs: 'obs'"):
+    with pytest.raises(PolicyError, match=r"names the input 'x'.*its inputs: 'obs'"):
         plan((1, 84), config=PolicyConfig(input="x"))
     assert plan((1, 84), config=PolicyConfig(input="obs")).input == "obs"
 
