@@ -14,6 +14,7 @@ follow them.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import signal
@@ -29,7 +30,13 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
-from tests.support.agents import builtin, bundle_from_source, hostile, hostile_kaggle
+from tests.support.agents import (
+    HOSTILE_KAGGLE_DIR,
+    builtin,
+    bundle_from_source,
+    hostile,
+    hostile_kaggle,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -300,6 +307,19 @@ def test_garbage_on_the_protocol_channel(docker_play, form):
 
 
 # --- Kaggle-format only ----------------------------------------------------------------------
+
+
+def test_every_kaggle_twin_is_a_kaggle_agent():
+    """No twin's entry defines or imports act or Agent, so the harness calls its last callable."""
+    entries = [*HOSTILE_KAGGLE_DIR.glob("*.py"), *HOSTILE_KAGGLE_DIR.glob("*/main.py")]
+    assert len(entries) >= 20, entries
+    for entry in entries:
+        body = ast.parse(entry.read_text()).body
+        names = {getattr(node, "name", None) for node in body}
+        names |= {alias.asname or alias.name for node in body
+                  if isinstance(node, ast.ImportFrom) for alias in node.names}
+        where = entry.relative_to(HOSTILE_KAGGLE_DIR)
+        assert not names & {"act", "Agent"}, f"{where} would load as a native agent"
 
 
 @pytest.mark.slow
