@@ -5,10 +5,16 @@ Each test plays two tic-tac-toe games (so both seat orders are played) of a host
 must never be penalised: it never forfeits, and it wins every game the hostile agent forfeits.
 Agents that probe for an escape raise RuntimeError("ESCAPE: ...") when a probe succeeds, which
 turns into a crash forfeit, so these tests fail if the sandbox leaks.
+
+Each attack that has a Kaggle-format twin (tests/agents/hostile_kaggle/: the same attack in a
+module whose last callable is the agent) is played in both forms, with the same assertions;
+Kaggle-only cases (answers that int() chokes on, a class or a builtin as the last callable)
+follow them.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import signal
@@ -24,7 +30,13 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.bundle import AgentBundle
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.arena.run import RunResult, play
-from tests.support.agents import builtin, bundle_from_source, hostile
+from tests.support.agents import (
+    HOSTILE_KAGGLE_DIR,
+    builtin,
+    bundle_from_source,
+    hostile,
+    hostile_kaggle,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -88,6 +100,17 @@ def docker_mode(request) -> str:
     return request.param
 
 
+@pytest.fixture(params=["native", "kaggle"])
+def form(request) -> str:
+    """Every attack with a Kaggle-format twin, as act(observation, info) and as a Kaggle agent."""
+    return request.param
+
+
+def attacker(form: str, name: str) -> AgentBundle:
+    """Hostile agent NAME in the given form."""
+    return hostile(name) if form == "native" else hostile_kaggle(name)
+
+
 @pytest.fixture(autouse=True)
 def nothing_left(docker_engine) -> Any:
     """After each test: no container and no socket folder of this process remains."""
@@ -105,23 +128,23 @@ def nothing_left(docker_engine) -> Any:
 
 
 @pytest.mark.slow
-def test_fork_bomb_is_a_resource_limit(docker_play):
-    summary = duel(docker_play, hostile("fork_bomb"))
+def test_fork_bomb_is_a_resource_limit(docker_play, form):
+    summary = duel(docker_play, attacker(form, "fork_bomb"))
     # fork() fails with EAGAIN at the 64-pid cap; the harness reports it as a resource limit.
     assert_hostile_forfeits(summary, "resource_limit", "BlockingIOError",
                             "Resource temporarily unavailable")
 
 
 @pytest.mark.slow
-def test_memory_hog_is_killed_by_the_memory_limit(docker_play, docker_engine):
-    summary = duel(docker_play, hostile("memory_hog"))
+def test_memory_hog_is_killed_by_the_memory_limit(docker_play, docker_engine, form):
+    summary = duel(docker_play, attacker(form, "memory_hog"))
     limit = docker_engine.limits.memory_mb
     assert_hostile_forfeits(summary, "resource_limit", f"killed by the memory limit ({limit} MB)")
 
 
 @pytest.mark.slow
-def test_busy_loop_times_out(docker_play):
-    summary = duel(docker_play, hostile("busy_loop"), limits=TIGHT)
+def test_busy_loop_times_out(docker_play, form):
+    summary = duel(docker_play, attacker(form, "busy_loop"), limits=TIGHT)
     assert len(summary["games"]) == 2
     assert_hostile_forfeits(summary, "timeout", "no action within 1.000s",
                             "move limit plus what was left of the time bank")
@@ -130,9 +153,9 @@ def test_busy_loop_times_out(docker_play):
 
 
 @pytest.mark.slow
-def test_slow_import_times_out_at_start_up_for_both_games(docker_play):
+def test_slow_import_times_out_at_start_up_for_both_games(docker_play, form):
     started = time.monotonic()
-    summary = duel(docker_play, hostile("slow_import"),
+    summary = duel(docker_play, attacker(form, "slow_import"),
                    limits=Limits(move_timeout_s=0.5, time_bank_s=0.5, startup_timeout_s=2))
     elapsed = time.monotonic() - started
     assert_hostile_forfeits(summary, "timeout", "did not start within", "(start-up allowance)")
@@ -144,9 +167,9 @@ def test_slow_import_times_out_at_start_up_for_both_games(docker_play):
 
 
 @pytest.mark.slow
-def test_output_flood_is_harmless(docker_play):
+def test_output_flood_is_harmless(docker_play, form):
     started = time.monotonic()
-    summary = duel(docker_play, hostile("output_flood"))
+    summary = duel(docker_play, attacker(form, "output_flood"))
     elapsed = time.monotonic() - started
     assert_no_forfeit(summary)
     assert elapsed < 30, f"20 MB of output slowed the run to {elapsed:.1f}s"
@@ -167,8 +190,8 @@ def test_output_flood_is_harmless(docker_play):
     pytest.param("privilege", id="privilege_escalation_fails"),
     pytest.param("process_killer", id="killing_every_process_spares_the_opponent"),
 ])
-def test_isolation_holds(docker_play, docker_mode, probe):
-    summary = duel(docker_play, hostile(probe))
+def test_isolation_holds(docker_play, docker_mode, form, probe):
+    summary = duel(docker_play, attacker(form, probe))
     if probe == "process_killer" and docker_mode == "warm":
         # It reaches its own fork server too, and dies with it: its loss alone.
         assert all(f["agent"] == 0 and f["reason"] == "crash" and "ESCAPE" not in f["detail"]
@@ -201,19 +224,19 @@ def marker_agent(marker: str) -> AgentBundle:
 
 
 @pytest.mark.slow
-def test_opponent_code_is_not_reachable(docker_play, one_off_images):
+def test_opponent_code_is_not_reachable(docker_play, one_off_images, form):
     opponent = marker_agent(f"OPPONENT-SECRET-{uuid.uuid4().hex}")
     one_off_images.append(opponent)
-    summary = duel(docker_play, hostile("secret_search"), opponent=opponent,
+    summary = duel(docker_play, attacker(form, "secret_search"), opponent=opponent,
                    limits=Limits(move_timeout_s=10, time_bank_s=10, startup_timeout_s=30))
     assert_no_forfeit(summary)
 
 
 @pytest.mark.slow
-def test_secret_search_finds_a_reachable_marker(docker_play, one_off_images):
+def test_secret_search_finds_a_reachable_marker(docker_play, one_off_images, form):
     """Control: the search does find the marker when it is inside the agent's own container."""
     marker = f"OPPONENT-SECRET-{uuid.uuid4().hex}"
-    searcher = hostile("secret_search")
+    searcher = attacker(form, "secret_search")
     # Deeper than the /proc/*/root/agent listing looks, so the filesystem walk must find it.
     planted = AgentBundle(ref="secret_search_control",
                           files={**searcher.files, "data/deep/notes.txt": marker.encode()})
@@ -230,30 +253,33 @@ def test_secret_search_finds_a_reachable_marker(docker_play, one_off_images):
 
 
 @pytest.mark.slow
-def test_crash_at_import_forfeits_every_game(docker_play):
-    summary = duel(docker_play, hostile("crash_at_import"))
+def test_crash_at_import_forfeits_every_game(docker_play, form):
+    summary = duel(docker_play, attacker(form, "crash_at_import"))
     assert_hostile_forfeits(summary, "crash", "boom at import", "Traceback", "ValueError")
     image = summary["agents"][0]["image"]  # known though the agent never started
     assert image is not None and image.startswith("rl-arena/agent:"), summary["agents"]
 
 
+# Inline rather than files under tests/agents/, which ruff would refuse to parse.
+UNPARSABLE = {"native": "def act(observation, info)\n    return 0\n",
+              "kaggle": "def my_agent(observation, configuration)\n    return 0\n"}
+
+
 @pytest.mark.slow
-def test_syntax_error_is_a_crash(docker_play):
-    # Inline rather than a file under tests/agents/hostile/, which ruff would refuse to parse.
-    agent = bundle_from_source('"""Does not parse."""\n\ndef act(observation, info)\n'
-                               "    return 0\n", ref="syntax_error")
+def test_syntax_error_is_a_crash(docker_play, form):
+    agent = bundle_from_source(f'"""Does not parse."""\n\n{UNPARSABLE[form]}', ref="syntax_error")
     assert_hostile_forfeits(duel(docker_play, agent), "crash", "SyntaxError", "agent.py")
 
 
 @pytest.mark.slow
-def test_missing_act_is_a_crash_with_a_clear_message(docker_play):
-    assert_hostile_forfeits(duel(docker_play, hostile("no_act")), "crash",
+def test_missing_act_is_a_crash_with_a_clear_message(docker_play, form):
+    assert_hostile_forfeits(duel(docker_play, attacker(form, "no_act")), "crash",
                             "defines neither act(observation, info) nor a class Agent")
 
 
 @pytest.mark.slow
-def test_illegal_square(docker_play):
-    summary = duel(docker_play, hostile("illegal_square"))
+def test_illegal_square(docker_play, form):
+    summary = duel(docker_play, attacker(form, "illegal_square"))
     assert_hostile_forfeits(summary, "illegal_action")
     # Game 0: it moves first on an empty board, so it plays off the board; game 1: the random
     # agent has moved, so it plays that occupied square.
@@ -274,10 +300,86 @@ def test_wrong_action_type(docker_play, name, detail):
 
 
 @pytest.mark.slow
-def test_garbage_on_the_protocol_channel(docker_play):
-    summary = duel(docker_play, hostile("protocol_garbage"))
+def test_garbage_on_the_protocol_channel(docker_play, form):
+    summary = duel(docker_play, attacker(form, "protocol_garbage"))
     assert_hostile_forfeits(summary, "protocol_error",
                             "sent a line that is not a protocol message: b'garbage'")
+
+
+# --- Kaggle-format only ----------------------------------------------------------------------
+
+
+def test_every_kaggle_twin_is_a_kaggle_agent():
+    """No twin's entry defines or imports act or Agent, so the harness calls its last callable."""
+    entries = [*HOSTILE_KAGGLE_DIR.glob("*.py"), *HOSTILE_KAGGLE_DIR.glob("*/main.py")]
+    assert len(entries) >= 20, entries
+    for entry in entries:
+        body = ast.parse(entry.read_text()).body
+        names = {getattr(node, "name", None) for node in body}
+        names |= {alias.asname or alias.name for node in body
+                  if isinstance(node, ast.ImportFrom) for alias in node.names}
+        where = entry.relative_to(HOSTILE_KAGGLE_DIR)
+        assert not names & {"act", "Agent"}, f"{where} would load as a native agent"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "detail"), [
+    ("returns_str", "the Kaggle agent returned 'a', which is not an action"),
+    ("returns_object", "the Kaggle agent returned a object, which is not an action"),
+    ("returns_nan", "the Kaggle agent returned nan, which is not an action"),
+    ("returns_inf", "the Kaggle agent returned inf, which is not an action"),
+])
+def test_a_kaggle_answer_int_refuses_is_an_illegal_action(docker_play, name, detail):
+    summary = duel(docker_play, hostile_kaggle(name))
+    assert_hostile_forfeits(summary, "illegal_action", detail)
+    assert all("Traceback" not in f["detail"] for f in forfeits(summary))
+
+
+# Beyond what the protocol carries and a reason can show: int() keeps it, the referee reads it.
+HUGE_INT_BUG = ("kaggle.as_action passes on any int: a 4000-digit one crosses the wire and comes "
+                "back as a 4000-digit reason; past 4300 digits json cannot encode it and the "
+                "harness blames act(), which a Kaggle agent does not have")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=HUGE_INT_BUG)
+@pytest.mark.parametrize("digits", [4000, 5000])
+def test_a_huge_int_answer_is_an_illegal_action_with_a_short_reason(docker_play, digits):
+    agent = bundle_from_source("def my_agent(observation, configuration):\n"
+                               f"    return 10**{digits - 1}\n", ref="returns_huge_int.py")
+    summary = duel(docker_play, agent)
+    assert_hostile_forfeits(summary, "illegal_action", "the Kaggle agent returned")
+    for forfeit in forfeits(summary):
+        assert len(forfeit["detail"]) <= 200, f"a {len(forfeit['detail'])}-character reason"
+        assert "act()" not in forfeit["detail"], forfeit["detail"]
+
+
+@pytest.mark.slow
+def test_an_int_conversion_that_raises_is_a_crash_in_the_agent_code(docker_play):
+    summary = duel(docker_play, hostile_kaggle("int_raises"))
+    assert_hostile_forfeits(summary, "crash", "RuntimeError: no int for you", "in __int__",
+                            'File "agent.py"')
+    for forfeit in forfeits(summary):  # the harness's own frames are not the submitter's business
+        assert "harness" not in forfeit["detail"] and "kaggle.py" not in forfeit["detail"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [
+    pytest.param("index_loops", id="an_index_that_never_returns"),
+    pytest.param("slow_class", id="a_class_as_the_agent_whose_construction_is_slow"),
+])
+def test_an_answer_that_never_comes_times_out(docker_play, name):
+    summary = duel(docker_play, hostile_kaggle(name), limits=TIGHT)
+    assert_hostile_forfeits(summary, "timeout", "no action within 1.000s")
+    for game in summary["games"]:
+        assert game["duration_s"] < 5, game
+
+
+@pytest.mark.slow
+def test_an_imported_builtin_as_the_last_callable_is_a_crash(docker_play):
+    # os._exit(observation): the observation is no exit status, so the call raises TypeError.
+    summary = duel(docker_play, hostile_kaggle("builtin_last"))
+    assert_hostile_forfeits(summary, "crash", "TypeError")
 
 
 # --- interruption ----------------------------------------------------------------------------

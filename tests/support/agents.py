@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rl_arena_app.arena.bundle import AgentBundle, load_bundle
+from rl_arena_app.arena.bundle import AgentBundle, bundle_from_bytes, load_bundle
+from tests.support.files import zip_bytes
 
 HOSTILE_DIR = Path(__file__).parents[1] / "agents" / "hostile"
+HOSTILE_KAGGLE_DIR = HOSTILE_DIR.with_name("hostile_kaggle")
 # The first legal move, as an upload's bytes (no import needed).
 AGENT = b"def act(observation, info):\n    return int(info['action_mask'].nonzero()[0][0])\n"
 # The first legal move again, in other bytes (an upload that differs from AGENT).
@@ -34,3 +36,15 @@ def builtin(name: str, env_id: str) -> AgentBundle:
 def hostile(name: str) -> AgentBundle:
     """The hostile agent tests/agents/hostile/NAME.py."""
     return bundle_from_source((HOSTILE_DIR / f"{name}.py").read_text(), ref=name)
+
+
+def hostile_kaggle(name: str) -> AgentBundle:
+    """The Kaggle-format twin of hostile agent NAME as uploaded: hostile_kaggle/NAME.py as a .py,
+    or the folder hostile_kaggle/NAME/ as a main.py zip with the native NAME.py beside it (main.py
+    imports it as a helper module)."""
+    folder = HOSTILE_KAGGLE_DIR / name
+    if not folder.is_dir():
+        return bundle_from_bytes((HOSTILE_KAGGLE_DIR / f"{name}.py").read_bytes(), ref=f"{name}.py")
+    files = {path.name: path.read_bytes() for path in folder.glob("*.py")}
+    files[f"{name}.py"] = (HOSTILE_DIR / f"{name}.py").read_bytes()
+    return bundle_from_bytes(zip_bytes(files), ref=f"{name}.zip")
