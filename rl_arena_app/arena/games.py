@@ -18,7 +18,8 @@ def parse_discrete(raw: Any, n: int, mask: np.ndarray | None = None) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise IllegalAction(f"expected an integer action in [0, {n}), got {type(raw).__name__}")
     if not 0 <= raw < n:
-        raise IllegalAction(f"action {raw} is outside [0, {n})")
+        shown = raw if raw.bit_length() <= 63 else f"of {raw.bit_length()} bits"
+        raise IllegalAction(f"action {shown} is outside [0, {n})")
     if mask is not None and not mask[raw]:
         legal = np.flatnonzero(mask).tolist()
         raise IllegalAction(f"action {raw} is not legal now (legal: {legal})")

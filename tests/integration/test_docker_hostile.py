@@ -335,14 +335,10 @@ def test_a_kaggle_answer_int_refuses_is_an_illegal_action(docker_play, name, det
     assert all("Traceback" not in f["detail"] for f in forfeits(summary))
 
 
-# Beyond what the protocol carries and a reason can show: int() keeps it, the referee reads it.
-HUGE_INT_BUG = ("kaggle.as_action passes on any int: a 4000-digit one crosses the wire and comes "
-                "back as a 4000-digit reason; past 4300 digits json cannot encode it and the "
-                "harness blames act(), which a Kaggle agent does not have")
-
-
+# Beyond what the protocol carries and a reason can show: before the fix, a 4000-digit int
+# crossed the wire and came back as a 4000-digit reason; past 4300 digits json could not encode
+# it and the harness blamed act(), which a Kaggle agent does not have.
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=HUGE_INT_BUG)
 @pytest.mark.parametrize("digits", [4000, 5000])
 def test_a_huge_int_answer_is_an_illegal_action_with_a_short_reason(docker_play, digits):
     agent = bundle_from_source("def my_agent(observation, configuration):\n"

@@ -94,6 +94,15 @@ def test_action_masks_and_spaces_are_enforced(env_id):
         game.step(int(rng.choice(legal)))
 
 
+def test_a_huge_action_is_refused_by_its_size_not_spelled_out():
+    game = envs.make("tictactoe")
+    game.reset(seed=0)
+    game.observe()
+    with pytest.raises(IllegalAction) as refused:
+        game.parse_action(10**3999)
+    assert str(refused.value) == "action of 13285 bits is outside [0, 9)"
+
+
 def test_pure_core_imports_no_infrastructure():
     code = ("import sys, rl_arena_app.core, rl_arena_app.arena.referee, rl_arena_app.arena.run;"
             "bad = {'reflex', 'redis', 'docker', 'sqlalchemy'} & {m.split('.')[0] for m in "

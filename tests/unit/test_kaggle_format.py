@@ -139,9 +139,10 @@ def test_agent_py_wins_over_main_py() -> None:
     assert bundle_from_bytes(KAGGLE, ref="submission.py").entry == "agent.py"
 
 
-def test_an_archive_without_an_entry_names_both() -> None:
+def test_an_archive_without_an_entry_names_every_entry() -> None:
     with pytest.raises(BadAgent, match=r"has no agent.py at its root \(found 'a/b/main.py'\): "
-                       r"put agent.py \(or a Kaggle agent's main.py\)"):
+                       r"put agent.py \(or a Kaggle agent's main.py, or an ONNX policy's "
+                       r"policy.onnx\)"):
         bundle_from_bytes(zip_bytes({"a/b/main.py": KAGGLE}), ref="n.zip")
     with pytest.raises(BadAgent, match=r"has no agent\.py: every agent needs one"):
         AgentBundle(ref="x", files={"helpers.py": KAGGLE})

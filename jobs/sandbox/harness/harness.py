@@ -24,8 +24,10 @@ DETAIL_CHARS = 1500
 OUTPUT_TAIL_CHARS = 2000
 HARNESS_FILE = os.path.abspath(__file__)
 HARNESS_DIR = os.path.dirname(HARNESS_FILE)
+POLICY_FILE = "policy.onnx"
+POLICY_MODULE = "rl_arena_onnx_policy"
 # The first one the agent has is its entry.
-ENTRY_FILES = ("agent.py", "main.py", "policy.onnx")
+ENTRY_FILES = ("agent.py", "main.py", POLICY_FILE)
 
 
 def load_sibling(name: str, filename: str) -> types.ModuleType:
@@ -39,7 +41,6 @@ def load_sibling(name: str, filename: str) -> types.ModuleType:
 
 
 kaggle = load_sibling("rl_arena_kaggle", "kaggle.py")
-onnx_policy = load_sibling("rl_arena_onnx_policy", "onnx_policy.py")
 
 
 class TailWriter(io.TextIOBase):
@@ -172,14 +173,21 @@ def load_agent(source: str, filename: str = "agent.py"):
 
 
 def load_policy(agent_dir: str):
-    """An ONNX policy's (act, reset): onnxruntime is imported only for one."""
+    """An ONNX policy's (act, reset): its fitting rules and onnxruntime load only for one."""
+    policy = load_sibling(POLICY_MODULE, "onnx_policy.py")
     runner = load_sibling("rl_arena_onnx_runner", "onnx_runner.py")
-    return runner.OnnxPolicy(agent_dir, onnx_policy), None
+    return runner.OnnxPolicy(agent_dir, policy), None
+
+
+def policy_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an ONNX policy's fault as the policy runner words it."""
+    policy = sys.modules.get(POLICY_MODULE)  # loaded only for an ONNX policy
+    return policy is not None and isinstance(exc, policy.PolicyError)
 
 
 def load_entry(entry: str, agent_dir: str):
     """The (act, reset) of the agent whose entry file is ``entry``."""
-    if os.path.basename(entry) == onnx_policy.POLICY_FILE:
+    if os.path.basename(entry) == POLICY_FILE:
         return load_policy(agent_dir)
     with open(entry, encoding="utf-8") as fh:
         return load_agent(fh.read(), entry)
@@ -217,7 +225,7 @@ def serve(channel: Channel, agent_dir: str, names: SourceNames) -> None:
     def error(exc: BaseException) -> dict:
         if isinstance(exc, kaggle.NotAnAction):
             return {"t": "error", "kind": "illegal_action", "detail": str(exc)}
-        if isinstance(exc, onnx_policy.PolicyError):
+        if policy_error(exc):
             return {"t": "error", "kind": "crash", "detail": f"policy.onnx: {exc}"}
         return {"t": "error", "kind": failure_kind(exc), "detail": describe(exc, output, names)}
 

@@ -27,6 +27,8 @@ BOARDS = {
 }
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _SHOWN_CHARS = 60
+_MAX_ACTION_BITS = 63  # no action number comes near; a longer int is never shown whole
+_AN_INT = "an int (a column, a cell or an action number)"
 
 
 class Struct(dict):
@@ -72,12 +74,16 @@ def arity(agent: Callable[..., Any]) -> int:
 def as_action(answer: Any) -> int:
     """The answer cast to int; anything that cannot be is refused with what it was."""
     try:
-        return int(answer)
+        action = int(answer)
     except (TypeError, ValueError, OverflowError):
         shown = (repr(answer)[:_SHOWN_CHARS] if isinstance(answer, str | bytes | float | None)
                  else f"a {type(answer).__name__}")
         raise NotAnAction(f"the Kaggle agent returned {shown}, which is not an action: return "
-                          "an int (a column, a cell or an action number)") from None
+                          f"{_AN_INT}") from None
+    if action.bit_length() > _MAX_ACTION_BITS:  # str() of it may not even be allowed
+        raise NotAnAction(f"the Kaggle agent returned an int of {action.bit_length()} bits, "
+                          f"which is not an action: return {_AN_INT}")
+    return action
 
 
 def board_of(planes: Any, mark: int) -> list[int]:
