@@ -18,10 +18,12 @@ from rl_arena_app.arena import bundle as bundle_mod
 from rl_arena_app.arena.bundle import (
     AgentBundle,
     BundleLimits,
+    bundle_from_bytes,
     load_bundle,
     parse_requirements,
 )
 from rl_arena_app.errors import BadAgent, BadInput
+from tests.support.files import zip_bytes
 
 ENV = "tictactoe"
 AGENT = b"def act(observation):\n    return 0\n"
@@ -551,3 +553,40 @@ def test_bundle_is_immutable_and_requires_agent_py() -> None:
 
 def test_bad_agent_is_bad_input() -> None:
     assert issubclass(BadAgent, BadInput)
+
+
+# ONNX policies: the bytes of any model, since the harness and the submit check read it.
+MODEL = b"\x08\x08\xff\xfe not text"
+
+
+def test_an_onnx_upload_is_a_policy_whatever_its_name():
+    policy = bundle_from_bytes(MODEL, ref="ppo-final.onnx")
+    assert dict(policy.files) == {"policy.onnx": MODEL}
+    assert policy.entry == "policy.onnx" and policy.is_policy
+
+
+def test_an_archive_with_policy_onnx_and_its_settings_is_a_policy():
+    data = zip_bytes({"run/policy.onnx": MODEL, "run/policy.json": b'{"output": "probs"}'})
+    policy = bundle_from_bytes(data, ref="run.zip")
+    assert sorted(policy.files) == ["policy.json", "policy.onnx"] and policy.is_policy
+
+
+def test_with_agent_py_a_model_is_one_of_the_agents_files():
+    data = zip_bytes({"agent.py": b"def act(o, i):\n    return 0\n", "policy.onnx": MODEL,
+                      "requirements.txt": b"numpy\n"})
+    agent = bundle_from_bytes(data, ref="agent.zip")
+    assert agent.entry == "agent.py" and not agent.is_policy
+
+
+def test_a_policy_with_a_bad_policy_json_or_requirements_is_refused():
+    with pytest.raises(BadAgent, match=r"policy\.json is not valid JSON .* \(in 'p\.zip'\)"):
+        bundle_from_bytes(zip_bytes({"policy.onnx": MODEL, "policy.json": b"{"}), ref="p.zip")
+    with pytest.raises(BadAgent, match="which only Python agents use: remove it, or add an"):
+        bundle_from_bytes(zip_bytes({"policy.onnx": MODEL, "requirements.txt": b"torch\n"}),
+                          ref="p.zip")
+
+
+def test_a_model_over_the_upload_limit_says_how_to_shrink_it():
+    with pytest.raises(BadAgent, match=r"the model 'big\.onnx' is larger than 100 bytes, the "
+                                       r"upload limit: shrink the model"):
+        bundle_from_bytes(bytes(101), ref="big.onnx", limits=BundleLimits(max_upload_bytes=100))
