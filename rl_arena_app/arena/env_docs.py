@@ -45,7 +45,13 @@ module runs at start-up (not as `__main__`, its folder on `sys.path`); its answe
 `int`, and one that cannot be is an illegal action. Board games get Kaggle's `board` and
 `mark` (see each game's "Kaggle form"); solo tasks get the observation as a plain list and a
 `configuration` with `actTimeout`, `timeout`, `agentTimeout` and `actions`.
-ONNX policies are to come."""
+
+A trained policy can come as an ONNX model instead: a `policy.onnx` (or an archive with it at
+its root, an optional `policy.json` beside it and no `agent.py` or `main.py`) is run by the
+platform's harness with onnxruntime. It gets the same observation, as it is or flattened, and
+its first output is one score per action (the best legal action is played) or the action
+itself; see each environment's "ONNX form". The model is checked when it is submitted: it must
+load and its input and output must fit the environment."""
 
 # Kaggle's line length of the board games it knows (the harness's kaggle.py has the same).
 KAGGLE_INAROW = {"connect_four": 4, "tictactoe": 3}
@@ -251,6 +257,7 @@ def render_env(spec: EnvSpec, level: int = 2) -> str:
     ]
     if (kaggle := kaggle_section(spec)) is not None:
         parts += [f"{hh} Kaggle form", kaggle]
+    parts += [f"{hh} ONNX form", onnx_section(spec)]
     if doc.tips:
         parts += [f"{hh} Pitfalls", "\n".join(f"- {tip}" for tip in doc.tips)]
     parts += [
@@ -292,6 +299,29 @@ def kaggle_section(spec: EnvSpec) -> str | None:
         f"(the longest game) and `runTimeout` ({run:g} s: the most thinking time a game "
         f"allows you, your moves at the move limit plus the bank). The answer is cast to "
         f"`int`.\n\n```python\n{_kaggle_example(board)}\n```"
+    )
+
+
+def onnx_section(spec: EnvSpec) -> str:
+    """How an ONNX policy fits this environment: its input and output shapes, the export line."""
+    doc = doc_of(spec)
+    dims = ", ".join(map(str, doc.observation_shape))
+    flat = int(np.prod(doc.observation_shape))
+    n = len(doc.actions)
+    legal = " legal" if spec.kind == "duel" else ""
+    return (
+        f"A `policy.onnx` takes the observation as it is, shape `[1, {dims}]`"
+        + (f", or flattened, `[1, {flat}]`" if len(doc.observation_shape) > 1 else "")
+        + " (the batch dimension may be named, or left out), cast to its input's "
+        f"element type (`float` in most exports). Its first output is {n} scores, shape "
+        f"`[1, {n}]` (logits, probabilities or Q-values: the best{legal} action is played), or "
+        f"the action itself, an integer of shape `[1]`"
+        + (" (an illegal one forfeits the game)" if spec.kind == "duel" else "")
+        + ". When the shapes leave it open, a `policy.json` beside the model says which: "
+        '`{"input": "obs", "observation": "flat", "output": "logits"}` (`observation` is '
+        '`"env"` or `"flat"`, `output` `"logits"`, `"probs"` or `"action"`). Exported from '
+        f"PyTorch:\n\n```python\ntorch.onnx.export(net, (torch.zeros(1, {dims}),), "
+        '"policy.onnx",\n                  input_names=["obs"], output_names=["logits"])\n```'
     )
 
 

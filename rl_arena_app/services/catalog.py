@@ -73,7 +73,7 @@ def env_guide(env_id: str) -> EnvGuide:
         limits=rows(env_docs.limits(spec)), tips=list(doc.tips), starter_name="agent.py",
         starter_about=doc.starter_about, starter_source=env_docs.starter_source(spec),
         starter_command=env_docs.starter_command(spec), play_command=env_docs.play_command(spec),
-        kaggle=env_docs.kaggle_section(spec))
+        kaggle=env_docs.kaggle_section(spec), onnx=env_docs.onnx_section(spec))
 
 
 def open_env_kinds() -> dict[str, str]:

@@ -92,6 +92,7 @@ class EnvGuide:
     starter_command: str
     play_command: str
     kaggle: str | None = None  # board games: how a Kaggle-format agent sees them (Markdown)
+    onnx: str = ""  # how an ONNX policy fits the env (Markdown)
 
 
 # ----------------------------------------------------------------------------- leaderboard

@@ -281,6 +281,8 @@ def guide_section() -> rx.Component:
         rx.foreach(g.tips, lambda tip: rx.markdown("- " + tip)),
         rx.cond(g.kaggle, rx.fragment(rx.heading("Kaggle form", size="3"),
                                       rx.markdown(g.kaggle, id="kaggle-form"))),
+        rx.heading("ONNX form", size="3"),
+        rx.markdown(g.onnx, id="onnx-form"),
         rx.heading("Starter agent", size="3"),
         rx.text(g.starter_about),
         rx.hstack(rx.button(rx.icon("download"), "Download agent.py",
