@@ -84,6 +84,8 @@ _PLAIN_REQUIREMENT = re.compile(
     rf"{_WS}(?:;{_WS}{_MARKER})?")
 _FORMATS = "give a .py or .onnx file, a directory, or a .zip, .tar, .tar.gz or .tgz archive"
 _TRIM = "remove data files, checkpoints and virtualenvs that the agent does not need"
+# The files every Stable-Baselines3 model.zip has at its root.
+_SB3_MARKERS = frozenset({"data", "policy.pth", "_stable_baselines3_version"})
 _SHRINK = ("shrink the model: fewer or narrower layers, or float16 / int8 weights (a policy "
            "rarely needs more than a few MiB)")
 
@@ -717,6 +719,11 @@ def _finish(
     if what == "archive":
         files = _strip_wrapper(files)
     entry = entry_file(files)
+    if entry is None and files.keys() >= _SB3_MARKERS:
+        raise BadAgent(
+            f"{ref!r} is a Stable-Baselines3 model.zip: it holds pickled Python objects (loading "
+            "it runs code) and needs PyTorch, so it is not accepted; export the policy to ONNX "
+            f"and upload the {POLICY_FILE} (see the README's \"ONNX policies\")")
     if entry is None:
         nested = sorted(p for p in files if p.rpartition("/")[2] in ENTRY_FILES)
         hint = f" (found {nested[0]!r})" if nested else ""

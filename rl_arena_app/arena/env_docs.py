@@ -321,7 +321,8 @@ def onnx_section(spec: EnvSpec) -> str:
         '`{"input": "obs", "observation": "flat", "output": "logits"}` (`observation` is '
         '`"env"` or `"flat"`, `output` `"logits"`, `"probs"` or `"action"`). Exported from '
         f"PyTorch:\n\n```python\ntorch.onnx.export(net, (torch.zeros(1, {dims}),), "
-        '"policy.onnx",\n                  input_names=["obs"], output_names=["logits"])\n```'
+        '"policy.onnx",\n                  input_names=["obs"], output_names=["logits"], '
+        'external_data=False)\n```'
     )
 
 

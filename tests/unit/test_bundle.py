@@ -590,3 +590,11 @@ def test_a_model_over_the_upload_limit_says_how_to_shrink_it():
     with pytest.raises(BadAgent, match=r"the model 'big\.onnx' is larger than 100 bytes, the "
                                        r"upload limit: shrink the model"):
         bundle_from_bytes(bytes(101), ref="big.onnx", limits=BundleLimits(max_upload_bytes=100))
+
+
+def test_a_stable_baselines3_model_zip_is_refused_with_the_way_to_onnx():
+    data = zip_bytes({"data": b"{}", "policy.pth": b"\x80\x04", "pytorch_variables.pth": b"",
+                      "_stable_baselines3_version": b"2.7.0", "system_info.txt": b""})
+    with pytest.raises(BadAgent, match=r"'ppo\.zip' is a Stable-Baselines3 model\.zip: it holds "
+                                       r"pickled Python objects .* export the policy to ONNX"):
+        bundle_from_bytes(data, ref="ppo.zip")
