@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import resource
 import subprocess
 import sys
@@ -32,12 +33,16 @@ from rl_arena_app.arena.onnx_policy import (
 from rl_arena_app.core.text import printable
 from rl_arena_app.errors import BadAgent, InfrastructureError
 
-CHILD_MEMORY_BYTES = 2 * 1024**3
+CHILD_MEMORY_BYTES = 1024**3  # onnx itself needs under 256 MiB; a 50 MiB model a few times that
 CHILD_CPU_S = 20
 CHILD_TIMEOUT_S = 40
 CHILD_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
              "OMP_NUM_THREADS": "1"}
 _MESSAGE_CHARS = 300
+# The child says so on stderr once onnx is imported: a failure before it is the platform's (the
+# check could not start), one after it is the model's (it took more than the limits).
+STARTED = b"rl-arena-onnx-check: started\n"
+log = logging.getLogger(__name__)
 _EXPORT = "export it again (torch.onnx.export, or the exporter of your framework)"
 
 
@@ -81,12 +86,14 @@ def inspect_model(data: bytes) -> tuple[list[Tensor], list[Tensor]]:
     except ValueError:
         report = None
     if not isinstance(report, dict):
-        if done.returncode < 0 or b"MemoryError" in done.stderr:
-            raise BadAgent(f"{POLICY_FILE} could not be read within "
-                           f"{CHILD_MEMORY_BYTES // 1024**3} GiB of memory and "
-                           f"{CHILD_CPU_S} s: {_EXPORT}")
-        raise InfrastructureError("the ONNX model check failed to run: "
-                                  + done.stderr.decode(errors="replace")[-_MESSAGE_CHARS:])
+        if STARTED not in done.stderr:
+            log.error("the ONNX model check could not start (exit %s): %s", done.returncode,
+                      done.stderr.decode(errors="replace")[-2000:])
+            raise InfrastructureError("the ONNX model check could not start (the server's log "
+                                      "says why)")
+        raise BadAgent(f"{POLICY_FILE} could not be read within "
+                       f"{CHILD_MEMORY_BYTES // 1024**2} MiB of memory and {CHILD_CPU_S} s of "
+                       f"CPU: {_EXPORT}")
     if "error" in report:
         raise BadAgent(f"{POLICY_FILE} is not a valid ONNX model "
                        f"({printable(report['error'])}): {_EXPORT}")
@@ -105,12 +112,21 @@ def _limit_child() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CHILD_CPU_S, CHILD_CPU_S))
 
 
-def _read_model(data: bytes) -> dict[str, Any]:
-    """In the child: the model's signature, or the reason ONNX refuses it."""
+def _main() -> None:
+    """The child: import onnx, say so, then read the model on stdin and report on stdout."""
     import onnx  # only the child loads onnx and its protobuf parser
 
+    sys.stderr.buffer.write(STARTED)
+    sys.stderr.flush()
+    json.dump(_read_model(onnx, sys.stdin.buffer.read()), sys.stdout)
+
+
+def _read_model(onnx: Any, data: bytes) -> dict[str, Any]:
+    """In the child: the model's signature, or the reason ONNX refuses it."""
     try:
         model = onnx.load_model_from_string(data)
+    except MemoryError:
+        raise  # over the child's limit: the parent says so
     except Exception as exc:  # protobuf's DecodeError and whatever else the parser raises
         return {"error": _one_line(exc)}
     # Before the checker, which would look for external files (on this host) by their names.
@@ -121,6 +137,8 @@ def _read_model(data: bytes) -> dict[str, Any]:
                          "the model with its weights inside"}
     try:
         onnx.checker.check_model(model, full_check=True)
+    except MemoryError:
+        raise
     except Exception as exc:  # onnx's ValidationError, InferenceError and the like
         return {"error": _one_line(exc)}
     initializers = {t.name for t in model.graph.initializer}
@@ -149,4 +167,4 @@ def _one_line(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    json.dump(_read_model(sys.stdin.buffer.read()), sys.stdout)
+    _main()

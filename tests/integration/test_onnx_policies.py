@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from sqlmodel import func, select
 
 from jobs.tasks import configured_runner
+from rl_arena_app.arena import onnx_check
 from rl_arena_app.arena.bundle import AgentBundle, bundle_from_bytes
 from rl_arena_app.arena.referee import Limits
 from rl_arena_app.cli import main
@@ -28,9 +29,11 @@ from tests.support.onnx_models import (
     CENTRE_FIRST,
     action_policy,
     cartpole_policy,
+    linear_policy,
     memory_hog_policy,
     model_bytes,
     preference_policy,
+    slow_policy,
 )
 from tests.support.rows import fetch
 
@@ -158,6 +161,38 @@ def test_a_model_over_the_upload_limit_is_refused_with_how_to_shrink_it(client, 
     assert "larger than 1 MiB" in response.json()["detail"]
 
 
+def test_reading_a_model_is_bounded_by_the_check_childs_memory(client, alice, monkeypatch):
+    """The check reads models in a child with a memory ceiling: a model that needs more is
+    refused, and the server that took the upload goes on. (A ceiling that onnx fits in but a
+    40 MB model does not stands in for a hostile model that needs more than the real one.)"""
+    monkeypatch.setattr(onnx_check, "CHILD_MEMORY_BYTES", 300 * 1024**2)
+    weights = np.ones((84, 120_000), dtype=np.float32)
+    heavy = linear_policy(weights, np.zeros(120_000), ["batch", 6, 7, 2])
+
+    response = client.post(f"{API}/submissions", headers=alice.auth,
+                           data={"env": C4, "name": "policy"},
+                           files={"file": ("policy.onnx", heavy)})
+
+    assert response.status_code == 400, response.text
+    assert "could not be read within 300 MiB of memory" in response.json()["reason"]
+    monkeypatch.undo()
+    assert client.get(f"{API}/envs").status_code == 200
+
+
+def test_a_check_that_cannot_start_is_the_platforms_fault_and_says_nothing_of_the_server(
+        client, alice, monkeypatch):
+    monkeypatch.setattr(onnx_check, "CHILD_MEMORY_BYTES", 32 * 1024**2)  # not even onnx fits
+
+    response = client.post(f"{API}/submissions", headers=alice.auth,
+                           data={"env": CARTPOLE, "name": "policy"},
+                           files={"file": ("policy.onnx", cartpole_policy())})
+
+    assert response.status_code == 503, response.text
+    assert response.json()["reason"].endswith("the ONNX model check could not start (the "
+                                              "server's log says why)")
+    assert "/" not in response.json()["reason"].split(":", 1)[1]
+
+
 def test_a_cartpole_policy_submitted_through_the_api_scores_500(client, alice, process_sandbox):
     response = client.post(f"{API}/submissions", headers=alice.auth,
                            data={"env": CARTPOLE, "name": "balancer", "algorithm": "PPO"},
@@ -254,3 +289,13 @@ def test_an_action_output_out_of_range_is_an_illegal_action(docker_play):
 
     forfeit = summary["episodes"][0]["forfeit"]
     assert forfeit["reason"] == "illegal_action" and "outside [0, 2)" in forfeit["detail"]
+
+
+@pytest.mark.docker
+def test_a_model_too_slow_for_the_move_limit_times_out(docker_play):
+    tight = Limits(move_timeout_s=1, time_bank_s=1, startup_timeout_s=30)
+    summary = docker_play(CARTPOLE, [policy(slow_policy())], seed=0, limits=tight,
+                          episodes=1).summary()
+
+    forfeit = summary["episodes"][0]["forfeit"]
+    assert forfeit["reason"] == "timeout", forfeit

@@ -85,3 +85,25 @@ def action_policy(action: int, input_shape: Shape = (1, 4)) -> bytes:
                           value=numpy_helper.from_array(np.array([action], dtype=np.int64)))],
         [helper.make_tensor_value_info("obs", TensorProto.FLOAT, list(input_shape))],
         [helper.make_tensor_value_info("action", TensorProto.INT64, [1])])
+
+
+def slow_policy(size: int = 2048, products: int = 30) -> bytes:
+    """A CartPole-shaped policy that multiplies ``size``² matrices ``products`` times per move
+    (the first one depends on the observation, so nothing is folded ahead of time)."""
+    nodes = [helper.make_node("ReduceSum", ["obs"], ["total"], keepdims=0),
+             helper.make_node("ConstantOfShape", ["size"], ["ones"],
+                              value=numpy_helper.from_array(np.array([1.0], dtype=np.float32))),
+             helper.make_node("Mul", ["ones", "total"], ["m0"])]
+    for k in range(products):
+        nodes.append(helper.make_node("MatMul", [f"m{k}", "ones"], [f"m{k + 1}"]))
+    nodes += [helper.make_node("Slice", [f"m{products}", "start", "stop", "axis"], ["row"]),
+              helper.make_node("Reshape", ["row", "out_shape"], ["logits"])]
+    return model_bytes(
+        nodes,
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(np.array([size, size], dtype=np.int64), "size"),
+         numpy_helper.from_array(np.array([0, 0], dtype=np.int64), "start"),
+         numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "stop"),
+         numpy_helper.from_array(np.array([0, 1], dtype=np.int64), "axis"),
+         numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "out_shape")])
