@@ -1,8 +1,8 @@
 """Fork server: keeps a sandbox warm and forks one fresh agent process per match.
 
-Runs inside the sandbox with the standard library and numpy only; it never imports the agent's
-code, so every child starts from the same clean interpreter. Control messages from the referee
-(JSON lines, protocol.py), handled one at a time:
+Runs inside the sandbox with the standard library and numpy only (and onnxruntime, for an ONNX
+policy); it never imports the agent's code, so every child starts from the same clean
+interpreter. Control messages from the referee (JSON lines, protocol.py), handled one at a time:
 
 - ``fork``: clean up, then fork a child that loads the agent and serves it on a new socket pair;
   answers ``{"t": "forked", "pid": ...}`` with the referee's end of the pair attached.
@@ -260,6 +260,17 @@ class Server:
         return report
 
 
+def shared_imports(harness: types.ModuleType, agent_dir: str, deps: list[str]) -> list[str]:
+    """The modules the server imports once for all its children: numpy, and onnxruntime for a
+    policy.onnx (the harness's entry for it); none the agent brings its own of, which must win."""
+    names = ["numpy"]
+    if os.path.basename(harness.entry_file(agent_dir)) == harness.POLICY_FILE:
+        # Starts no thread when imported (a fork would lose it); sessions are the children's.
+        names.append("onnxruntime")
+    return [name for name in names
+            if not any(os.path.exists(os.path.join(d, name)) for d in [agent_dir, *deps])]
+
+
 def main() -> None:
     """Lock the server down, import what every child shares, connect and serve."""
     harness = load_sibling("rl_arena_harness", "harness.py")
@@ -273,10 +284,9 @@ def main() -> None:
     _prctl(PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem or fd for the agent
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # double-forked daemons stay within reach
     agent_dir, deps = harness.agent_paths(args)
-    # numpy is shared by the children unless the agent brings its own, which must win.
-    if not any(os.path.exists(os.path.join(d, "numpy")) for d in [agent_dir, *deps]):
+    for name in shared_imports(harness, agent_dir, deps):
         with contextlib.suppress(ImportError):
-            import numpy  # noqa: F401
+            importlib.import_module(name)
     harness.put_agent_first(agent_dir, deps)
     control = harness.connect(args)
     gc.freeze()  # children share the server's objects without copying their pages
