@@ -6,6 +6,7 @@ the reason, and nothing is stored."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,19 +20,19 @@ CARTPOLE = "CartPole-v1"
 C4 = "connect_four"
 FILE_INPUT = "#agent-upload input[type=file]"
 READY_TIMEOUT_MS = 120_000
-# The type Chromium gives a dropped file it has no type for (as a .onnx): the drop zone can only
-# let it through by its extension.
-UNKNOWN_TYPE = ""
 NOISE = random.Random(17).randbytes(4096)  # no protobuf, let alone a model
 
 
-def _upload(page, env_id: str, name: str, filename: str, data: bytes) -> None:
-    """Choose ``env_id``, name a new agent, drop the file on the form and press Upload."""
+def _upload(page, env_id: str, name: str, file: Path, data: bytes) -> None:
+    """Choose ``env_id``, name a new agent, drop ``data`` as ``file`` on the form and press
+    Upload."""
     choose(page, "#upload-env", env_id)
     page.locator("#upload-name").fill(name)
-    page.locator(FILE_INPUT).set_input_files(files=[{
-        "name": filename, "mimeType": UNKNOWN_TYPE, "buffer": data}])
-    expect(page.locator(".selected-file")).to_have_text(filename, timeout=TIMEOUT_MS)
+    file.write_bytes(data)
+    # From a path, as a person's file: Chromium gives a .onnx no type (a buffer would be typed
+    # application/octet-stream by Playwright), so the drop zone can only let it in by its name.
+    page.locator(FILE_INPUT).set_input_files(file)
+    expect(page.locator(".selected-file")).to_have_text(file.name, timeout=TIMEOUT_MS)
     page.locator("#upload-button").click()
 
 
@@ -59,9 +60,9 @@ def test_the_drop_zone_offers_onnx_files(arena, page):
     assert ".onnx" in accept.split(","), accept  # what the browser's file chooser offers
 
 
-def test_an_onnx_policy_dropped_on_me_is_built_and_scored(arena, page):
+def test_an_onnx_policy_dropped_on_me_is_built_and_scored(arena, page, tmp_path):
     dev_login(page, arena, "onnx-balancer@example.org")
-    _upload(page, CARTPOLE, "onnx-balancer", "balancer.onnx", cartpole_policy())
+    _upload(page, CARTPOLE, "onnx-balancer", tmp_path / "balancer.onnx", cartpole_policy())
     expect(page.locator("#upload-message")).to_contain_text("onnx-balancer v1 is queued",
                                                             timeout=TIMEOUT_MS)
     expect(page.locator("#upload-error")).to_have_count(0)
@@ -82,14 +83,14 @@ def test_an_onnx_policy_dropped_on_me_is_built_and_scored(arena, page):
     assert page.errors == []
 
 
-def test_a_policy_that_does_not_fit_the_env_is_refused_with_the_reason(arena, page):
+def test_a_policy_that_does_not_fit_the_env_is_refused_with_the_reason(arena, page, tmp_path):
     dev_login(page, arena, "onnx-misfit@example.org")
-    _upload(page, C4, "onnx-misfit", "balancer.onnx", cartpole_policy())
+    _upload(page, C4, "onnx-misfit", tmp_path / "balancer.onnx", cartpole_policy())
     _refused(page, "onnx-misfit", "policy.onnx does not fit connect_four",
              "input 'obs' has shape [1, 4]", "connect_four's observation [6, 7, 2]")
 
 
-def test_an_onnx_file_that_is_no_model_is_refused(arena, page):
+def test_an_onnx_file_that_is_no_model_is_refused(arena, page, tmp_path):
     dev_login(page, arena, "onnx-noise@example.org")
-    _upload(page, CARTPOLE, "onnx-noise", "noise.onnx", NOISE)
+    _upload(page, CARTPOLE, "onnx-noise", tmp_path / "noise.onnx", NOISE)
     _refused(page, "onnx-noise", "policy.onnx is not a valid ONNX model")
