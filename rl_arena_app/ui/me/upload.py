@@ -28,7 +28,9 @@ from rl_arena_app.ui.me.account import MyAccount
 from rl_arena_app.ui.uploads import UPLOAD_ID, rejection_messages
 
 NEW_AGENT = "__new__"
-ACCEPTED = {"text/x-python": [".py"], "application/octet-stream": [".onnx"],
+# ONNX has no registered media type and browsers give .onnx files none: the extension decides
+# (application/octet-stream here would let any untyped file through the picker).
+ACCEPTED = {"text/x-python": [".py"], "application/x-onnx": [".onnx"],
             "application/zip": [".zip"],
             "application/gzip": [".tar.gz", ".tgz"], "application/x-tar": [".tar"]}
 
