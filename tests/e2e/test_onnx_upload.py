@@ -71,6 +71,7 @@ def test_an_onnx_policy_dropped_on_me_is_built_and_scored(arena, page, tmp_path)
     expect(version).to_contain_text("ready", timeout=READY_TIMEOUT_MS)
     expect(version.locator("code", has_text="balancer.onnx")).to_be_visible()  # uploaded as
     expect(_stat(version, "mean return")).to_have_text("500.00", timeout=READY_TIMEOUT_MS)
+    expect(version.get_by_text("W/D/L", exact=True)).to_have_count(0)  # a solo task has no games
     expect(_stat(card, "rating")).to_have_text("500.00", timeout=TIMEOUT_MS)
 
     page.goto(f"{arena.url}/envs/{CARTPOLE}")

@@ -88,9 +88,9 @@ def version_card(v: rx.Var[VersionCard]) -> rx.Component:
             spacing="3", wrap="wrap", class_name="timeline"),
         _metadata(v),
         error_callout(v.reason, size="1"),
-        rx.hstack(stat("Elo", v.elo), stat("games", v.games), stat("W/D/L", v.record),
-                  stat("Bradley-Terry 95%", v.bt), rx.cond(v.score != "", stat("mean return",
-                                                                              v.score)),
+        rx.hstack(rx.cond(v.score != "", stat("mean return", v.score),  # solo: no games
+                          rx.fragment(stat("Elo", v.elo), stat("games", v.games),
+                                      stat("W/D/L", v.record), stat("Bradley-Terry 95%", v.bt))),
                   spacing="5", wrap="wrap"),
         rx.cond(v.log_tail != "", rx.el.details(
             rx.el.summary("log tail"),
