@@ -361,10 +361,10 @@ class ReplayStep:
 
     seat: int
     agent: int  # 0 or 1 in the replay's order of agents
-    action: int
+    action: int | None  # None: withheld (a scoring run of the running season)
     time_s: float
     rewards: list[float]
-    state: str | list[float]
+    state: str | list[float]  # [] when withheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +374,7 @@ class ReplayGame:
     index: int
     seed: int | None  # None: a secret scoring seed of the running season
     seat_agents: list[int]
-    initial_state: str | list[float]
+    initial_state: str | list[float]  # [] when withheld
     steps: list[ReplayStep]
     returns: list[float]
     winner: int | None
@@ -395,6 +395,9 @@ class ReplayView:
     images: list[str | None]
     games: list[ReplayGame]
     download_name: str
+    # A scoring run of the running season: its seeds, observations and actions are withheld
+    # (with them, anyone could replay a leader's episodes move for move).
+    withheld: bool = False
 
 
 # ------------------------------------------------------------------------------- live feed

@@ -64,6 +64,7 @@ def test_every_page_renders_real_data(arena, page):
     agent = query(arena, f"dataclasses.asdict(agents.agent_view({solo[0]['agent_id']}))")
     submission = agent["versions"][0]["submission_id"]
     open_page(page, f"{arena.url}/submissions/{submission}/validation", "#episode-chart")
+    expect(page.locator("#replay-withheld")).to_contain_text("withheld until the season ends")
     assert page.errors == []
 
 

@@ -11,7 +11,7 @@ from rl_arena_app.arena import envs
 from rl_arena_app.arena.referee import derive_seed
 from rl_arena_app.db.models import Submission, SubmissionStatus
 from rl_arena_app.services.admin import actions, audit
-from rl_arena_app.services.matches.replays import validation_replay
+from rl_arena_app.services.matches.replays import load_replay, validation_replay
 from rl_arena_app.services.practice import check_local_run, play_local_run
 from rl_arena_app.services.submissions import builds, intake
 from rl_arena_app.settings import get_settings
@@ -36,6 +36,22 @@ class Agent:
         return 0 if observation[2] + 0.5 * observation[3] < 0 else 1
 """
 ALWAYS_LEFT = "def act(observation, info):\n    return 0\n"
+BALANCER = MEMORISER.replace("if not self.known", "if False")
+# Blind: plays the actions of a replay's episodes, in order, without looking at the observation.
+COPYCAT = """\
+PLAYBOOK = {playbook!r}
+
+
+class Agent:
+    episode = -1
+
+    def reset(self, info):
+        self.episode += 1
+        self.moves = iter(PLAYBOOK[self.episode % len(PLAYBOOK)])
+
+    def act(self, observation, info):
+        return next(self.moves, 0)
+"""
 
 
 @pytest.fixture
@@ -91,6 +107,25 @@ def test_a_new_season_rescores_every_ready_version_on_new_seeds(process_platform
     assert rescored.validation_replay != balance.validation_replay
     assert rescored.score_mean == 500.0
     assert validation_replay(balance.id).seed is None  # season 2 runs: hidden again
+
+
+def test_a_leaders_scoring_replay_shows_no_moves_to_copy(process_platform, tmp_path):
+    """The season's episodes are fixed and deterministic: a blind copy of a leader's actions,
+    episode by episode, scores as the leader does. So the running season's scoring replays show
+    returns and steps, never the actions or observations."""
+    leader = scored(tmp_path, "leader", BALANCER)
+    view = validation_replay(leader.id)
+
+    assert view.withheld
+    assert [len(g.steps) for g in view.games] == [500] * CARTPOLE.episodes
+    assert [g.returns for g in view.games] == [[500.0]] * CARTPOLE.episodes
+    assert all(g.initial_state == [] and g.seed is None for g in view.games)
+    assert {(s.action, tuple(s.state)) for g in view.games for s in g.steps} == {(None, ())}
+
+    stored = load_replay(leader.validation_replay)  # what the page showed before
+    playbook = [[step["action"] for step in game["steps"]] for game in stored["games"]]
+    copycat = scored(tmp_path, "copycat", COPYCAT.format(playbook=playbook))
+    assert copycat.score_mean == leader.score_mean == 500.0
 
 
 def test_new_season_of_a_duel_env_fails_with_a_reason(process_platform):

@@ -102,14 +102,17 @@ def validation_replay(submission_id: int) -> ReplayView:
 
 
 def replay_view(replay: dict[str, Any], names: list[str], download_name: str) -> ReplayView:
-    """A parsed replay as the viewer's read model (its text made printable); the seeds of a
-    scoring run of the running season are withheld (None): they are its secret episodes."""
+    """A parsed replay as the viewer's read model (its text made printable). A scoring run of the
+    running season shows its returns, steps, timings and forfeits only: its seeds, observations
+    and actions are withheld until the season ends (the episodes are fixed for the season and
+    deterministic, so a leader's actions, step by step, would score as well for anyone)."""
     hidden = is_secret(replay["env"], replay.get("season"))
     return ReplayView(
         env_id=replay["env"], env_version=replay.get("env_version", ""), kind=replay["kind"],
         seed=None if hidden else replay["seed"], agents=[printable(name) for name in names],
         images=[a.get("image") for a in replay["agents"]],
-        games=[_replay_game(g, hidden) for g in replay["games"]], download_name=download_name)
+        games=[_replay_game(g, hidden) for g in replay["games"]], download_name=download_name,
+        withheld=hidden)
 
 
 def _replay_game(game: dict[str, Any], hidden: bool) -> ReplayGame:
@@ -117,10 +120,11 @@ def _replay_game(game: dict[str, Any], hidden: bool) -> ReplayGame:
     return ReplayGame(
         index=game["index"], seed=None if hidden else game["seed"],
         seat_agents=game["seat_agents"],
-        initial_state=game["initial_state"],
-        steps=[ReplayStep(seat=s["seat"], agent=s["agent"], action=s["action"],
-                          time_s=s.get("time_s", 0.0), rewards=s.get("rewards", []),
-                          state=s["state"]) for s in game["steps"]],
+        initial_state=[] if hidden else game["initial_state"],
+        steps=[ReplayStep(seat=s["seat"], agent=s["agent"],
+                          action=None if hidden else s["action"], time_s=s.get("time_s", 0.0),
+                          rewards=s.get("rewards", []), state=[] if hidden else s["state"])
+               for s in game["steps"]],
         returns=game.get("returns", []), winner=game.get("winner"),
         forfeit_agent=forfeit.get("agent"), forfeit_reason=printable_or_none(forfeit.get("reason")),
         forfeit_detail=printable_or_none(forfeit.get("detail"), multiline=True))

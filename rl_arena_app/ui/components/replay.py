@@ -36,7 +36,7 @@ class MoveView:
     step: int
     who: str
     seat: int
-    action: int
+    action: int | None  # None: withheld during the season
     think: str
     reward: str
 
@@ -155,6 +155,12 @@ class ReplayState(rx.State):
         return "" if replay is None else replay.env_id
 
     @rx.var
+    async def withheld(self) -> bool:
+        """Whether the replay is a scoring run of the running season, shown without its moves."""
+        replay = await self._replay()
+        return replay is not None and replay.withheld
+
+    @rx.var
     async def download_url(self) -> str:
         """Where the replay file downloads from (matches only)."""
         kind, _, key = self.source.partition(":")
@@ -207,7 +213,8 @@ class ReplayState(rx.State):
         if not 0 < self.step <= len(moves):
             return "start of the game"
         m = moves[self.step - 1]
-        return f"move {m.step}: {m.who} (seat {m.seat}) played {m.action} in {m.think}"
+        played = "a withheld action" if m.action is None else m.action
+        return f"move {m.step}: {m.who} (seat {m.seat}) played {played} in {m.think}"
 
     @rx.event
     def choose_game(self, value: str):
@@ -314,6 +321,11 @@ def viewer() -> rx.Component:
                     rx.button(rx.icon("download"), "Replay file", variant="soft", size="1"),
                     href=s.download_url, is_external=True, id="download-replay")),
                 align="center", width="100%", wrap="wrap"),
+            rx.cond(s.withheld, rx.callout(
+                "A scoring run of the running season: its seeds, observations and actions are "
+                "withheld until the season ends, so that no one can replay these episodes move "
+                "for move. Returns, steps, timings and forfeits are shown.", icon="eye-off",
+                size="1", color_scheme="gray", id="replay-withheld")),
             rx.cond(s.info.forfeit != "", rx.el.details(
                 rx.el.summary("forfeit detail"),
                 rx.code_block(s.info.forfeit, language="log", wrap_long_lines=True,
