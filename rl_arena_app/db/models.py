@@ -196,6 +196,9 @@ class EnvState(SQLModel, table=True):
     bt_refreshed_at: datetime | None = _when(nullable=True)
     # Solo envs: the season whose secret seeds score versions (a new season rescores them all).
     season: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # The audit entry of the new-season action that started it: a retry of that action (its
+    # worker died) finds its season started and starts no other.
+    season_started_by: int | None = None
 
 
 class SubmissionEvent(SQLModel, table=True):

@@ -14,6 +14,7 @@ from rl_arena_app.services.admin import actions, audit
 from rl_arena_app.services.matches.replays import load_replay, validation_replay
 from rl_arena_app.services.practice import check_local_run, play_local_run
 from rl_arena_app.services.submissions import builds, intake
+from rl_arena_app.services.submissions.seasons import current_season, start_new_season
 from rl_arena_app.settings import get_settings
 from tests.support.files import write
 from tests.support.rows import fetch
@@ -126,6 +127,18 @@ def test_a_leaders_scoring_replay_shows_no_moves_to_copy(process_platform, tmp_p
     playbook = [[step["action"] for step in game["steps"]] for game in stored["games"]]
     copycat = scored(tmp_path, "copycat", COPYCAT.format(playbook=playbook))
     assert copycat.score_mean == leader.score_mean == 500.0
+
+
+def test_a_new_season_run_again_after_its_worker_died_starts_one_season(process_platform):
+    entry = actions.perform(audit.CLI, "new-season", "CartPole-v1")
+    assert start_new_season("CartPole-v1") == 2  # the first worker got this far, then died
+
+    done = actions.run_long(entry.entry_id, configured_runner())  # the job, run again
+
+    assert done.outcome == "ok" and "season 2 started" in done.detail, done.detail
+    assert current_season("CartPole-v1") == 2
+    again = actions.perform(audit.CLI, "new-season", "CartPole-v1")  # a new action: a new season
+    assert "season 3 started" in actions.run_long(again.entry_id, configured_runner()).detail
 
 
 def test_new_season_of_a_duel_env_fails_with_a_reason(process_platform):

@@ -37,6 +37,7 @@ from rl_arena_app.services.submissions.builds import (
     retry_build,
 )
 from rl_arena_app.services.submissions.rescoring import new_season
+from rl_arena_app.services.submissions.seasons import NEW_SEASON_ACTION
 
 Progress = Callable[[float, str], None]
 QuickRun = Callable[[str], str]  # target -> what was done
@@ -173,7 +174,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("rerun-match", "Re-run", "match",
            "Play this match again from its seed, environment version and images, and compare?",
            worker=_rerun_match),
-    Action("new-season", "Start a new scoring season", "env",
+    Action(NEW_SEASON_ACTION, "Start a new scoring season", "env",
            "Draw new secret scoring seeds for this solo environment and rescore every ready "
            "version on them?", worker=new_season),
     Action("requeue-failed", "Requeue failed work", "",
