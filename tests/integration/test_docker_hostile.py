@@ -325,7 +325,8 @@ def test_every_kaggle_twin_is_a_kaggle_agent():
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "detail"), [
     ("returns_str", "the Kaggle agent returned 'a', which is not an action"),
-    ("returns_object", "the Kaggle agent returned a object, which is not an action"),
+    ("returns_object",
+     "the Kaggle agent returned a value of type object, which is not an action"),
     ("returns_nan", "the Kaggle agent returned nan, which is not an action"),
     ("returns_inf", "the Kaggle agent returned inf, which is not an action"),
 ])

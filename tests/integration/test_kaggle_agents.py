@@ -101,7 +101,7 @@ def test_the_module_is_executed_at_start_up_not_on_move_one(docker_play):
 @pytest.mark.parametrize(("answer", "phrase"), [
     ("'left'", "returned 'left', which is not an action"),
     ("None", "returned None, which is not an action"),
-    ("[3, 4]", "returned a list, which is not an action"),
+    ("[3, 4]", "returned a value of type list, which is not an action"),
     ("99", "action 99 is outside [0, 7)"),
 ])
 def test_a_kaggle_agent_returning_garbage_forfeits_with_an_illegal_action(

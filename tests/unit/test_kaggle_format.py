@@ -117,7 +117,8 @@ def test_the_answer_is_cast_to_int(answer, action: int) -> None:
 
 
 @pytest.mark.parametrize(("answer", "shown"), [
-    ("left", "'left'"), (None, "None"), (float("nan"), "nan"), ([1], "a list"), ({}, "a dict"),
+    ("left", "'left'"), (None, "None"), (float("nan"), "nan"), ([1], "a value of type list"),
+    ({}, "a value of type dict"),
 ])
 def test_an_answer_that_is_no_int_is_refused(answer, shown: str) -> None:
     with pytest.raises(kaggle.NotAnAction, match=f"returned {shown}, which is not an action"):

@@ -77,7 +77,7 @@ def as_action(answer: Any) -> int:
         action = int(answer)
     except (TypeError, ValueError, OverflowError):
         shown = (repr(answer)[:_SHOWN_CHARS] if isinstance(answer, str | bytes | float | None)
-                 else f"a {type(answer).__name__}")
+                 else f"a value of type {type(answer).__name__}")
         raise NotAnAction(f"the Kaggle agent returned {shown}, which is not an action: return "
                           f"{_AN_INT}") from None
     if action.bit_length() > _MAX_ACTION_BITS:  # str() of it may not even be allowed
