@@ -6,6 +6,8 @@ The models are built here with onnx.helper (tests/support/onnx_models.py), no to
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -20,6 +22,7 @@ from rl_arena_app.arena.referee import Limits
 from rl_arena_app.cli import main
 from rl_arena_app.db.models import Submission, SubmissionStatus
 from rl_arena_app.db.session import session_scope
+from rl_arena_app.services.accounts import logins
 from rl_arena_app.services.submissions import builds
 from rl_arena_app.settings import get_settings
 from tests.support.agents import builtin, bundle_from_source
@@ -35,6 +38,7 @@ from tests.support.onnx_models import (
     preference_policy,
     slow_policy,
 )
+from tests.support.processes import rl_arena
 from tests.support.rows import fetch
 
 C4 = "connect_four"
@@ -220,6 +224,25 @@ def test_a_policy_that_onnxruntime_cannot_load_fails_validation_with_its_reason(
     assert done.status == SubmissionStatus.FAILED
     assert "policy.onnx: onnxruntime cannot load it" in done.reason, done.reason
     assert "Mystery" in done.reason and str(process_sandbox.data_dir) not in done.log_tail
+
+
+def test_rl_arena_submit_sends_a_policy_and_says_why_a_misfit_is_refused(api_url, tmp_path):
+    logins.login("oidc", "sub-dana", "dana@example.org", True, "Dana")
+    token = rl_arena("token", "create", "dana@example.org").stdout.strip()
+    model = tmp_path / "balancer.onnx"
+    model.write_bytes(cartpole_policy())
+
+    sent = rl_arena("submit", CARTPOLE, str(model), "--name", "balancer", "--url", api_url,
+                    "--token", token, "--json")
+    refused = rl_arena("submit", C4, str(model), "--name", "balancer", "--url", api_url,
+                       "--token", token)
+
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["version"]["artifact_name"] == "balancer.onnx"
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: policy.onnx does not fit connect_four: the "
+                                     "model's input 'obs' has shape [1, 4]")
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_rl_arena_agent_add_takes_a_policy_and_refuses_a_misfit(process_sandbox, tmp_path):
