@@ -62,12 +62,15 @@ class Forfeit:
     agent: int
     reason: Reason
     detail: str
+    # Lost before the agent started, so before it saw any observation of the run.
+    at_start: bool = False
 
     def __post_init__(self) -> None:
         self.detail = printable(self.detail, multiline=True)
 
     def to_json(self) -> dict[str, Any]:
-        return {"agent": self.agent, "reason": str(self.reason), "detail": self.detail}
+        return {"agent": self.agent, "reason": str(self.reason), "detail": self.detail,
+                "at_start": self.at_start}
 
 
 @dataclass
@@ -253,6 +256,6 @@ def forfeited_before_start(record: GameRecord, seats: Sequence[Seat]) -> GameRec
     dead = [s for s in seats if s.dead is not None]
     fault = dead[0].dead
     assert fault is not None
-    record.forfeit = Forfeit(dead[0].agent, fault.reason, fault.detail)
+    record.forfeit = Forfeit(dead[0].agent, fault.reason, fault.detail, at_start=True)
     record.both_forfeit = len(seats) > 1 and len(dead) == len(seats)
     return record

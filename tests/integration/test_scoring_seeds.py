@@ -129,6 +129,40 @@ def test_a_leaders_scoring_replay_shows_no_moves_to_copy(process_platform, tmp_p
     assert copycat.score_mean == leader.score_mean == 500.0
 
 
+SPY = """\
+def act(observation, info):
+    raise RuntimeError(f"SPY {observation.tolist()}")
+"""
+
+
+def test_what_an_agent_raises_in_a_secret_episode_is_withheld_but_a_start_failure_is_not(
+        process_platform, tmp_path):
+    """A spy version crashes with its first observation in the message: stored for the season's
+    end, but neither its verdict nor the replay shows it. A failure to start still says why."""
+    submission = intake.submit(write(tmp_path / "spy.py", SPY), env_id="CartPole-v1",
+                               name="spy", owner_email=OWNER, enqueue=False)
+    builds.build_and_validate(submission.id, configured_runner())
+    spy = fetch(Submission, submission.id)
+
+    assert spy.status == SubmissionStatus.FAILED
+    assert spy.reason.startswith("validation episode 1: crash — what the agent raised or "
+                                 "printed in a secret scoring episode is withheld")
+    assert "rl-arena play CartPole-v1 AGENT" in spy.reason
+    assert "SPY" not in spy.reason + (spy.log_tail or "")
+    view = validation_replay(spy.id)
+    assert [g.forfeit_reason for g in view.games] == ["crash"] * CARTPOLE.episodes
+    assert all(g.forfeit_detail is None for g in view.games)
+    stored = load_replay(spy.validation_replay)  # the channel was there: kept for later
+    assert all("SPY [" in g["forfeit"]["detail"] for g in stored["games"])
+
+    broken = intake.submit(write(tmp_path / "broken.py", "def act(:\n"), env_id="CartPole-v1",
+                           name="broken", owner_email=OWNER, enqueue=False)
+    builds.build_and_validate(broken.id, configured_runner())
+    failed = fetch(Submission, broken.id)
+    assert "SyntaxError" in failed.reason and "SyntaxError" in failed.log_tail
+    assert "SyntaxError" in validation_replay(broken.id).games[0].forfeit_detail
+
+
 def test_a_new_season_run_again_after_its_worker_died_starts_one_season(process_platform):
     entry = actions.perform(audit.CLI, "new-season", "CartPole-v1")
     assert start_new_season("CartPole-v1") == 2  # the first worker got this far, then died

@@ -93,7 +93,8 @@ def test_fatal_fault_replaces_the_sandbox_for_the_next_game():
     fault = AgentFault(Reason.PROTOCOL_ERROR, "garbage")
     summary, logs = run("tictactoe", {"fault_at": 1, "fault": fault}, {})
     first, second = summary["games"]
-    assert first["forfeit"] == {"agent": 0, "reason": "protocol_error", "detail": "garbage"}
+    assert first["forfeit"] == {"agent": 0, "reason": "protocol_error", "detail": "garbage",
+                                "at_start": False}
     assert second["forfeit"] is None
     assert logs[0]["launches"] == 2 and logs[0]["closes"] == 2
 

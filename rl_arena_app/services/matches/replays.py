@@ -103,9 +103,11 @@ def validation_replay(submission_id: int) -> ReplayView:
 
 def replay_view(replay: dict[str, Any], names: list[str], download_name: str) -> ReplayView:
     """A parsed replay as the viewer's read model (its text made printable). A scoring run of the
-    running season shows its returns, steps, timings and forfeits only: its seeds, observations
-    and actions are withheld until the season ends (the episodes are fixed for the season and
-    deterministic, so a leader's actions, step by step, would score as well for anyone)."""
+    running season shows its returns, steps, timings and forfeit reasons only: its seeds,
+    observations and actions are withheld until the season ends (the episodes are fixed for the
+    season and deterministic, so a leader's actions, step by step, would score as well for
+    anyone), and so is what an agent raised or printed in an episode (a channel out of it);
+    a failure to start, before any observation, keeps its detail."""
     hidden = is_secret(replay["env"], replay.get("season"))
     return ReplayView(
         env_id=replay["env"], env_version=replay.get("env_version", ""), kind=replay["kind"],
@@ -127,4 +129,5 @@ def _replay_game(game: dict[str, Any], hidden: bool) -> ReplayGame:
                for s in game["steps"]],
         returns=game.get("returns", []), winner=game.get("winner"),
         forfeit_agent=forfeit.get("agent"), forfeit_reason=printable_or_none(forfeit.get("reason")),
-        forfeit_detail=printable_or_none(forfeit.get("detail"), multiline=True))
+        forfeit_detail=None if hidden and not forfeit.get("at_start") else printable_or_none(
+            forfeit.get("detail"), multiline=True))

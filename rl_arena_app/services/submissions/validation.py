@@ -3,7 +3,9 @@ the verdict: ready, or failed with the submitted agent's forfeit as the reason.
 
 A solo version's validation is its scoring run: the episodes of the env's running season, on
 secret seeds (``seasons``). One run, not a public check plus a secret score: a public-seed check
-would cost as long again and prove nothing the scoring run does not.
+would cost as long again and prove nothing the scoring run does not. What the agent raised or
+printed in a secret episode is not part of its verdict while the season runs (a version written
+to spy would carry the episodes out in it); a failure to start, before any observation, is.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from rl_arena_app.services.submissions.seasons import (
 )
 
 VALIDATION_OPPONENT = "builtin:random"
+_WITHHELD = ("what the agent raised or printed in a secret scoring episode is withheld while the "
+             "season runs (it could carry the episode out): run it on public seeds with "
+             "`rl-arena play {env} AGENT` to see it")
 LOG_TAIL_CHARS = 4000
 
 
@@ -67,18 +72,27 @@ def _verdict(result: RunResult) -> dict[str, Any]:
         fields["score_mean"] = statistics.fmean(returns)
         fields["score_std"] = statistics.pstdev(returns)
     forfeit = next((g for g in result.games if g.forfeit and g.forfeit.agent == 0), None)
-    if forfeit is not None:
+    if forfeit is not None and _withheld(result, forfeit):
+        reason = _reason(result, forfeit, _WITHHELD.format(env=result.env.id))
+        fields.update(status=SubmissionStatus.FAILED, reason=reason, log_tail=reason)
+    elif forfeit is not None:
         detail = forfeit.forfeit.detail
         log = f"{fault_summary(detail)}\n\n--- full detail ---\n{detail}"
-        fields.update(status=SubmissionStatus.FAILED, reason=_reason(result, forfeit),
+        fields.update(status=SubmissionStatus.FAILED,
+                      reason=_reason(result, forfeit, fault_line(detail)),
                       log_tail=shown(log, LOG_TAIL_CHARS, log=True))
     return fields
 
 
-def _reason(result: RunResult, game: GameRecord) -> str:
+def _withheld(result: RunResult, game: GameRecord) -> bool:
+    """Whether what the agent raised or printed in ``game`` stays hidden: it played a secret
+    scoring episode (so its text could carry the episode out), and not only failed to start."""
+    return result.season is not None and not game.forfeit.at_start
+
+
+def _reason(result: RunResult, game: GameRecord, detail: str) -> str:
     """E.g. "validation game 1: crash — SyntaxError: expected ':' (agent.py, line 4)"."""
     what = "game" if result.env.kind == "duel" else "episode"
-    detail = fault_line(game.forfeit.detail)
     return shown(f"validation {what} {game.index + 1}: {game.forfeit.reason} — {detail}", 2000)
 
 

@@ -322,9 +322,10 @@ def viewer() -> rx.Component:
                     href=s.download_url, is_external=True, id="download-replay")),
                 align="center", width="100%", wrap="wrap"),
             rx.cond(s.withheld, rx.callout(
-                "A scoring run of the running season: its seeds, observations and actions are "
-                "withheld until the season ends, so that no one can replay these episodes move "
-                "for move. Returns, steps, timings and forfeits are shown.", icon="eye-off",
+                "A scoring run of the running season: its seeds, observations and actions, and "
+                "what an agent raised or printed in an episode, are withheld until the season "
+                "ends, so that no one can replay or carry out these episodes. Returns, steps, "
+                "timings and forfeit reasons are shown.", icon="eye-off",
                 size="1", color_scheme="gray", id="replay-withheld")),
             rx.cond(s.info.forfeit != "", rx.el.details(
                 rx.el.summary("forfeit detail"),
